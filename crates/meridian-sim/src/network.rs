@@ -1,0 +1,258 @@
+//! The simulated network: devices and LAN segments joined by links, addresses owned by devices,
+//! and shortest-path routing over the links that are up.
+
+use std::collections::BTreeMap;
+use std::net::Ipv4Addr;
+
+use meridian_proto::time::{Duration, Timestamp};
+use rand::RngExt;
+
+use crate::loss::{LossModel, LossState};
+use crate::pdv::{PdvModel, PdvState};
+use crate::rng::SimRng;
+
+/// A device in the simulation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct NodeId(pub usize);
+
+/// A LAN segment: a shared medium devices attach to, itself no device.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct SegmentId(pub usize);
+
+/// A link between two vertices.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct LinkId(pub usize);
+
+/// One end of a link.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Vertex {
+    /// A device (which also forwards, as routers do).
+    Node(NodeId),
+    /// A LAN segment.
+    Segment(SegmentId),
+}
+
+/// Which way a packet crosses a link.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Direction {
+    /// From end `a` to end `b`.
+    AtoB,
+    /// From end `b` to end `a`.
+    BtoA,
+}
+
+impl Direction {
+    const fn index(self) -> usize {
+        match self {
+            Self::AtoB => 0,
+            Self::BtoA => 1,
+        }
+    }
+}
+
+/// Occasional reordering: a packet is held back by up to `max_extra`, exempt from FIFO order.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Reorder {
+    /// Probability that a packet is held back.
+    pub p: f64,
+    /// Largest extra delay.
+    pub max_extra: Duration,
+}
+
+/// Delay, PDV, asymmetry, loss and reordering of one link; index 0 is a→b, 1 is b→a.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct LinkModel {
+    /// Minimum delay (propagation plus serialization) in both directions.
+    pub floor: Duration,
+    /// Extra fixed delay of the a→b direction over b→a (may be negative). Two-way methods cannot
+    /// see it: it biases their offset by half its value.
+    pub asymmetry: Duration,
+    /// Variation above the floor, per direction.
+    pub pdv: [PdvModel; 2],
+    /// Loss, per direction.
+    pub loss: [LossModel; 2],
+    /// Reordering, both directions.
+    pub reorder: Reorder,
+}
+
+impl LinkModel {
+    /// A symmetric link with the same PDV in both directions and no loss.
+    #[must_use]
+    pub fn symmetric(floor: Duration, pdv: PdvModel) -> Self {
+        Self {
+            floor,
+            asymmetry: Duration::ZERO,
+            pdv: [pdv; 2],
+            loss: [LossModel::None; 2],
+            reorder: Reorder::default(),
+        }
+    }
+
+    /// The fixed delay of one direction.
+    #[must_use]
+    pub fn floor_of(&self, dir: Direction) -> Duration {
+        let d = match dir {
+            Direction::AtoB => self.floor + self.asymmetry,
+            Direction::BtoA => self.floor,
+        };
+        d.max(Duration::ZERO)
+    }
+}
+
+/// Random state of one link direction.
+#[derive(Debug)]
+pub(crate) struct DirState {
+    pub(crate) rng: SimRng,
+    pdv: PdvState,
+    loss: LossState,
+    /// When the last in-order packet left this direction (FIFO).
+    last_exit: Timestamp,
+}
+
+impl DirState {
+    pub(crate) fn new(rng: SimRng) -> Self {
+        Self {
+            rng,
+            pdv: PdvState::default(),
+            loss: LossState::default(),
+            last_exit: Timestamp::EPOCH,
+        }
+    }
+}
+
+/// A link and its running state.
+#[derive(Debug)]
+pub(crate) struct Link {
+    pub(crate) a: Vertex,
+    pub(crate) b: Vertex,
+    pub(crate) model: LinkModel,
+    pub(crate) up: bool,
+    pub(crate) dirs: [DirState; 2],
+}
+
+/// The fate of a packet on one link.
+pub(crate) enum Crossing {
+    /// It leaves the far end at this true time.
+    Exit(Timestamp),
+    /// The loss model dropped it.
+    Lost,
+}
+
+impl Link {
+    /// Sends a packet into the link at true time `t`.
+    pub(crate) fn cross(&mut self, t: Timestamp, dir: Direction) -> Crossing {
+        let floor = self.model.floor_of(dir);
+        let st = &mut self.dirs[dir.index()];
+        if self.model.loss[dir.index()].lose(&mut st.loss, &mut st.rng) {
+            return Crossing::Lost;
+        }
+        let exit = t + floor + self.model.pdv[dir.index()].sample(t, &mut st.pdv, &mut st.rng);
+        let r = self.model.reorder;
+        if r.p > 0.0 && st.rng.random::<f64>() < r.p {
+            let extra =
+                Duration::from_nanos_f64(r.max_extra.as_nanos_f64() * st.rng.random::<f64>());
+            return Crossing::Exit(exit + extra);
+        }
+        // Queues are FIFO: a packet cannot overtake the one before it.
+        let exit = exit.max(st.last_exit);
+        st.last_exit = exit;
+        Crossing::Exit(exit)
+    }
+
+    fn other_end(&self, from: Vertex) -> Option<(Vertex, Direction)> {
+        if self.a == from {
+            Some((self.b, Direction::AtoB))
+        } else if self.b == from {
+            Some((self.a, Direction::BtoA))
+        } else {
+            None
+        }
+    }
+}
+
+/// A path: the links to cross, in order, with the direction of each.
+pub(crate) type Path = Vec<(LinkId, Direction)>;
+
+/// Shortest path from `src` to `dst` over links that are up, through nodes for which
+/// `transit(node)` holds. Weight: floor delay plus 1 µs per hop, so ties go to fewer hops;
+/// equal paths resolve by link order, deterministically.
+pub(crate) fn shortest_path(
+    links: &[Link],
+    src: NodeId,
+    dst: NodeId,
+    transit: impl Fn(NodeId) -> bool,
+) -> Option<Path> {
+    let start = Vertex::Node(src);
+    let goal = Vertex::Node(dst);
+    // For each vertex reached: its cost and the hop that reached it.
+    type Hop = (LinkId, Direction, Vertex);
+    let mut best: BTreeMap<Vertex, (Duration, Option<Hop>)> = BTreeMap::new();
+    let mut frontier: BTreeMap<(Duration, Vertex), ()> = BTreeMap::new();
+    best.insert(start, (Duration::ZERO, None));
+    frontier.insert((Duration::ZERO, start), ());
+    while let Some(((cost, v), ())) = frontier.pop_first() {
+        if v == goal {
+            break;
+        }
+        if best.get(&v).is_some_and(|(c, _)| *c < cost) {
+            continue;
+        }
+        if let Vertex::Node(n) = v
+            && v != start
+            && !transit(n)
+        {
+            continue;
+        }
+        for (i, link) in links.iter().enumerate() {
+            if !link.up {
+                continue;
+            }
+            let Some((next, dir)) = link.other_end(v) else {
+                continue;
+            };
+            let c = cost + link.model.floor_of(dir) + Duration::from_micros(1);
+            if best.get(&next).is_none_or(|(old, _)| c < *old) {
+                best.insert(next, (c, Some((LinkId(i), dir, v))));
+                frontier.insert((c, next), ());
+            }
+        }
+    }
+    let mut path = Vec::new();
+    let mut v = goal;
+    while v != start {
+        let (_, Some((link, dir, prev))) = best.get(&v)? else {
+            return None;
+        };
+        path.push((*link, *dir));
+        v = *prev;
+    }
+    path.reverse();
+    Some(path)
+}
+
+/// Address ownership and cached routes.
+#[derive(Debug, Default)]
+pub(crate) struct Routing {
+    pub(crate) owner: BTreeMap<Ipv4Addr, NodeId>,
+    cache: BTreeMap<(NodeId, NodeId), Option<Path>>,
+}
+
+impl Routing {
+    /// Forgets every route (after a link or node changes state).
+    pub(crate) fn invalidate(&mut self) {
+        self.cache.clear();
+    }
+
+    pub(crate) fn route(
+        &mut self,
+        links: &[Link],
+        src: NodeId,
+        dst: NodeId,
+        transit: impl Fn(NodeId) -> bool,
+    ) -> Option<&Path> {
+        self.cache
+            .entry((src, dst))
+            .or_insert_with(|| shortest_path(links, src, dst, transit))
+            .as_ref()
+    }
+}
