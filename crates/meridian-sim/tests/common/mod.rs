@@ -2,6 +2,7 @@
 
 /// Whether `tool` can run. When it cannot: with `MERIDIAN_REQUIRE_PEERS=1` (set by `.ci/run`)
 /// the test fails; otherwise it is skipped with a visible message.
+#[allow(unreachable_pub)]
 pub fn tool_available(tool: &str) -> bool {
     let ok = std::process::Command::new(tool)
         .arg("--version")
