@@ -335,8 +335,9 @@ fn tshark_decodes_every_message_kind() {
     let rows: Vec<Vec<&str>> = text.lines().map(|l| l.split('|').collect()).collect();
     let col = |row: usize, name: &str| rows[row][fields.iter().position(|f| *f == name).unwrap()];
     assert_eq!(rows.len(), ptp.len() + ntp.len() + 1);
-    let flagged =
-        |row: usize| col(row, "_ws.malformed") != "" || col(row, "_ws.expert.severity") != "";
+    let flagged = |row: usize| {
+        !col(row, "_ws.malformed").is_empty() || !col(row, "_ws.expert.severity").is_empty()
+    };
     for row in 0..rows.len() - 1 {
         assert!(
             !flagged(row),
