@@ -338,12 +338,11 @@ fn tshark_decodes_every_message_kind() {
     let flagged = |row: usize| {
         !col(row, "_ws.malformed").is_empty() || !col(row, "_ws.expert.severity").is_empty()
     };
-    for row in 0..rows.len() - 1 {
+    for (row, decoded) in rows.iter().enumerate().take(rows.len() - 1) {
         assert!(
             !flagged(row),
-            "frame {} flagged by tshark: {:?}",
-            row + 1,
-            rows[row]
+            "frame {} flagged by tshark: {decoded:?}",
+            row + 1
         );
     }
     assert!(
