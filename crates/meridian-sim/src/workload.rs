@@ -24,6 +24,7 @@ pub struct Pinger {
     identity: PortIdentity,
     out: VecDeque<Output>,
     freq_ppb: f64,
+    steer: bool,
     /// Datagrams received and parsed.
     pub received: u64,
     /// Transmit timestamps reported back.
@@ -52,9 +53,19 @@ impl Pinger {
             },
             out: VecDeque::new(),
             freq_ppb: 0.0,
+            steer: true,
             received: 0,
             tx_timestamps: 0,
         }
+    }
+}
+
+impl Pinger {
+    /// Leaves the clock free-running: only traffic, no adjustments.
+    #[must_use]
+    pub fn without_steering(mut self) -> Self {
+        self.steer = false;
+        self
     }
 }
 
@@ -90,6 +101,9 @@ impl Engine for Pinger {
                 }) = Message::parse(d.bytes)
                 {
                     self.received += 1;
+                    if !self.steer {
+                        return;
+                    }
                     let sent = Timestamp::from_ptp(origin_timestamp, Default::default());
                     let offset_ns = (d.rx_timestamp - sent).as_nanos_f64();
                     // A deliberately crude loop: enough to make clock adjustments part of the trace.
