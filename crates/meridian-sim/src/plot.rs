@@ -8,6 +8,7 @@ use std::path::Path;
 use std::sync::OnceLock;
 
 use plotters::coord::Shift;
+use plotters::coord::ranged1d::Ranged;
 use plotters::prelude::*;
 
 /// Where a sans-serif TrueType font is looked for, in order.
@@ -77,13 +78,8 @@ fn ensure_font() -> Result<(), PlotError> {
     if ok { Ok(()) } else { Err(PlotError::NoFont) }
 }
 
-/// Draws onto a PNG or SVG file chosen by `path`'s extension.
-fn with_area(
-    path: &Path,
-    size: (u32, u32),
-    draw: impl FnOnce(&DrawingArea<BitMapBackend<'_>, Shift>) -> Result<(), PlotError>,
-    draw_svg: impl FnOnce(&DrawingArea<SVGBackend<'_>, Shift>) -> Result<(), PlotError>,
-) -> Result<(), PlotError> {
+/// Draws with `draw` onto a PNG or SVG file chosen by `path`'s extension.
+fn render(path: &Path, size: (u32, u32), draw: impl Chart) -> Result<(), PlotError> {
     let ext = path.extension().and_then(|e| e.to_str());
     if matches!(ext, Some("png" | "svg")) {
         ensure_font()?;
@@ -92,17 +88,22 @@ fn with_area(
         Some("png") => {
             let area = BitMapBackend::new(path, size).into_drawing_area();
             area.fill(&WHITE).map_err(backend_err)?;
-            draw(&area)?;
+            draw.draw(&area)?;
             area.present().map_err(backend_err)
         }
         Some("svg") => {
             let area = SVGBackend::new(path, size).into_drawing_area();
             area.fill(&WHITE).map_err(backend_err)?;
-            draw_svg(&area)?;
+            draw.draw(&area)?;
             area.present().map_err(backend_err)
         }
         _ => Err(PlotError::UnknownFormat(path.display().to_string())),
     }
+}
+
+/// Something that draws itself on any plotters backend.
+trait Chart {
+    fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Result<(), PlotError>;
 }
 
 fn bounds(series: &[Series]) -> Option<((f64, f64), (f64, f64))> {
@@ -140,12 +141,47 @@ fn color(i: usize) -> RGBColor {
     PALETTE[i % PALETTE.len()]
 }
 
-macro_rules! linear_chart {
-    ($area:expr, $title:expr, $xlabel:expr, $ylabel:expr, $series:expr) => {{
-        let ((x0, x1), (y0, y1)) = bounds($series).ok_or(PlotError::NoData)?;
+/// Draws the lines and the legend on a chart whose axes are already set up.
+fn draw_lines<'a, DB: DrawingBackend + 'a, X, Y>(
+    chart: &mut ChartContext<'a, DB, Cartesian2d<X, Y>>,
+    series: &[Series],
+    keep: impl Fn(&(f64, f64)) -> bool,
+) -> Result<(), PlotError>
+where
+    X: Ranged<ValueType = f64>,
+    Y: Ranged<ValueType = f64>,
+{
+    for (i, s) in series.iter().enumerate() {
+        let c = color(i);
+        let pts: Vec<(f64, f64)> = s.points.iter().copied().filter(|p| keep(p)).collect();
+        chart
+            .draw_series(LineSeries::new(pts, &c))
+            .map_err(backend_err)?
+            .label(s.name.as_str())
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], c));
+    }
+    chart
+        .configure_series_labels()
+        .background_style(WHITE.mix(0.8))
+        .border_style(BLACK)
+        .draw()
+        .map_err(backend_err)
+}
+
+/// Lines on linear axes.
+struct Linear<'a> {
+    title: &'a str,
+    x_label: &'a str,
+    y_label: &'a str,
+    series: &'a [Series],
+}
+
+impl Chart for Linear<'_> {
+    fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Result<(), PlotError> {
+        let ((x0, x1), (y0, y1)) = bounds(self.series).ok_or(PlotError::NoData)?;
         let (y0, y1) = widen(y0, y1);
-        let mut chart = ChartBuilder::on($area)
-            .caption($title, ("sans-serif", 22))
+        let mut chart = ChartBuilder::on(area)
+            .caption(self.title, ("sans-serif", 22))
             .margin(12)
             .x_label_area_size(40)
             .y_label_area_size(70)
@@ -153,44 +189,27 @@ macro_rules! linear_chart {
             .map_err(backend_err)?;
         chart
             .configure_mesh()
-            .x_desc($xlabel)
-            .y_desc($ylabel)
+            .x_desc(self.x_label)
+            .y_desc(self.y_label)
             .draw()
             .map_err(backend_err)?;
-        for (i, s) in $series.iter().enumerate() {
-            let c = color(i);
-            chart
-                .draw_series(LineSeries::new(s.points.iter().copied(), &c))
-                .map_err(backend_err)?
-                .label(s.name.as_str())
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], c));
-        }
-        chart
-            .configure_series_labels()
-            .background_style(WHITE.mix(0.8))
-            .border_style(BLACK)
-            .draw()
-            .map_err(backend_err)?;
-        Ok(())
-    }};
+        draw_lines(&mut chart, self.series, |_| true)
+    }
 }
 
-/// Plots time error (ns) against time (s), one line per series.
-pub fn plot_te(path: &Path, title: &str, series: &[Series]) -> Result<(), PlotError> {
-    with_area(
-        path,
-        (1000, 560),
-        |a| linear_chart!(a, title, "time (s)", "TE (ns)", series),
-        |a| linear_chart!(a, title, "time (s)", "TE (ns)", series),
-    )
+/// Lines on log-log axes against observation interval.
+struct LogLog<'a> {
+    title: String,
+    y_label: &'a str,
+    series: &'a [Series],
 }
 
-macro_rules! loglog_chart {
-    ($area:expr, $title:expr, $ylabel:expr, $series:expr) => {{
-        let ((x0, x1), (y0, y1)) = bounds($series).ok_or(PlotError::NoData)?;
+impl Chart for LogLog<'_> {
+    fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Result<(), PlotError> {
+        let ((x0, x1), (y0, y1)) = bounds(self.series).ok_or(PlotError::NoData)?;
         let y0 = y0.max(1e-3);
-        let mut chart = ChartBuilder::on($area)
-            .caption($title, ("sans-serif", 20))
+        let mut chart = ChartBuilder::on(area)
+            .caption(self.title.as_str(), ("sans-serif", 20))
             .margin(12)
             .x_label_area_size(40)
             .y_label_area_size(70)
@@ -202,31 +221,34 @@ macro_rules! loglog_chart {
         chart
             .configure_mesh()
             .x_desc("observation interval τ (s)")
-            .y_desc($ylabel)
+            .y_desc(self.y_label)
             .draw()
             .map_err(backend_err)?;
-        for (i, s) in $series.iter().enumerate() {
-            let c = color(i);
-            let pts: Vec<(f64, f64)> = s
-                .points
-                .iter()
-                .copied()
-                .filter(|p| p.0 > 0.0 && p.1 > 0.0)
-                .collect();
-            chart
-                .draw_series(LineSeries::new(pts, &c))
-                .map_err(backend_err)?
-                .label(s.name.as_str())
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], c));
-        }
-        chart
-            .configure_series_labels()
-            .background_style(WHITE.mix(0.8))
-            .border_style(BLACK)
-            .draw()
-            .map_err(backend_err)?;
-        Ok(())
-    }};
+        // Log axes cannot show zero or negative values.
+        draw_lines(&mut chart, self.series, |p| p.0 > 0.0 && p.1 > 0.0)
+    }
+}
+
+/// Two charts side by side.
+struct SideBySide<A, B>(A, B);
+
+impl<A: Chart, B: Chart> Chart for SideBySide<A, B> {
+    fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Result<(), PlotError> {
+        let (l, r) = area.split_horizontally(area.dim_in_pixel().0 / 2);
+        self.0.draw(&l)?;
+        self.1.draw(&r)
+    }
+}
+
+/// Plots time error (ns) against time (s), one line per series.
+pub fn plot_te(path: &Path, title: &str, series: &[Series]) -> Result<(), PlotError> {
+    let chart = Linear {
+        title,
+        x_label: "time (s)",
+        y_label: "TE (ns)",
+        series,
+    };
+    render(path, (1000, 560), chart)
 }
 
 /// Plots MTIE and TDEV (ns) against τ on log-log axes, side by side; `mask` (e.g.
@@ -240,23 +262,19 @@ pub fn plot_wander(
 ) -> Result<(), PlotError> {
     let mut mtie_all = mtie.to_vec();
     mtie_all.extend(mask.cloned());
-    let draw_bitmap = |a: &DrawingArea<BitMapBackend<'_>, Shift>| -> Result<(), PlotError> {
-        let (l, r) = a.split_horizontally(a.dim_in_pixel().0 / 2);
-        let t1 = format!("{title}: MTIE");
-        let t2 = format!("{title}: TDEV");
-        let res: Result<(), PlotError> = loglog_chart!(&l, t1.as_str(), "MTIE (ns)", &mtie_all);
-        res?;
-        loglog_chart!(&r, t2.as_str(), "TDEV (ns)", tdev)
-    };
-    let draw_svg = |a: &DrawingArea<SVGBackend<'_>, Shift>| -> Result<(), PlotError> {
-        let (l, r) = a.split_horizontally(a.dim_in_pixel().0 / 2);
-        let t1 = format!("{title}: MTIE");
-        let t2 = format!("{title}: TDEV");
-        let res: Result<(), PlotError> = loglog_chart!(&l, t1.as_str(), "MTIE (ns)", &mtie_all);
-        res?;
-        loglog_chart!(&r, t2.as_str(), "TDEV (ns)", tdev)
-    };
-    with_area(path, (1400, 560), draw_bitmap, draw_svg)
+    let chart = SideBySide(
+        LogLog {
+            title: format!("{title}: MTIE"),
+            y_label: "MTIE (ns)",
+            series: &mtie_all,
+        },
+        LogLog {
+            title: format!("{title}: TDEV"),
+            y_label: "TDEV (ns)",
+            series: tdev,
+        },
+    );
+    render(path, (1400, 560), chart)
 }
 
 /// The G.8263 packet slave clock wander limit at constant temperature: MTIE ≤ 1 µs from 0.1 s to
