@@ -402,3 +402,78 @@ fn tshark_decodes_every_message_kind() {
         assert_eq!(got.join("|"), *want, "NTP frame {}", row + 1);
     }
 }
+
+#[test]
+fn tshark_reads_a_simulated_capture() {
+    use meridian_sim::pdv::{G8263Load, PdvModel};
+    use meridian_sim::workload::Pinger;
+    use meridian_sim::{LinkModel, NodeConfig, OscillatorModel, Simulator, Vertex};
+    if !common::tool_available("tshark") {
+        return;
+    }
+    let mut sim = Simulator::new(4, Timestamp::from_secs(JAN_2027));
+    let lan = sim.add_segment("lan");
+    let addrs = [CLIENT, SERVER, Ipv4Addr::new(203, 0, 113, 5)];
+    for (i, a) in addrs.iter().enumerate() {
+        let me = SocketAddrV4::new(*a, ptp::EVENT_PORT);
+        let peers: Vec<_> = addrs
+            .iter()
+            .filter(|p| *p != a)
+            .map(|p| SocketAddrV4::new(*p, ptp::EVENT_PORT))
+            .collect();
+        let n = sim.add_node(
+            NodeConfig {
+                name: format!("n{i}"),
+                addresses: vec![*a],
+                oscillator: OscillatorModel::default(),
+            },
+            Box::new(move |ctx| {
+                Box::new(Pinger::new(
+                    me,
+                    peers.clone(),
+                    Duration::from_millis(100),
+                    ctx.seed,
+                ))
+            }),
+        );
+        let m = LinkModel::symmetric(
+            Duration::from_micros(30),
+            PdvModel::G8263 {
+                load: G8263Load::Flicker,
+            },
+        );
+        sim.add_link(Vertex::Node(n), Vertex::Segment(lan), m);
+    }
+    let dir = std::env::temp_dir().join(format!("meridian-simcap-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("sim.pcap");
+    sim.capture(Box::new(std::fs::File::create(&path).unwrap()))
+        .unwrap();
+    sim.run_for(Duration::from_secs(5));
+    sim.finish_capture().unwrap();
+    let out = Command::new("tshark")
+        .env("TZ", "UTC")
+        .args([
+            "-r",
+            path.to_str().unwrap(),
+            "-T",
+            "fields",
+            "-e",
+            "ptp.v2.messagetype",
+            "-e",
+            "_ws.malformed",
+            "-e",
+            "_ws.expert.severity",
+        ])
+        .output()
+        .expect("run tshark");
+    std::fs::remove_dir_all(&dir).ok();
+    let text = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len() as u64, sim.stats().sent);
+    assert!(
+        lines.iter().all(|l| *l == "0x00\t\t"),
+        "every frame a clean Sync: {:?}",
+        lines.iter().find(|l| **l != "0x00\t\t")
+    );
+}

@@ -6,6 +6,7 @@
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::path::Path;
 
+use meridian_proto::ptp;
 use meridian_proto::time::{Duration, Timestamp};
 use meridian_sim::metrics::{decade_steps, mtie, summarize, tdev};
 use meridian_sim::pdv::{G8263Load, PdvModel};
@@ -28,9 +29,9 @@ pub(crate) fn run(seed: u64, duration: u64, out: &Path) -> Result<(), Box<dyn st
         let peers: Vec<SocketAddrV4> = devices
             .iter()
             .filter(|d| d.1 != host)
-            .map(|d| SocketAddrV4::new(addr(d.1), 123))
+            .map(|d| SocketAddrV4::new(addr(d.1), ptp::EVENT_PORT))
             .collect();
-        let me = SocketAddrV4::new(addr(host), 123);
+        let me = SocketAddrV4::new(addr(host), ptp::EVENT_PORT);
         let osc = OscillatorModel {
             initial_phase: Duration::from_micros(if host == 31 { 0 } else { 200 }),
             frequency_ppb: ppb,
