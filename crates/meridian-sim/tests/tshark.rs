@@ -17,6 +17,31 @@ use meridian_sim::pcap::PcapWriter;
 
 const CLIENT: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 10);
 const SERVER: Ipv4Addr = Ipv4Addr::new(198, 51, 100, 1);
+/// The PTP fields asserted, per frame.
+const PTP_FIELDS: [&str; 13] = [
+    "ptp.v2.messagetype",
+    "ptp.v2.sequenceid",
+    "ptp.v2.domainnumber",
+    "ptp.v2.flags",
+    "ptp.v2.versionptp",
+    "ptp.v2.sig.tlv.tlvType",
+    "ptp.v2.sig.tlv.messageType",
+    "ptp.v2.sig.tlv.logInterMessagePeriod",
+    "ptp.v2.sig.tlv.durationField",
+    "ptp.v2.sig.tlv.renewalInvited",
+    "ptp.v2.an.grandmasterclockclass",
+    "ptp.v2.an.localstepsremoved",
+    "ptp.v2.correction.ns",
+];
+/// The NTP fields asserted: mode, version, stratum, reference ID, transmit time, MAC key ID.
+const NTP_FIELDS: [&str; 6] = [
+    "ntp.flags.mode",
+    "ntp.flags.vn",
+    "ntp.stratum",
+    "ntp.refid",
+    "ntp.xmt",
+    "ntp.keyid",
+];
 /// 2027-01-01 00:00:00 UTC.
 const JAN_2027: i64 = 1_798_761_600;
 
@@ -287,29 +312,12 @@ fn tshark_decodes_every_message_kind() {
     w.write_udp(at, sv, c, 0, &broken).unwrap();
     w.finish().unwrap();
 
-    let fields = [
-        "ptp.v2.messagetype",
-        "ptp.v2.sequenceid",
-        "ptp.v2.domainnumber",
-        "ptp.v2.flags",
-        "ptp.v2.versionptp",
-        "ptp.v2.sig.tlv.tlvType",
-        "ptp.v2.sig.tlv.messageType",
-        "ptp.v2.sig.tlv.logInterMessagePeriod",
-        "ptp.v2.sig.tlv.durationField",
-        "ptp.v2.sig.tlv.renewalInvited",
-        "ptp.v2.an.grandmasterclockclass",
-        "ptp.v2.an.localstepsremoved",
-        "ptp.v2.correction.ns",
-        "ntp.flags.mode",
-        "ntp.flags.vn",
-        "ntp.stratum",
-        "ntp.refid",
-        "ntp.xmt",
-        "ntp.keyid",
-        "_ws.malformed",
-        "_ws.expert.severity",
-    ];
+    let fields: Vec<&str> = PTP_FIELDS
+        .iter()
+        .chain(&NTP_FIELDS)
+        .chain(&["_ws.malformed", "_ws.expert.severity"])
+        .copied()
+        .collect();
     let mut cmd = Command::new("tshark");
     cmd.env("TZ", "UTC").args([
         "-r",
@@ -321,7 +329,7 @@ fn tshark_decodes_every_message_kind() {
         "-E",
         "occurrence=a",
     ]);
-    for f in fields {
+    for f in &fields {
         cmd.args(["-e", f]);
     }
     let out = cmd.output().expect("run tshark");
@@ -351,21 +359,6 @@ fn tshark_decodes_every_message_kind() {
     );
 
     // PTP: the fields tshark decoded, frame by frame.
-    let ptp_cols = [
-        "ptp.v2.messagetype",
-        "ptp.v2.sequenceid",
-        "ptp.v2.domainnumber",
-        "ptp.v2.flags",
-        "ptp.v2.versionptp",
-        "ptp.v2.sig.tlv.tlvType",
-        "ptp.v2.sig.tlv.messageType",
-        "ptp.v2.sig.tlv.logInterMessagePeriod",
-        "ptp.v2.sig.tlv.durationField",
-        "ptp.v2.sig.tlv.renewalInvited",
-        "ptp.v2.an.grandmasterclockclass",
-        "ptp.v2.an.localstepsremoved",
-        "ptp.v2.correction.ns",
-    ];
     let expected_ptp = [
         "0x0c|1|44|0x0400|2|4,4,4|0x0b,0x00,0x09|1,-4,-4|300,300,300||||0",
         "0x0c|1|44|0x0400|2|5,5,5|0x0b,0x00,0x09|1,-4,-4|300,300,300|1,1,1|||0",
@@ -378,18 +371,10 @@ fn tshark_decodes_every_message_kind() {
         "0x0c|5|44|0x0400|2|7,7|0x00,0x09||||||0",
     ];
     for (row, want) in expected_ptp.iter().enumerate() {
-        let got: Vec<&str> = ptp_cols.iter().map(|c| col(row, c)).collect();
+        let got: Vec<&str> = PTP_FIELDS.iter().map(|c| col(row, c)).collect();
         assert_eq!(got.join("|"), *want, "PTP frame {}", row + 1);
     }
     // NTP: mode, version, stratum, reference ID, transmit timestamp, MAC key id.
-    let ntp_cols = [
-        "ntp.flags.mode",
-        "ntp.flags.vn",
-        "ntp.stratum",
-        "ntp.refid",
-        "ntp.xmt",
-        "ntp.keyid",
-    ];
     let expected_ntp = [
         "3|4|0|00000000|Jan  1, 2027 00:00:00.500000000 UTC|",
         "4|4|3|0a00011f|Jan  1, 2027 00:00:00.502000000 UTC|00000007",
@@ -398,7 +383,7 @@ fn tshark_decodes_every_message_kind() {
     ];
     for (i, want) in expected_ntp.iter().enumerate() {
         let row = ptp.len() + i;
-        let got: Vec<&str> = ntp_cols.iter().map(|c| col(row, c)).collect();
+        let got: Vec<&str> = NTP_FIELDS.iter().map(|c| col(row, c)).collect();
         assert_eq!(got.join("|"), *want, "NTP frame {}", row + 1);
     }
 }
