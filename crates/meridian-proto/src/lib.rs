@@ -13,4 +13,5 @@ pub mod engine;
 pub mod ntp;
 pub mod ptp;
 pub mod time;
+pub mod unicast;
 mod wire;
