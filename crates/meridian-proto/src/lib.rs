@@ -12,6 +12,7 @@
 pub mod engine;
 pub mod ntp;
 pub mod ptp;
+pub mod servo;
 pub mod time;
 pub mod unicast;
 mod wire;

@@ -6,6 +6,7 @@
 //! clock adjustments.
 
 pub mod config;
+pub mod negotiation;
 pub mod server;
 
 pub use config::{ClientConfig, Profile, RecoveryMode, ServerConfig, ServoKind, TimeProperties};

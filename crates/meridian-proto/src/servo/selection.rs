@@ -1,0 +1,334 @@
+//! The default servo: packet selection over sliding windows, designed for packet delay
+//! variation.
+//!
+//! Queues only ever add delay, so the packets nearest the delay floor carry the least noise. Each
+//! direction keeps a window of samples net of the corrections this servo applied (see
+//! [`Applied`]); at every tick the samples are projected to the present with the current
+//! frequency estimate, the ones within a small band above the window's minimum are averaged, and
+//! the forward and reverse floors give the phase: θ = (F − R) / 2. A critically damped
+//! second-order loop turns θ into a frequency correction. The loop starts fast with a short
+//! window and, while it stays locked, doubles its time constant and window up to the limits, so
+//! it pulls in within seconds yet averages over a minute of packets once locked.
+
+use std::collections::VecDeque;
+
+use super::{Applied, MAX_FREQUENCY_PPB, Sample, Servo, ServoMode, ServoState};
+use crate::engine::{ClockAdjustment, Instant};
+use crate::time::Duration;
+
+/// Tuning of the selection servo.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct SelectionParams {
+    /// How often the windows are evaluated.
+    pub tick: Duration,
+    /// Loop time constant at start, seconds.
+    pub time_constant_min: f64,
+    /// Loop time constant when fully locked, seconds.
+    pub time_constant_max: f64,
+    /// Longest window; the window is half the time constant within these bounds.
+    pub window_max: Duration,
+    /// Shortest window.
+    pub window_min: Duration,
+    /// Samples within this band above the window minimum are averaged.
+    pub band: Duration,
+    /// A phase error above this at the first estimate is stepped (time mode).
+    pub step_threshold: Duration,
+    /// A phase error above this drops the loop back to its fastest setting.
+    pub unlock_threshold: Duration,
+}
+
+impl Default for SelectionParams {
+    fn default() -> Self {
+        Self {
+            tick: Duration::SECOND,
+            time_constant_min: 2.0,
+            time_constant_max: 128.0,
+            window_max: Duration::from_secs(64),
+            window_min: Duration::from_secs(2),
+            band: Duration::from_nanos(100),
+            step_threshold: Duration::from_millis(1),
+            unlock_threshold: Duration::from_micros(100),
+        }
+    }
+}
+
+/// The packet-selection servo.
+#[derive(Debug)]
+pub struct SelectionServo {
+    mode: ServoMode,
+    p: SelectionParams,
+    applied: Applied,
+    /// (when, forward delay − applied phase), ns.
+    forward: VecDeque<(Instant, f64)>,
+    /// (when, reverse delay + applied phase), ns.
+    reverse: VecDeque<(Instant, f64)>,
+    /// Frequency integral, ppb: the loop's estimate of minus the oscillator's offset.
+    integral: f64,
+    time_constant: f64,
+    /// Phase errors seen at the current time constant: (count, sum, sum of squares).
+    dwell: (f64, f64, f64),
+    /// While acquiring: the first phase estimate after the step and when.
+    acquisition: Option<(Instant, f64)>,
+    /// Frequency mode: the phase references of the forward and reverse floors.
+    references: [Option<f64>; 2],
+    next_tick: Option<Instant>,
+    state: ServoState,
+    /// The last phase estimate, ns (for displays and tests).
+    pub last_phase_ns: Option<f64>,
+}
+
+/// The delay floor of one direction's window.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct Floor {
+    /// The mean of the samples within the band above the minimum, ns.
+    level: f64,
+    /// Median minus minimum: how disturbed the direction is, ns.
+    spread: f64,
+}
+
+/// The floor of a set of samples.
+fn floor(values: &mut [f64], band: f64) -> Option<Floor> {
+    if values.is_empty() {
+        return None;
+    }
+    values.sort_by(f64::total_cmp);
+    let min = values[0];
+    let selected: Vec<f64> = values
+        .iter()
+        .copied()
+        .take_while(|v| *v <= min + band)
+        .collect();
+    let mean = selected.iter().sum::<f64>() / selected.len() as f64;
+    Some(Floor {
+        level: mean,
+        spread: values[values.len() / 2] - min,
+    })
+}
+
+impl SelectionServo {
+    /// A servo in `mode` starting at `now`.
+    #[must_use]
+    pub fn new(mode: ServoMode, params: SelectionParams, now: Instant) -> Self {
+        Self {
+            mode,
+            p: params,
+            applied: Applied::new(now),
+            forward: VecDeque::new(),
+            reverse: VecDeque::new(),
+            integral: 0.0,
+            time_constant: params.time_constant_min,
+            dwell: (0.0, 0.0, 0.0),
+            acquisition: None,
+            references: [None; 2],
+            next_tick: None,
+            state: ServoState::Unlocked,
+            last_phase_ns: None,
+        }
+    }
+
+    fn window(&self) -> Duration {
+        Duration::from_secs_f64(self.time_constant / 2.0)
+            .clamp(self.p.window_min, self.p.window_max)
+    }
+
+    /// Floors of both directions projected to `now`: (forward, reverse), each with its spread.
+    fn floors(&self, now: Instant) -> (Option<Floor>, Option<Floor>) {
+        // The oscillator's own frequency, as the loop currently believes it: −integral.
+        let y = -self.integral;
+        let band = self.p.band.as_nanos_f64();
+        let project = |q: &VecDeque<(Instant, f64)>, sign: f64| {
+            let mut v: Vec<f64> = q
+                .iter()
+                .map(|(at, x)| x + sign * y * now.duration_since(*at).as_secs_f64())
+                .collect();
+            floor(&mut v, band)
+        };
+        (project(&self.forward, 1.0), project(&self.reverse, -1.0))
+    }
+
+    /// The phase error to steer out, ns, or `None` without enough data.
+    fn phase_error(&mut self, now: Instant) -> Option<f64> {
+        let (f, r) = self.floors(now);
+        let a = self.applied.at(now);
+        match self.mode {
+            ServoMode::Time => Some((f?.level - r?.level) / 2.0 + a),
+            ServoMode::Frequency => {
+                // Each direction's floor moves with the phase; use the less disturbed one.
+                let fwd = f.map(|f| (f.level + a, f.spread));
+                let rev = r.map(|r| (a - r.level, r.spread));
+                let pick = match (fwd, rev) {
+                    (Some(x), Some(y)) if y.1 < x.1 => (1, y.0),
+                    (Some(x), _) => (0, x.0),
+                    (None, Some(y)) => (1, y.0),
+                    (None, None) => return None,
+                };
+                let reference = *self.references[pick.0].get_or_insert(pick.1);
+                Some(pick.1 - reference)
+            }
+        }
+    }
+
+    fn prune(&mut self, now: Instant) {
+        let w = self.window();
+        for q in [&mut self.forward, &mut self.reverse] {
+            while q.front().is_some_and(|(at, _)| now.duration_since(*at) > w) {
+                q.pop_front();
+            }
+        }
+    }
+
+    /// Fast while far off; after four time constants whose mean phase error is insignificant
+    /// against its own scatter (or the selection band), doubles the time constant.
+    fn shift_gears(&mut self, e: f64, u: f64) {
+        if e.abs() > self.p.unlock_threshold.as_nanos_f64() {
+            self.time_constant = self.p.time_constant_min;
+            self.dwell = (0.0, 0.0, 0.0);
+            self.state = ServoState::Locking;
+            return;
+        }
+        let (n, sum, sq) = &mut self.dwell;
+        *n += 1.0;
+        *sum += e;
+        *sq += e * e;
+        if *n * u < 4.0 * self.time_constant {
+            return;
+        }
+        let mean = *sum / *n;
+        let sd = (*sq / *n - mean * mean).max(0.0).sqrt();
+        if mean.abs() < (2.0 * sd).max(self.p.band.as_nanos_f64()) {
+            if self.time_constant < self.p.time_constant_max {
+                self.time_constant = (self.time_constant * 2.0).min(self.p.time_constant_max);
+            }
+            if self.time_constant >= self.p.time_constant_max.min(16.0) {
+                self.state = ServoState::Locked;
+            }
+        }
+        self.dwell = (0.0, 0.0, 0.0);
+    }
+
+    fn clear(&mut self) {
+        self.forward.clear();
+        self.reverse.clear();
+        self.references = [None; 2];
+    }
+}
+
+impl Servo for SelectionServo {
+    fn sample(&mut self, s: Sample, _out: &mut Vec<ClockAdjustment>) {
+        match s {
+            Sample::Forward { at, delay } => {
+                self.forward
+                    .push_back((at, delay.as_nanos_f64() - self.applied.at(at)));
+                self.next_tick.get_or_insert(at.after(self.p.tick));
+            }
+            Sample::Reverse { at, delay } => {
+                self.reverse
+                    .push_back((at, delay.as_nanos_f64() + self.applied.at(at)));
+                self.next_tick.get_or_insert(at.after(self.p.tick));
+            }
+        }
+    }
+
+    fn tick(&mut self, now: Instant, out: &mut Vec<ClockAdjustment>) {
+        let Some(due) = self.next_tick else { return };
+        if now < due {
+            return;
+        }
+        self.next_tick = Some(now.after(self.p.tick));
+        if self.state == ServoState::Holdover {
+            return;
+        }
+        self.prune(now);
+        let Some(e) = self.phase_error(now) else {
+            return;
+        };
+        self.last_phase_ns = Some(e);
+        match self.state {
+            ServoState::Unlocked => {
+                self.state = ServoState::Locking;
+                if self.mode == ServoMode::Time && e.abs() > self.p.step_threshold.as_nanos_f64() {
+                    out.push(
+                        self.applied
+                            .apply(now, ClockAdjustment::Step(Duration::from_nanos_f64(-e))),
+                    );
+                    self.clear();
+                    return;
+                }
+                self.acquisition = Some((now, e));
+                return;
+            }
+            ServoState::Locking if self.acquisition.is_some() => {
+                // Acquisition: the phase drifts at the oscillator's offset plus our correction;
+                // two estimates a few seconds apart measure it, and the loop starts from there.
+                let Some((t0, e0)) = self.acquisition else {
+                    return;
+                };
+                let dt = now.duration_since(t0).as_secs_f64();
+                if dt < 2.0 * self.window().as_secs_f64() {
+                    return;
+                }
+                let drift = (e - e0) / dt;
+                self.integral = (self.applied.frequency_ppb() - drift)
+                    .clamp(-MAX_FREQUENCY_PPB, MAX_FREQUENCY_PPB);
+                self.acquisition = None;
+                // The windows hold samples projected with the old estimate: start them afresh.
+                self.clear();
+                out.push(
+                    self.applied
+                        .apply(now, ClockAdjustment::Frequency(self.integral)),
+                );
+                return;
+            }
+            _ => {}
+        }
+        let u = self.p.tick.as_secs_f64();
+        self.shift_gears(e, u);
+        // Critically damped PLL: f = I − e/Tp, I' = −e/(Tp·Ti) with Ti = 4·Tp.
+        let tp = self.time_constant;
+        self.integral =
+            (self.integral - e * u / (tp * 4.0 * tp)).clamp(-MAX_FREQUENCY_PPB, MAX_FREQUENCY_PPB);
+        let f = (self.integral - e / tp).clamp(-MAX_FREQUENCY_PPB, MAX_FREQUENCY_PPB);
+        out.push(self.applied.apply(now, ClockAdjustment::Frequency(f)));
+    }
+
+    fn next_tick(&self) -> Option<Instant> {
+        self.next_tick
+    }
+
+    fn path_changed(&mut self) {
+        self.clear();
+    }
+
+    fn holdover(&mut self, now: Instant, out: &mut Vec<ClockAdjustment>) {
+        if self.state != ServoState::Holdover && self.state != ServoState::Unlocked {
+            out.push(
+                self.applied
+                    .apply(now, ClockAdjustment::Frequency(self.integral)),
+            );
+            self.state = ServoState::Holdover;
+        }
+        self.clear();
+    }
+
+    fn state(&self) -> ServoState {
+        self.state
+    }
+
+    fn frequency_ppb(&self) -> f64 {
+        self.applied.frequency_ppb()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn floor_averages_the_band_above_the_minimum() {
+        let mut v = vec![105.0, 100.0, 5_000.0, 180.0, 101.0, 250.0];
+        let f = floor(&mut v, 10.0).unwrap();
+        assert_eq!(f.level, (100.0 + 101.0 + 105.0) / 3.0);
+        assert_eq!(f.spread, 180.0 - 100.0);
+        assert_eq!(floor(&mut [], 10.0), None);
+    }
+}
