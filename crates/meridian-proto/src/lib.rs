@@ -12,6 +12,7 @@
 pub mod engine;
 pub mod ntp;
 pub mod ptp;
+pub mod rng;
 pub mod servo;
 pub mod time;
 pub mod unicast;

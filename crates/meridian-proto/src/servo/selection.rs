@@ -23,12 +23,17 @@ pub struct SelectionParams {
     pub tick: Duration,
     /// Loop time constant at start, seconds.
     pub time_constant_min: f64,
-    /// Loop time constant when fully locked, seconds.
+    /// Longest loop time constant that low measurement noise alone leads to, seconds. A long
+    /// selection window (heavy PDV) raises the time constant beyond it, to twice the window.
     pub time_constant_max: f64,
-    /// Longest window; the window is half the time constant within these bounds.
+    /// Longest selection window. The window adapts to the packet delay variation: it doubles
+    /// while fewer than [`SelectionParams::min_selected`] samples of a direction fall in the
+    /// band, and halves while more than 16 times that do.
     pub window_max: Duration,
-    /// Shortest window.
+    /// Shortest selection window.
     pub window_min: Duration,
+    /// Samples wanted in the band of each direction.
+    pub min_selected: usize,
     /// Samples within this band above the window minimum are averaged.
     pub band: Duration,
     /// A phase error above this at the first estimate is stepped (time mode).
@@ -42,9 +47,10 @@ impl Default for SelectionParams {
         Self {
             tick: Duration::SECOND,
             time_constant_min: 2.0,
-            time_constant_max: 128.0,
+            time_constant_max: 32.0,
             window_max: Duration::from_secs(64),
             window_min: Duration::from_secs(2),
+            min_selected: 4,
             band: Duration::from_nanos(100),
             step_threshold: Duration::from_millis(1),
             unlock_threshold: Duration::from_micros(100),
@@ -65,10 +71,17 @@ pub struct SelectionServo {
     /// Frequency integral, ppb: the loop's estimate of minus the oscillator's offset.
     integral: f64,
     time_constant: f64,
-    /// Phase errors seen at the current time constant: (count, sum, sum of squares).
-    dwell: (f64, f64, f64),
+    window: Duration,
+    /// The floors found at the last tick.
+    last_floors: [Option<Floor>; 2],
+    /// Phase errors seen at the current time constant.
+    dwell: Vec<f64>,
     /// While acquiring: the first phase estimate after the step and when.
     acquisition: Option<(Instant, f64)>,
+    /// Whether the frequency is still to be measured (after start or a step).
+    acquiring: bool,
+    /// When the windows were last emptied.
+    cleared_at: Option<Instant>,
     /// Frequency mode: the phase references of the forward and reverse floors.
     references: [Option<f64>; 2],
     next_tick: Option<Instant>,
@@ -84,6 +97,25 @@ struct Floor {
     level: f64,
     /// Median minus minimum: how disturbed the direction is, ns.
     spread: f64,
+    /// How many samples the band held.
+    selected: usize,
+}
+
+/// The autocorrelation of `x` at `lag`; `None` when undefined (too short, or constant).
+fn autocorrelation(x: &[f64], lag: usize) -> Option<f64> {
+    if x.len() <= lag + 1 {
+        return None;
+    }
+    let mean = x.iter().sum::<f64>() / x.len() as f64;
+    let var: f64 = x.iter().map(|v| (v - mean).powi(2)).sum();
+    if var <= f64::EPSILON {
+        return None;
+    }
+    let cov: f64 = x
+        .windows(lag + 1)
+        .map(|w| (w[0] - mean) * (w[lag] - mean))
+        .sum();
+    Some(cov / var)
 }
 
 /// The floor of a set of samples.
@@ -102,6 +134,7 @@ fn floor(values: &mut [f64], band: f64) -> Option<Floor> {
     Some(Floor {
         level: mean,
         spread: values[values.len() / 2] - min,
+        selected: selected.len(),
     })
 }
 
@@ -117,8 +150,12 @@ impl SelectionServo {
             reverse: VecDeque::new(),
             integral: 0.0,
             time_constant: params.time_constant_min,
-            dwell: (0.0, 0.0, 0.0),
+            window: params.window_min,
+            last_floors: [None; 2],
+            dwell: Vec::new(),
             acquisition: None,
+            acquiring: false,
+            cleared_at: Some(now),
             references: [None; 2],
             next_tick: None,
             state: ServoState::Unlocked,
@@ -127,8 +164,30 @@ impl SelectionServo {
     }
 
     fn window(&self) -> Duration {
-        Duration::from_secs_f64(self.time_constant / 2.0)
-            .clamp(self.p.window_min, self.p.window_max)
+        self.window
+    }
+
+    /// Lengthens the window while a direction's band holds too few samples to find the floor,
+    /// shortens it while it holds plenty (less lag, more tracking).
+    fn adapt_window(&mut self, floors: [Option<Floor>; 2]) {
+        let Some(fewest) = floors.iter().flatten().map(|f| f.selected).min() else {
+            return;
+        };
+        if fewest < self.p.min_selected {
+            self.window = self
+                .window
+                .checked_mul(2)
+                .unwrap_or(self.window)
+                .min(self.p.window_max);
+        } else if fewest > 16 * self.p.min_selected {
+            self.window = self
+                .window
+                .checked_div(2)
+                .unwrap_or(self.window)
+                .max(self.p.window_min);
+        }
+        // The loop must be slower than the window's lag.
+        self.time_constant = self.time_constant.max(2.0 * self.window.as_secs_f64());
     }
 
     /// Floors of both directions projected to `now`: (forward, reverse), each with its spread.
@@ -149,6 +208,7 @@ impl SelectionServo {
     /// The phase error to steer out, ns, or `None` without enough data.
     fn phase_error(&mut self, now: Instant) -> Option<f64> {
         let (f, r) = self.floors(now);
+        self.last_floors = [f, r];
         let a = self.applied.at(now);
         match self.mode {
             ServoMode::Time => Some((f?.level - r?.level) / 2.0 + a),
@@ -177,33 +237,51 @@ impl SelectionServo {
         }
     }
 
-    /// Fast while far off; after four time constants whose mean phase error is insignificant
-    /// against its own scatter (or the selection band), doubles the time constant.
+    /// Chooses the loop's time constant by a whiteness test of the phase error over a dwell of
+    /// four time constants: errors still correlated a window apart (beyond the overlap of
+    /// successive windows) mean the loop lags the oscillator's wander, so it speeds up; white
+    /// errors mean measurement noise dominates, so it slows down to average more. Far off, it
+    /// starts over fast.
     fn shift_gears(&mut self, e: f64, u: f64) {
         if e.abs() > self.p.unlock_threshold.as_nanos_f64() {
             self.time_constant = self.p.time_constant_min;
-            self.dwell = (0.0, 0.0, 0.0);
+            self.window = self.p.window_min;
+            self.dwell.clear();
             self.state = ServoState::Locking;
             return;
         }
-        let (n, sum, sq) = &mut self.dwell;
-        *n += 1.0;
-        *sum += e;
-        *sq += e * e;
-        if *n * u < 4.0 * self.time_constant {
+        // Only near lock does the spread of the samples reflect the network, not our own drift.
+        if e.abs() < 10.0 * self.p.band.as_nanos_f64() {
+            self.adapt_window(self.last_floors);
+        }
+        self.dwell.push(e);
+        let lag = (self.window.as_secs_f64() / u).ceil() as usize + 1;
+        if (self.dwell.len() as f64) * u < 4.0 * self.time_constant || self.dwell.len() < 4 * lag {
             return;
         }
-        let mean = *sum / *n;
-        let sd = (*sq / *n - mean * mean).max(0.0).sqrt();
-        if mean.abs() < (2.0 * sd).max(self.p.band.as_nanos_f64()) {
-            if self.time_constant < self.p.time_constant_max {
-                self.time_constant = (self.time_constant * 2.0).min(self.p.time_constant_max);
+        let floor_tc = 2.0 * self.window.as_secs_f64();
+        match autocorrelation(&self.dwell, lag) {
+            Some(r) if r > 0.5 => {
+                self.time_constant = (self.time_constant / 2.0)
+                    .max(self.p.time_constant_min)
+                    .max(floor_tc);
             }
-            if self.time_constant >= self.p.time_constant_max.min(16.0) {
-                self.state = ServoState::Locked;
+            Some(r) if r < 0.25 && self.time_constant < self.p.time_constant_max => {
+                self.time_constant = (self.time_constant * 2.0)
+                    .min(self.p.time_constant_max)
+                    .max(floor_tc);
             }
+            _ => {}
         }
-        self.dwell = (0.0, 0.0, 0.0);
+        if self.time_constant >= self.p.time_constant_min * 4.0 {
+            self.state = ServoState::Locked;
+        }
+        self.dwell.clear();
+    }
+
+    #[cfg(test)]
+    pub(super) fn debug(&self) -> (f64, f64, Duration, ServoState) {
+        (self.time_constant, self.integral, self.window, self.state)
     }
 
     fn clear(&mut self) {
@@ -243,43 +321,49 @@ impl Servo for SelectionServo {
             return;
         };
         self.last_phase_ns = Some(e);
-        match self.state {
-            ServoState::Unlocked => {
-                self.state = ServoState::Locking;
-                if self.mode == ServoMode::Time && e.abs() > self.p.step_threshold.as_nanos_f64() {
-                    out.push(
-                        self.applied
-                            .apply(now, ClockAdjustment::Step(Duration::from_nanos_f64(-e))),
-                    );
-                    self.clear();
-                    return;
-                }
-                self.acquisition = Some((now, e));
-                return;
-            }
-            ServoState::Locking if self.acquisition.is_some() => {
-                // Acquisition: the phase drifts at the oscillator's offset plus our correction;
-                // two estimates a few seconds apart measure it, and the loop starts from there.
-                let Some((t0, e0)) = self.acquisition else {
-                    return;
-                };
-                let dt = now.duration_since(t0).as_secs_f64();
-                if dt < 2.0 * self.window().as_secs_f64() {
-                    return;
-                }
-                let drift = (e - e0) / dt;
-                self.integral = (self.applied.frequency_ppb() - drift)
-                    .clamp(-MAX_FREQUENCY_PPB, MAX_FREQUENCY_PPB);
-                self.acquisition = None;
-                // The windows hold samples projected with the old estimate: start them afresh.
-                self.clear();
+        if self.state == ServoState::Unlocked {
+            self.state = ServoState::Locking;
+            self.acquiring = true;
+            if self.mode == ServoMode::Time && e.abs() > self.p.step_threshold.as_nanos_f64() {
                 out.push(
                     self.applied
-                        .apply(now, ClockAdjustment::Frequency(self.integral)),
+                        .apply(now, ClockAdjustment::Step(Duration::from_nanos_f64(-e))),
                 );
+                self.clear();
+                self.cleared_at = Some(now);
                 return;
             }
-            _ => {}
+        }
+        if self.acquiring {
+            // Acquisition: the phase drifts at the oscillator's offset plus our correction; two
+            // estimates a few seconds apart measure it, and the loop starts from there.
+            let Some((t0, e0)) = self.acquisition else {
+                // Both estimates must come from full windows, or their lags differ.
+                if self
+                    .cleared_at
+                    .is_some_and(|c| now.duration_since(c) >= self.window())
+                {
+                    self.acquisition = Some((now, e));
+                }
+                return;
+            };
+            let dt = now.duration_since(t0).as_secs_f64();
+            if dt < 2.0 * self.window().as_secs_f64() {
+                return;
+            }
+            let drift = (e - e0) / dt;
+            self.integral =
+                (self.applied.frequency_ppb() - drift).clamp(-MAX_FREQUENCY_PPB, MAX_FREQUENCY_PPB);
+            self.acquisition = None;
+            self.acquiring = false;
+            // The windows hold samples projected with the old estimate: start them afresh.
+            self.clear();
+            self.cleared_at = Some(now);
+            out.push(
+                self.applied
+                    .apply(now, ClockAdjustment::Frequency(self.integral)),
+            );
+            return;
         }
         let u = self.p.tick.as_secs_f64();
         self.shift_gears(e, u);

@@ -112,3 +112,45 @@ fn holdover_keeps_the_learned_frequency() {
     };
     assert!((f + 5_000.0).abs() < 1.0);
 }
+
+#[test]
+#[ignore]
+fn trace_selection() {
+    let mut s = SelectionServo::new(ServoMode::Time, SelectionParams::default(), Instant::ZERO);
+    let mut theta = 1_000_000.0;
+    let mut freq = 0.0;
+    let mut out = Vec::new();
+    for k in 0..(8 * 60) {
+        let t = k as f64 * 0.125;
+        let at = Instant::from_origin(Duration::from_secs_f64(t));
+        s.sample(
+            Sample::Forward {
+                at,
+                delay: Duration::from_nanos_f64(theta + 50_000.0),
+            },
+            &mut out,
+        );
+        s.sample(
+            Sample::Reverse {
+                at,
+                delay: Duration::from_nanos_f64(50_000.0 - theta),
+            },
+            &mut out,
+        );
+        if s.next_tick().is_some_and(|n| n <= at) {
+            s.tick(at, &mut out);
+            eprintln!(
+                "t={t:.1} θ={theta:.0} e={:?} f={freq:.1} {:?}",
+                s.last_phase_ns.map(|x| x.round()),
+                s.debug()
+            );
+        }
+        for adj in out.drain(..) {
+            match adj {
+                ClockAdjustment::Step(d) => theta += d.as_nanos_f64(),
+                ClockAdjustment::Frequency(f) => freq = f,
+            }
+        }
+        theta += (5_000.0 + freq) * 0.125;
+    }
+}

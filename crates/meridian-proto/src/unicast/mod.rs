@@ -5,11 +5,15 @@
 //! All of it is I/O-free: inputs come through [`crate::engine::Engine`], outputs are transmits and
 //! clock adjustments.
 
+pub mod client;
 pub mod config;
 pub mod negotiation;
+pub mod node;
 pub mod server;
 
+pub use client::Client;
 pub use config::{ClientConfig, Profile, RecoveryMode, ServerConfig, ServoKind, TimeProperties};
+pub use node::PtpNode;
 pub use server::Server;
 
 use std::net::{Ipv4Addr, SocketAddrV4};

@@ -1,0 +1,743 @@
+//! The unicast client: negotiates with one or two servers, selects one, measures, and feeds the
+//! servo.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::net::{Ipv4Addr, SocketAddrV4};
+
+use super::config::{ClientConfig, RecoveryMode, ServoKind};
+use super::negotiation::{Due, Negotiation};
+use super::server::MessageCounters;
+use super::{GrantedType, transmit};
+use crate::engine::{ClockAdjustment, Instant, Now, Output, TxToken};
+use crate::ptp::{
+    Announce, Body, Flags, Header, LogInterval, Message, PortIdentity, RequestTlv, SequenceId,
+    Signaling, SignalingTlv,
+};
+use crate::rng::EngineRng;
+use crate::servo::{
+    PiServo, Sample, SelectionParams, SelectionServo, Servo, ServoMode, ServoState,
+};
+use crate::time::{Correction, Duration, PtpTimestamp, Timestamp};
+
+/// Realtime, maximum and minimum of a delay measurement (T2−T1 or T4−T3).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct DelayStats {
+    /// The latest value.
+    pub realtime: Option<Duration>,
+    /// The largest value.
+    pub max: Option<Duration>,
+    /// The smallest value.
+    pub min: Option<Duration>,
+}
+
+impl DelayStats {
+    fn record(&mut self, d: Duration) {
+        self.realtime = Some(d);
+        self.max = Some(self.max.map_or(d, |m| m.max(d)));
+        self.min = Some(self.min.map_or(d, |m| m.min(d)));
+    }
+}
+
+/// The client's view of one configured server.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ServerLink {
+    /// Its address.
+    pub addr: Ipv4Addr,
+    /// Its port identity, once known (from a GRANT or an Announce).
+    pub identity: Option<PortIdentity>,
+    /// Negotiation of Announce, Sync and Delay_Resp, indexed by [`GrantedType`].
+    pub negotiations: [Negotiation; 3],
+    /// Its last Announce.
+    pub announce: Option<Announce>,
+    /// When that Announce arrived.
+    pub last_announce: Option<Instant>,
+    /// When the last Sync arrived.
+    pub last_sync: Option<Instant>,
+    /// Since when it has been continuously usable.
+    pub healthy_since: Option<Instant>,
+    /// Packet timing signal fail: declared lost for missing Announce or Sync.
+    pub ptsf: bool,
+    /// Counters for Announce, Sync (with Follow_Up) and Delay_Resp (with Delay_Req).
+    pub counters: [MessageCounters; 3],
+    /// Signaling exchanged.
+    pub signaling: MessageCounters,
+    /// T2 − T1.
+    pub t21: DelayStats,
+    /// T4 − T3.
+    pub t43: DelayStats,
+    /// When Sync service was granted (Sync timeout runs from here until the first Sync).
+    sync_granted_at: Option<Instant>,
+}
+
+impl ServerLink {
+    fn new(addr: Ipv4Addr) -> Self {
+        Self {
+            addr,
+            identity: None,
+            negotiations: [Negotiation::Idle; 3],
+            announce: None,
+            last_announce: None,
+            last_sync: None,
+            healthy_since: None,
+            ptsf: false,
+            counters: [MessageCounters::default(); 3],
+            signaling: MessageCounters::default(),
+            t21: DelayStats::default(),
+            t43: DelayStats::default(),
+            sync_granted_at: None,
+        }
+    }
+
+    /// Usable for selection: a fresh Announce and no PTSF.
+    #[must_use]
+    pub fn usable(&self) -> bool {
+        self.healthy_since.is_some() && !self.ptsf
+    }
+
+    /// The selection key: better clock quality first, then configuration order.
+    fn rank(&self, index: usize) -> (u8, u8, u16, usize) {
+        let q = self.announce.map(|a| a.clock_quality).unwrap_or_default();
+        (
+            q.clock_class,
+            q.clock_accuracy,
+            q.offset_scaled_log_variance,
+            index,
+        )
+    }
+}
+
+/// Messages the client dropped, by reason.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ClientDrops {
+    /// Another domain.
+    pub wrong_domain: u64,
+    /// From an address that is not a configured server.
+    pub unknown_source: u64,
+    /// Sync or Follow_Up from a server other than the selected one.
+    pub not_selected: u64,
+    /// Follow_Up or Delay_Resp matching nothing outstanding.
+    pub unmatched: u64,
+}
+
+/// How many two-step Syncs or Delay_Reqs wait for their partner at most.
+const PENDING_LIMIT: usize = 16;
+
+/// The unicast client engine (one part of a [`super::PtpNode`]).
+#[derive(Debug)]
+pub struct Client {
+    config: ClientConfig,
+    servers: Vec<ServerLink>,
+    selected: Option<usize>,
+    servo: Box<dyn Servo>,
+    rng: EngineRng,
+    out: VecDeque<Output>,
+    scratch: Vec<ClockAdjustment>,
+    signaling_seq: SequenceId,
+    delay_req_seq: SequenceId,
+    next_delay_req: Option<Instant>,
+    /// Delay_Reqs sent: token → sequence, then sequence → t3 once timestamped.
+    delay_req_tokens: BTreeMap<TxToken, SequenceId>,
+    delay_req_t3: VecDeque<(SequenceId, Timestamp)>,
+    /// Two-step Syncs awaiting Follow_Up: (sequence, t2, Sync correction).
+    syncs: VecDeque<(SequenceId, Timestamp, Correction)>,
+    next_token: u64,
+    /// Dropped messages by reason.
+    pub drops: ClientDrops,
+}
+
+impl Client {
+    /// A client starting at `now`; `seed` drives its back-off jitter.
+    #[must_use]
+    pub fn new(config: ClientConfig, now: Instant, seed: u64) -> Self {
+        let mode = if config.mode.recovers_time() {
+            ServoMode::Time
+        } else {
+            ServoMode::Frequency
+        };
+        let servo: Box<dyn Servo> = match config.servo {
+            ServoKind::Selection => Box::new(SelectionServo::new(
+                mode,
+                SelectionParams {
+                    step_threshold: config.step_threshold,
+                    ..SelectionParams::default()
+                },
+                now,
+            )),
+            ServoKind::Pi => Box::new(PiServo::new(
+                mode,
+                config
+                    .sync_interval
+                    .to_duration()
+                    .unwrap_or(Duration::SECOND),
+                config.step_threshold,
+                now,
+            )),
+        };
+        let mut servers: Vec<ServerLink> = config
+            .servers
+            .iter()
+            .flatten()
+            .map(|a| ServerLink::new(*a))
+            .collect();
+        for s in &mut servers {
+            s.negotiations[GrantedType::Announce as usize].want(now);
+        }
+        Self {
+            config,
+            servers,
+            selected: None,
+            servo,
+            rng: EngineRng::new(seed),
+            out: VecDeque::new(),
+            scratch: Vec::new(),
+            signaling_seq: SequenceId(0),
+            delay_req_seq: SequenceId(0),
+            next_delay_req: None,
+            delay_req_tokens: BTreeMap::new(),
+            delay_req_t3: VecDeque::new(),
+            syncs: VecDeque::new(),
+            next_token: 0,
+            drops: ClientDrops::default(),
+        }
+    }
+
+    /// The configuration.
+    #[must_use]
+    pub fn config(&self) -> &ClientConfig {
+        &self.config
+    }
+
+    /// The configured servers (server1 first).
+    #[must_use]
+    pub fn servers(&self) -> &[ServerLink] {
+        &self.servers
+    }
+
+    /// The index of the server being tracked.
+    #[must_use]
+    pub fn selected(&self) -> Option<usize> {
+        self.selected
+    }
+
+    /// The servo's state.
+    #[must_use]
+    pub fn servo_state(&self) -> ServoState {
+        self.servo.state()
+    }
+
+    /// The frequency correction in force, ppb.
+    #[must_use]
+    pub fn frequency_ppb(&self) -> f64 {
+        self.servo.frequency_ppb()
+    }
+
+    /// The Announce of the tracked server (what a server-and-client forwards).
+    #[must_use]
+    pub fn upstream(&self) -> Option<&Announce> {
+        self.selected
+            .and_then(|i| self.servers[i].announce.as_ref())
+    }
+
+    fn port_identity(&self) -> PortIdentity {
+        PortIdentity {
+            clock_identity: self.config.identity,
+            port_number: 1,
+        }
+    }
+
+    fn header(&self, seq: SequenceId, log: LogInterval) -> Header {
+        Header {
+            flags: Flags::UNICAST,
+            log_message_interval: log,
+            ..Header::new(self.port_identity(), self.config.domain, seq)
+        }
+    }
+
+    /// The next output.
+    pub fn poll_output(&mut self) -> Option<Output> {
+        self.out.pop_front()
+    }
+
+    /// The next deadline.
+    #[must_use]
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        let negotiations = self
+            .servers
+            .iter()
+            .flat_map(|s| s.negotiations.iter().filter_map(Negotiation::deadline));
+        let health = self
+            .servers
+            .iter()
+            .enumerate()
+            .filter_map(|(i, s)| self.health_deadline(i, s));
+        negotiations
+            .chain(health)
+            .chain(self.next_delay_req)
+            .chain(self.servo.next_tick())
+            .min()
+    }
+
+    /// How long without Announce (or Sync) before a server is declared failed.
+    fn receipt_timeout(&self, s: &ServerLink) -> Duration {
+        let log = s.negotiations[GrantedType::Announce as usize]
+            .granted_interval()
+            .unwrap_or(self.config.announce_interval);
+        let interval = log.to_duration().unwrap_or(Duration::SECOND);
+        interval
+            .checked_mul(self.config.receipt_timeout.max(1) as i64)
+            .unwrap_or(Duration::MAX)
+    }
+
+    fn health_deadline(&self, i: usize, s: &ServerLink) -> Option<Instant> {
+        let timeout = self.receipt_timeout(s);
+        let announce = s
+            .healthy_since
+            .and(s.last_announce)
+            .map(|t| t.after(timeout));
+        let sync = (self.selected == Some(i))
+            .then(|| s.last_sync.or(s.sync_granted_at).map(|t| t.after(timeout)))
+            .flatten()
+            .filter(|_| !s.ptsf);
+        // Only a better server waits to be restored; once restored it is selected at once.
+        let better = self
+            .selected
+            .is_some_and(|sel| sel != i && s.rank(i) < self.servers[sel].rank(sel));
+        let wtr = (better && s.usable())
+            .then(|| {
+                s.healthy_since
+                    .map(|h| h.after(self.config.wait_to_restore))
+            })
+            .flatten();
+        [announce, sync, wtr].into_iter().flatten().min()
+    }
+
+    /// Processes a message from a server at `from`.
+    pub fn handle_message(&mut self, now: Now, from: SocketAddrV4, msg: &Message, rx: Timestamp) {
+        if msg.header.domain != self.config.domain {
+            self.drops.wrong_domain += 1;
+            return;
+        }
+        let Some(i) = self.servers.iter().position(|s| s.addr == *from.ip()) else {
+            self.drops.unknown_source += 1;
+            return;
+        };
+        match &msg.body {
+            Body::Signaling(s) => self.handle_signaling(now, i, msg, s),
+            Body::Announce(a) => {
+                let link = &mut self.servers[i];
+                link.counters[GrantedType::Announce as usize].received += 1;
+                link.announce = Some(*a);
+                link.identity = Some(msg.header.source_port);
+                link.last_announce = Some(now.instant);
+                if link.healthy_since.is_none() || link.ptsf {
+                    link.healthy_since = Some(now.instant);
+                    link.ptsf = false;
+                }
+                self.reselect(now.instant);
+            }
+            Body::Sync { origin_timestamp } => self.handle_sync(now, i, msg, *origin_timestamp, rx),
+            Body::FollowUp {
+                precise_origin_timestamp,
+            } => {
+                self.handle_follow_up(now, i, msg, *precise_origin_timestamp);
+            }
+            Body::DelayResp {
+                receive_timestamp,
+                requesting_port,
+            } => {
+                self.handle_delay_resp(now, i, msg, *receive_timestamp, *requesting_port);
+            }
+            Body::DelayReq { .. } => {
+                self.servers[i].counters[GrantedType::DelayResp as usize].discarded += 1
+            }
+        }
+        self.flush_servo();
+    }
+
+    fn handle_signaling(&mut self, now: Now, i: usize, msg: &Message, s: &Signaling) {
+        if !s.target_port.matches(self.port_identity()) {
+            self.servers[i].signaling.discarded += 1;
+            return;
+        }
+        self.servers[i].signaling.received += 1;
+        let mut acks = Vec::new();
+        for tlv in &s.tlvs {
+            match *tlv {
+                SignalingTlv::Grant(g) => {
+                    let Some(kind) = GrantedType::from_message_type(g.message_type) else {
+                        continue;
+                    };
+                    let random = self.rng.next_u64();
+                    let link = &mut self.servers[i];
+                    link.identity = Some(msg.header.source_port);
+                    let n = &mut link.negotiations[kind as usize];
+                    let wanted = *n != Negotiation::Idle;
+                    n.granted(now.instant, &g, random);
+                    if kind == GrantedType::Sync && n.is_granted() && link.sync_granted_at.is_none()
+                    {
+                        link.sync_granted_at = Some(now.instant);
+                    }
+                    if kind == GrantedType::DelayResp && n.is_granted() && self.selected == Some(i)
+                    {
+                        self.next_delay_req.get_or_insert(now.instant);
+                    }
+                    if !wanted && g.duration > 0 {
+                        // A grant for something no longer wanted: cancel it.
+                        self.send_signaling(i, vec![SignalingTlv::Cancel(g.message_type)]);
+                    }
+                }
+                SignalingTlv::Cancel(t) => {
+                    if let Some(kind) = GrantedType::from_message_type(t) {
+                        let n = &mut self.servers[i].negotiations[kind as usize];
+                        if *n != Negotiation::Idle {
+                            n.lapsed(now.instant);
+                        }
+                    }
+                    acks.push(SignalingTlv::AcknowledgeCancel(t));
+                }
+                SignalingTlv::Request(_) | SignalingTlv::AcknowledgeCancel(_) => {}
+            }
+        }
+        if !acks.is_empty() {
+            self.send_signaling(i, acks);
+        }
+    }
+
+    fn handle_sync(
+        &mut self,
+        now: Now,
+        i: usize,
+        msg: &Message,
+        origin: PtpTimestamp,
+        rx: Timestamp,
+    ) {
+        let link = &mut self.servers[i];
+        link.counters[GrantedType::Sync as usize].received += 1;
+        if self.selected != Some(i) {
+            link.counters[GrantedType::Sync as usize].discarded += 1;
+            self.drops.not_selected += 1;
+            return;
+        }
+        link.last_sync = Some(now.instant);
+        if msg.header.flags.contains(Flags::TWO_STEP) {
+            self.syncs
+                .push_back((msg.header.sequence_id, rx, msg.header.correction));
+            if self.syncs.len() > PENDING_LIMIT {
+                self.syncs.pop_front();
+            }
+        } else {
+            let t1 = Timestamp::from_ptp(origin, msg.header.correction);
+            self.forward(now.instant, i, t1, rx);
+        }
+    }
+
+    fn handle_follow_up(&mut self, now: Now, i: usize, msg: &Message, precise: PtpTimestamp) {
+        if self.selected != Some(i) {
+            self.drops.not_selected += 1;
+            return;
+        }
+        let seq = msg.header.sequence_id;
+        let Some(pos) = self.syncs.iter().position(|s| s.0 == seq) else {
+            self.drops.unmatched += 1;
+            return;
+        };
+        let (_, t2, sync_corr) =
+            self.syncs
+                .remove(pos)
+                .unwrap_or((seq, Timestamp::EPOCH, Correction::ZERO));
+        let t1 = Timestamp::from_ptp(precise, msg.header.correction) + sync_corr.to_duration();
+        self.forward(now.instant, i, t1, t2);
+    }
+
+    fn forward(&mut self, at: Instant, i: usize, t1: Timestamp, t2: Timestamp) {
+        let d = t2 - t1;
+        self.servers[i].t21.record(d);
+        // The configured asymmetry is how much longer server→client is: half of it belongs to
+        // each direction's deviation from the mean.
+        let half = self
+            .config
+            .asymmetry
+            .get(i)
+            .copied()
+            .unwrap_or_default()
+            .checked_div(2)
+            .unwrap_or_default();
+        self.servo.sample(
+            Sample::Forward {
+                at,
+                delay: d - half,
+            },
+            &mut self.scratch,
+        );
+    }
+
+    fn handle_delay_resp(
+        &mut self,
+        now: Now,
+        i: usize,
+        msg: &Message,
+        receive: PtpTimestamp,
+        requesting: PortIdentity,
+    ) {
+        let seq = msg.header.sequence_id;
+        let pos = (requesting == self.port_identity() && self.selected == Some(i))
+            .then(|| self.delay_req_t3.iter().position(|p| p.0 == seq))
+            .flatten();
+        let link = &mut self.servers[i];
+        link.counters[GrantedType::DelayResp as usize].received += 1;
+        let Some(pos) = pos else {
+            link.counters[GrantedType::DelayResp as usize].discarded += 1;
+            self.drops.unmatched += 1;
+            return;
+        };
+        let (_, t3) = self
+            .delay_req_t3
+            .remove(pos)
+            .unwrap_or((seq, Timestamp::EPOCH));
+        let t4 =
+            Timestamp::from_ptp(receive, Correction::ZERO) - msg.header.correction.to_duration();
+        let d = t4 - t3;
+        link.t43.record(d);
+        let half = self
+            .config
+            .asymmetry
+            .get(i)
+            .copied()
+            .unwrap_or_default()
+            .checked_div(2)
+            .unwrap_or_default();
+        self.servo.sample(
+            Sample::Reverse {
+                at: now.instant,
+                delay: d + half,
+            },
+            &mut self.scratch,
+        );
+    }
+
+    /// A transmit timestamp for one of our Delay_Reqs: that is t3.
+    pub fn handle_tx_timestamp(&mut self, token: TxToken, timestamp: Timestamp) {
+        if let Some(seq) = self.delay_req_tokens.remove(&token) {
+            self.delay_req_t3.push_back((seq, timestamp));
+            if self.delay_req_t3.len() > PENDING_LIMIT {
+                self.delay_req_t3.pop_front();
+            }
+        }
+    }
+
+    /// Renews, retries, checks health, sends Delay_Req and runs the servo.
+    pub fn handle_timeout(&mut self, now: Now) {
+        let t = now.instant;
+        self.check_health(t);
+        self.reselect(t);
+        for i in 0..self.servers.len() {
+            let mut tlvs = Vec::new();
+            for kind in GrantedType::ALL {
+                match self.servers[i].negotiations[kind as usize].due(t) {
+                    Due::Nothing => continue,
+                    Due::Lapsed => self.servers[i].negotiations[kind as usize].lapsed(t),
+                    Due::Request => {}
+                }
+                let random = self.rng.next_u64();
+                self.servers[i].negotiations[kind as usize].sent(t, random);
+                tlvs.push(SignalingTlv::Request(RequestTlv {
+                    message_type: kind.message_type(),
+                    log_period: self.requested_interval(kind),
+                    duration: self.config.durations[kind as usize],
+                }));
+            }
+            if !tlvs.is_empty() {
+                self.send_signaling(i, tlvs);
+            }
+        }
+        self.send_delay_req(now);
+        self.servo.tick(t, &mut self.scratch);
+        self.flush_servo();
+    }
+
+    fn requested_interval(&self, kind: GrantedType) -> LogInterval {
+        match kind {
+            GrantedType::Announce => self.config.announce_interval,
+            GrantedType::Sync => self.config.sync_interval,
+            GrantedType::DelayResp => self.config.delay_resp_interval,
+        }
+    }
+
+    /// Declares servers failed when Announce (or, for the tracked one, Sync) stops.
+    fn check_health(&mut self, now: Instant) {
+        for i in 0..self.servers.len() {
+            let timeout = self.receipt_timeout(&self.servers[i]);
+            let s = &self.servers[i];
+            let announce_lost = s.healthy_since.is_some()
+                && s.last_announce.is_none_or(|t| now >= t.after(timeout));
+            let sync_lost = self.selected == Some(i)
+                && s.last_sync
+                    .or(s.sync_granted_at)
+                    .is_some_and(|t| now >= t.after(timeout));
+            if (announce_lost || sync_lost) && !s.ptsf {
+                let s = &mut self.servers[i];
+                s.ptsf = true;
+                s.healthy_since = None;
+                s.last_sync = None;
+                s.sync_granted_at = None;
+                // Start over with this server: ask for Announce again, drop the rest.
+                s.negotiations[GrantedType::Announce as usize].lapsed(now);
+                s.negotiations[GrantedType::Sync as usize].stop();
+                s.negotiations[GrantedType::DelayResp as usize].stop();
+            }
+        }
+    }
+
+    /// Picks the server to track: the best usable one; a better one replaces a usable current
+    /// one only after the wait-to-restore time.
+    fn reselect(&mut self, now: Instant) {
+        let best = (0..self.servers.len())
+            .filter(|&i| self.servers[i].usable())
+            .min_by_key(|&i| self.servers[i].rank(i));
+        let target = match (self.selected, best) {
+            (Some(cur), Some(b)) if self.servers[cur].usable() => {
+                let better = self.servers[b].rank(b) < self.servers[cur].rank(cur);
+                let restored = self.servers[b]
+                    .healthy_since
+                    .is_some_and(|h| now >= h.after(self.config.wait_to_restore));
+                if better && restored {
+                    Some(b)
+                } else {
+                    Some(cur)
+                }
+            }
+            (_, b) => b,
+        };
+        if target == self.selected {
+            return;
+        }
+        if let Some(old) = self.selected {
+            let mut cancels = Vec::new();
+            for kind in [GrantedType::Sync, GrantedType::DelayResp] {
+                let s = &mut self.servers[old];
+                if s.negotiations[kind as usize].stop() {
+                    cancels.push(SignalingTlv::Cancel(kind.message_type()));
+                }
+                s.sync_granted_at = None;
+                s.last_sync = None;
+            }
+            if !cancels.is_empty() {
+                self.send_signaling(old, cancels);
+            }
+        }
+        self.selected = target;
+        self.syncs.clear();
+        self.delay_req_t3.clear();
+        self.delay_req_tokens.clear();
+        self.next_delay_req = None;
+        match target {
+            Some(new) => {
+                self.servo.path_changed();
+                let s = &mut self.servers[new];
+                s.negotiations[GrantedType::Sync as usize].want(now);
+                if self.config.mode.two_way() {
+                    s.negotiations[GrantedType::DelayResp as usize].want(now);
+                }
+            }
+            None => self.servo.holdover(now, &mut self.scratch),
+        }
+    }
+
+    fn send_delay_req(&mut self, now: Now) {
+        let Some(due) = self.next_delay_req else {
+            return;
+        };
+        if now.instant < due {
+            return;
+        }
+        let granted = self.selected.and_then(|i| {
+            self.servers[i].negotiations[GrantedType::DelayResp as usize]
+                .granted_interval()
+                .map(|l| (i, l))
+        });
+        let Some((i, log)) = granted.filter(|_| self.config.mode.two_way()) else {
+            self.next_delay_req = None;
+            return;
+        };
+        let interval = log.to_duration().unwrap_or(Duration::SECOND);
+        let mut next = due.after(interval);
+        if next <= now.instant {
+            next = now.instant.after(interval);
+        }
+        self.next_delay_req = Some(next);
+        let seq = self.delay_req_seq;
+        self.delay_req_seq = seq.next();
+        let token = TxToken(self.next_token);
+        self.next_token += 1;
+        self.delay_req_tokens.insert(token, seq);
+        if self.delay_req_tokens.len() > PENDING_LIMIT
+            && let Some(&oldest) = self.delay_req_tokens.keys().next()
+        {
+            self.delay_req_tokens.remove(&oldest);
+        }
+        let msg = Message {
+            header: self.header(seq, LogInterval::UNSPECIFIED),
+            body: Body::DelayReq {
+                origin_timestamp: now.clock.to_ptp_truncated(),
+            },
+        };
+        self.servers[i].counters[GrantedType::DelayResp as usize].sent += 1;
+        let addr = self.servers[i].addr;
+        self.out.push_back(transmit(
+            self.config.local,
+            addr,
+            self.config.dscp,
+            &msg,
+            Some(token),
+        ));
+    }
+
+    fn send_signaling(&mut self, i: usize, tlvs: Vec<SignalingTlv>) {
+        let seq = self.signaling_seq;
+        self.signaling_seq = seq.next();
+        let s = &mut self.servers[i];
+        s.signaling.sent += 1;
+        // The first request goes to the wildcard port, later ones to the server's identity.
+        let target_port = s.identity.unwrap_or(PortIdentity::WILDCARD);
+        let addr = s.addr;
+        let msg = Message {
+            header: self.header(seq, LogInterval::UNSPECIFIED),
+            body: Body::Signaling(Signaling { target_port, tlvs }),
+        };
+        self.out.push_back(transmit(
+            self.config.local,
+            addr,
+            self.config.dscp,
+            &msg,
+            None,
+        ));
+    }
+
+    /// Cancels every granted service (on deconfiguration or shutdown).
+    pub fn cancel_all(&mut self) {
+        for i in 0..self.servers.len() {
+            let mut cancels = Vec::new();
+            for kind in GrantedType::ALL {
+                if self.servers[i].negotiations[kind as usize].stop() {
+                    cancels.push(SignalingTlv::Cancel(kind.message_type()));
+                }
+            }
+            if !cancels.is_empty() {
+                self.send_signaling(i, cancels);
+            }
+        }
+        self.selected = None;
+    }
+
+    fn flush_servo(&mut self) {
+        for adj in self.scratch.drain(..) {
+            self.out.push_back(Output::AdjustClock(adj));
+        }
+    }
+
+    /// The recovery mode.
+    #[must_use]
+    pub fn mode(&self) -> RecoveryMode {
+        self.config.mode
+    }
+}

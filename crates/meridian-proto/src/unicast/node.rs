@@ -1,0 +1,208 @@
+//! A device's PTP function: a client, a server, or both on one address (server-and-client mode,
+//! where the server forwards what the client learns from upstream).
+
+use std::collections::VecDeque;
+
+use super::client::Client;
+use super::config::TimeProperties;
+use super::server::{SERVER_TOKEN_BIT, Server};
+use crate::engine::{Engine, Input, Instant, Now, Output};
+use crate::ptp::{Body, ClockQuality, Message, ParseError, SignalingTlv, TimeSource};
+use crate::time::Duration;
+
+/// Counts of datagrams that did not parse, by reason.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ParseDrops {
+    /// Malformed (any [`ParseError`] other than `NotHandled`).
+    pub malformed: u64,
+    /// Well formed, but a type not handled (Management, peer delay).
+    pub not_handled: u64,
+}
+
+/// How long a server-and-client advertises holdover after losing its upstream before it falls
+/// back to the default clock class.
+pub const HOLDOVER_ADVERTISED: Duration = Duration::from_secs(300);
+
+/// Clock class advertised in holdover within specification.
+const HOLDOVER_CLASS: u8 = 7;
+
+/// The PTP engine of one device.
+#[derive(Debug)]
+pub struct PtpNode {
+    client: Option<Client>,
+    server: Option<Server>,
+    /// The server's own properties when it has no upstream.
+    own: Option<TimeProperties>,
+    /// When the upstream was lost (server-and-client).
+    upstream_lost_at: Option<Instant>,
+    out: VecDeque<Output>,
+    /// Datagrams that did not parse.
+    pub parse_drops: ParseDrops,
+}
+
+impl PtpNode {
+    /// A node with either part or both.
+    #[must_use]
+    pub fn new(client: Option<Client>, server: Option<Server>) -> Self {
+        let own = server.as_ref().map(|s| *s.properties());
+        Self {
+            client,
+            server,
+            own,
+            upstream_lost_at: None,
+            out: VecDeque::new(),
+            parse_drops: ParseDrops::default(),
+        }
+    }
+
+    /// The client part.
+    #[must_use]
+    pub fn client(&self) -> Option<&Client> {
+        self.client.as_ref()
+    }
+
+    /// The server part.
+    #[must_use]
+    pub fn server(&self) -> Option<&Server> {
+        self.server.as_ref()
+    }
+
+    /// Sends CANCEL for every live grant the client holds (shutdown, deconfiguration).
+    pub fn shutdown(&mut self) {
+        if let Some(c) = self.client.as_mut() {
+            c.cancel_all();
+        }
+        self.collect();
+    }
+
+    fn collect(&mut self) {
+        if let Some(c) = self.client.as_mut() {
+            while let Some(o) = c.poll_output() {
+                self.out.push_back(o);
+            }
+        }
+        if let Some(s) = self.server.as_mut() {
+            while let Some(o) = s.poll_output() {
+                self.out.push_back(o);
+            }
+        }
+    }
+
+    /// A server-and-client forwards its upstream grandmaster's data one step further, and
+    /// degrades to holdover, then to its own default, when the upstream is lost.
+    fn forward_upstream(&mut self, now: Instant) {
+        let (Some(client), Some(server), Some(own)) = (&self.client, &mut self.server, self.own)
+        else {
+            return;
+        };
+        let props = match client.upstream() {
+            Some(a) => {
+                self.upstream_lost_at = None;
+                TimeProperties {
+                    clock_quality: a.clock_quality,
+                    priority1: a.priority1,
+                    priority2: a.priority2,
+                    grandmaster_identity: a.grandmaster_identity,
+                    steps_removed: a.steps_removed.saturating_add(1),
+                    time_source: a.time_source,
+                    current_utc_offset: a.current_utc_offset,
+                    flags: server.properties().flags,
+                }
+            }
+            None => {
+                let lost = *self.upstream_lost_at.get_or_insert(now);
+                let was_locked =
+                    server.properties().grandmaster_identity != own.grandmaster_identity;
+                if now.duration_since(lost) < HOLDOVER_ADVERTISED
+                    && (was_locked
+                        || server.properties().clock_quality.clock_class == HOLDOVER_CLASS)
+                {
+                    TimeProperties {
+                        clock_quality: ClockQuality {
+                            clock_class: HOLDOVER_CLASS,
+                            ..server.properties().clock_quality
+                        },
+                        time_source: TimeSource::INTERNAL_OSCILLATOR,
+                        ..*server.properties()
+                    }
+                } else {
+                    own
+                }
+            }
+        };
+        server.set_properties(props);
+    }
+}
+
+/// Whether a message goes to the client part (it comes from a server) or the server part.
+fn for_client(msg: &Message, from_configured_server: bool) -> bool {
+    match &msg.body {
+        Body::Announce(_) | Body::Sync { .. } | Body::FollowUp { .. } | Body::DelayResp { .. } => {
+            true
+        }
+        Body::DelayReq { .. } => false,
+        Body::Signaling(s) => {
+            from_configured_server
+                && s.tlvs
+                    .iter()
+                    .all(|t| !matches!(t, SignalingTlv::Request(_)))
+        }
+    }
+}
+
+impl Engine for PtpNode {
+    fn handle(&mut self, now: Now, input: Input<'_>) {
+        match input {
+            Input::Datagram(d) => match Message::parse(d.bytes) {
+                Ok(msg) => {
+                    let from_server = self
+                        .client
+                        .as_ref()
+                        .is_some_and(|c| c.servers().iter().any(|s| s.addr == *d.from.ip()));
+                    if for_client(&msg, from_server) {
+                        if let Some(c) = self.client.as_mut() {
+                            c.handle_message(now, d.from, &msg, d.rx_timestamp);
+                        }
+                    } else if let Some(s) = self.server.as_mut() {
+                        s.handle_message(now, d.from, &msg, d.rx_timestamp);
+                    }
+                }
+                Err(ParseError::NotHandled(_)) => self.parse_drops.not_handled += 1,
+                Err(_) => self.parse_drops.malformed += 1,
+            },
+            Input::TxTimestamp { token, timestamp } => {
+                if token.0 & SERVER_TOKEN_BIT != 0 {
+                    if let Some(s) = self.server.as_mut() {
+                        s.handle_tx_timestamp(token, timestamp);
+                    }
+                } else if let Some(c) = self.client.as_mut() {
+                    c.handle_tx_timestamp(token, timestamp);
+                }
+            }
+            Input::Timeout => {
+                if let Some(c) = self.client.as_mut()
+                    && c.poll_timeout().is_some_and(|t| t <= now.instant)
+                {
+                    c.handle_timeout(now);
+                }
+                if let Some(s) = self.server.as_mut()
+                    && s.poll_timeout().is_some_and(|t| t <= now.instant)
+                {
+                    s.handle_timeout(now);
+                }
+            }
+        }
+        self.forward_upstream(now.instant);
+        self.collect();
+    }
+
+    fn poll_output(&mut self) -> Option<Output> {
+        self.out.pop_front()
+    }
+
+    fn poll_timeout(&self) -> Option<Instant> {
+        let c = self.client.as_ref().and_then(Client::poll_timeout);
+        let s = self.server.as_ref().and_then(Server::poll_timeout);
+        c.into_iter().chain(s).min()
+    }
+}
