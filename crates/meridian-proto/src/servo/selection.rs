@@ -59,7 +59,6 @@ impl Default for SelectionParams {
 }
 
 /// The packet-selection servo.
-#[derive(Debug)]
 pub struct SelectionServo {
     mode: ServoMode,
     p: SelectionParams,
@@ -136,6 +135,18 @@ fn floor(values: &mut [f64], band: f64) -> Option<Floor> {
         spread: values[values.len() / 2] - min,
         selected: selected.len(),
     })
+}
+
+impl std::fmt::Debug for SelectionServo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SelectionServo")
+            .field("state", &self.state)
+            .field("time_constant", &self.time_constant)
+            .field("window_s", &self.window.as_secs_f64())
+            .field("integral_ppb", &self.integral)
+            .field("last_phase_ns", &self.last_phase_ns)
+            .finish_non_exhaustive()
+    }
 }
 
 impl SelectionServo {
@@ -250,38 +261,41 @@ impl SelectionServo {
             self.state = ServoState::Locking;
             return;
         }
-        // Only near lock does the spread of the samples reflect the network, not our own drift.
-        if e.abs() < 10.0 * self.p.band.as_nanos_f64() {
+        // Near lock (within ten bands) the spread of the samples reflects the network, not our
+        // own drift.
+        let near = e.abs() < 10.0 * self.p.band.as_nanos_f64();
+        self.state = if near {
+            ServoState::Locked
+        } else {
+            ServoState::Locking
+        };
+        if near {
             self.adapt_window(self.last_floors);
         }
         self.dwell.push(e);
         let lag = (self.window.as_secs_f64() / u).ceil() as usize + 1;
-        if (self.dwell.len() as f64) * u < 4.0 * self.time_constant || self.dwell.len() < 4 * lag {
+        let n = self.dwell.len();
+        // Lag is looked for as soon as one time constant of errors is in; whiteness must hold
+        // over four before the loop slows down.
+        if (n as f64) * u < self.time_constant || n < 4 * lag {
             return;
         }
         let floor_tc = 2.0 * self.window.as_secs_f64();
-        match autocorrelation(&self.dwell, lag) {
-            Some(r) if r > 0.5 => {
-                self.time_constant = (self.time_constant / 2.0)
-                    .max(self.p.time_constant_min)
-                    .max(floor_tc);
-            }
-            Some(r) if r < 0.25 && self.time_constant < self.p.time_constant_max => {
+        let r = autocorrelation(&self.dwell, lag);
+        if r.is_some_and(|r| r > 0.2) && self.time_constant > floor_tc.max(self.p.time_constant_min)
+        {
+            self.time_constant = (self.time_constant / 2.0)
+                .max(self.p.time_constant_min)
+                .max(floor_tc);
+            self.dwell.clear();
+        } else if (n as f64) * u >= 4.0 * self.time_constant {
+            if r.is_some_and(|r| r < 0.05) && self.time_constant < self.p.time_constant_max {
                 self.time_constant = (self.time_constant * 2.0)
                     .min(self.p.time_constant_max)
                     .max(floor_tc);
             }
-            _ => {}
+            self.dwell.clear();
         }
-        if self.time_constant >= self.p.time_constant_min * 4.0 {
-            self.state = ServoState::Locked;
-        }
-        self.dwell.clear();
-    }
-
-    #[cfg(test)]
-    pub(super) fn debug(&self) -> (f64, f64, Duration, ServoState) {
-        (self.time_constant, self.integral, self.window, self.state)
     }
 
     fn clear(&mut self) {
@@ -367,10 +381,13 @@ impl Servo for SelectionServo {
         }
         let u = self.p.tick.as_secs_f64();
         self.shift_gears(e, u);
-        // Critically damped PLL: f = I − e/Tp, I' = −e/(Tp·Ti) with Ti = 4·Tp.
+        // Critically damped PLL: f = I − e/Tp, I' = −e/(Tp·Ti) with Ti = 4·Tp. Far from lock the
+        // integrator holds (anti-windup): the frequency was measured, only phase is slewed out.
         let tp = self.time_constant;
-        self.integral =
-            (self.integral - e * u / (tp * 4.0 * tp)).clamp(-MAX_FREQUENCY_PPB, MAX_FREQUENCY_PPB);
+        if e.abs() < 10.0 * self.p.band.as_nanos_f64() {
+            self.integral = (self.integral - e * u / (tp * 4.0 * tp))
+                .clamp(-MAX_FREQUENCY_PPB, MAX_FREQUENCY_PPB);
+        }
         let f = (self.integral - e / tp).clamp(-MAX_FREQUENCY_PPB, MAX_FREQUENCY_PPB);
         out.push(self.applied.apply(now, ClockAdjustment::Frequency(f)));
     }
