@@ -57,6 +57,9 @@ pub struct ServerLink {
     pub healthy_since: Option<Instant>,
     /// Packet timing signal fail: declared lost for missing Announce or Sync.
     pub ptsf: bool,
+    /// It failed and must stay healthy for the wait-to-restore time before it is preferred
+    /// again.
+    pub restoring: bool,
     /// Counters for Announce, Sync (with Follow_Up) and Delay_Resp (with Delay_Req).
     pub counters: [MessageCounters; 3],
     /// Signaling exchanged.
@@ -80,6 +83,7 @@ impl ServerLink {
             last_sync: None,
             healthy_since: None,
             ptsf: false,
+            restoring: false,
             counters: [MessageCounters::default(); 3],
             signaling: MessageCounters::default(),
             t21: DelayStats::default(),
@@ -577,6 +581,7 @@ impl Client {
             if (announce_lost || sync_lost) && !s.ptsf {
                 let s = &mut self.servers[i];
                 s.ptsf = true;
+                s.restoring = true;
                 s.healthy_since = None;
                 s.last_sync = None;
                 s.sync_granted_at = None;
@@ -597,10 +602,7 @@ impl Client {
         let target = match (self.selected, best) {
             (Some(cur), Some(b)) if self.servers[cur].usable() => {
                 let better = self.servers[b].rank(b) < self.servers[cur].rank(cur);
-                let restored = self.servers[b]
-                    .healthy_since
-                    .is_some_and(|h| now >= h.after(self.config.wait_to_restore));
-                if better && restored {
+                if better && self.restored(b, now) {
                     Some(b)
                 } else {
                     Some(cur)
@@ -641,6 +643,19 @@ impl Client {
             }
             None => self.servo.holdover(now, &mut self.scratch),
         }
+    }
+
+    /// Whether server `i` may be preferred: it never failed, or it has been healthy for the
+    /// wait-to-restore time since it came back (which ends its restoring period).
+    fn restored(&mut self, i: usize, now: Instant) -> bool {
+        let s = &mut self.servers[i];
+        if s.restoring
+            && s.healthy_since
+                .is_some_and(|h| now >= h.after(self.config.wait_to_restore))
+        {
+            s.restoring = false;
+        }
+        !s.restoring
     }
 
     fn send_delay_req(&mut self, now: Now) {

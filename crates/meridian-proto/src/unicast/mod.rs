@@ -82,3 +82,6 @@ fn transmit(
 
 #[cfg(test)]
 mod server_tests;
+
+#[cfg(test)]
+mod client_tests;
