@@ -120,8 +120,9 @@ pub enum Output {
     AdjustClock(ClockAdjustment),
 }
 
-/// A protocol engine driven by a simulator or a daemon.
-pub trait Engine {
+/// A protocol engine driven by a simulator or a daemon. `Any` lets a driver that knows the
+/// concrete type read its state (for displays and tests) through `&dyn Engine`.
+pub trait Engine: std::any::Any {
     /// Processes one input at `now`.
     fn handle(&mut self, now: Now, input: Input<'_>);
 

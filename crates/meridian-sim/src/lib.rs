@@ -17,10 +17,11 @@ pub mod pcap;
 pub mod pdv;
 pub mod plot;
 pub mod rng;
+pub mod scenarios;
 pub mod sim;
 pub mod trace;
 pub mod workload;
 
 pub use network::{Direction, LinkId, LinkModel, NodeId, Reorder, SegmentId, Vertex};
 pub use oscillator::OscillatorModel;
-pub use sim::{EngineFactory, NetStats, NodeConfig, NodeContext, Simulator};
+pub use sim::{EngineFactory, NetStats, NodeConfig, NodeContext, PacketRecord, Simulator};

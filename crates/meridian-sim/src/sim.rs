@@ -32,6 +32,8 @@ pub struct NodeContext {
     pub addresses: Vec<Ipv4Addr>,
     /// A seed for the engine's own random choices, different at every restart.
     pub seed: u64,
+    /// The node's monotonic instant at (re)start.
+    pub instant: Instant,
 }
 
 /// Builds a node's engine at start and after every restart.
@@ -61,6 +63,19 @@ pub struct NetStats {
     pub unroutable: u64,
     /// The destination node was down on arrival.
     pub node_down: u64,
+}
+
+/// One packet sent, as logged by [`Simulator::record_packets`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PacketRecord {
+    /// True send time.
+    pub at: Timestamp,
+    /// Source.
+    pub from: SocketAddrV4,
+    /// Destination.
+    pub to: SocketAddrV4,
+    /// The UDP payload.
+    pub bytes: Vec<u8>,
 }
 
 /// What the queue holds.
@@ -143,6 +158,7 @@ pub struct Simulator {
     trace: TraceHash,
     pcap: Option<PcapWriter<Box<dyn Write>>>,
     pcap_error: Option<std::io::Error>,
+    packet_log: Option<Vec<PacketRecord>>,
     sample_interval: Option<Duration>,
     samples: Vec<Vec<TeSample>>,
     events: u64,
@@ -167,6 +183,7 @@ impl Simulator {
             trace: TraceHash::default(),
             pcap: None,
             pcap_error: None,
+            packet_log: None,
             sample_interval: None,
             samples: Vec::new(),
             events: 0,
@@ -193,6 +210,7 @@ impl Simulator {
                 name: config.name,
                 addresses: config.addresses,
                 seed: 0,
+                instant: Instant::ZERO,
             },
             osc,
             clock,
@@ -309,6 +327,24 @@ impl Simulator {
     #[must_use]
     pub fn engine(&self, node: NodeId) -> Option<&dyn Engine> {
         self.nodes[node.0].engine.as_deref()
+    }
+
+    /// A node's running engine as its concrete type.
+    #[must_use]
+    pub fn engine_as<T: Engine>(&self, node: NodeId) -> Option<&T> {
+        let any: &dyn std::any::Any = self.nodes[node.0].engine.as_deref()?;
+        any.downcast_ref::<T>()
+    }
+
+    /// Keeps a log of every packet sent (see [`Simulator::packets`]).
+    pub fn record_packets(&mut self) {
+        self.packet_log = Some(Vec::new());
+    }
+
+    /// The packets sent so far, if recording.
+    #[must_use]
+    pub fn packets(&self) -> &[PacketRecord] {
+        self.packet_log.as_deref().unwrap_or(&[])
     }
 
     /// The half-difference of the fixed delays of the two directions between two nodes: the
@@ -456,6 +492,7 @@ impl Simulator {
         let n = &mut self.nodes[node.0];
         n.incarnation += 1;
         n.ctx.seed = derive_seed(self.seed, Stream::Engine, node.0 as u64, n.incarnation);
+        n.ctx.instant = Instant::from_origin(n.osc.local_at(self.now).since_epoch());
         n.engine = Some((n.factory)(&n.ctx));
         n.timer = None;
         n.timer_generation += 1;
@@ -556,6 +593,14 @@ impl Simulator {
                     token,
                 },
             );
+        }
+        if let Some(log) = self.packet_log.as_mut() {
+            log.push(PacketRecord {
+                at: now,
+                from: t.from,
+                to: t.to,
+                bytes: t.bytes.clone(),
+            });
         }
         if let Some(w) = self.pcap.as_mut()
             && let Err(e) = w.write_udp(now, t.from, t.to, t.dscp, &t.bytes)

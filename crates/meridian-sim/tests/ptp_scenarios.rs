@@ -1,99 +1,84 @@
-//! The 1588 ATR/ACR scenarios of the unicast engines, short variants (the full ones run from
+//! The 1588 ATR/ACR scenarios, short variants with their targets (the full ones run from
 //! `meridian bench ptp`).
 
-use std::net::Ipv4Addr;
+use meridian_proto::unicast::ServoKind;
+use meridian_sim::scenarios::{self, FailoverParams, PdvCase};
 
-use meridian_proto::ptp::ClockIdentity;
-use meridian_proto::time::{Duration, Timestamp};
-use meridian_proto::unicast::{Client, ClientConfig, PtpNode, Server, ServerConfig, ServoKind};
-use meridian_sim::metrics::summarize;
-use meridian_sim::pdv::PdvModel;
-use meridian_sim::{LinkModel, NodeConfig, NodeId, OscillatorModel, Simulator, Vertex};
-
-const START: i64 = 1_800_000_000;
-const SERVER1: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 1);
-const CLIENT: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 100);
-
-fn id(n: u8) -> ClockIdentity {
-    ClockIdentity([0x02, 0, 0, 0xFF, 0xFE, 0, 0, n])
-}
-
-fn add_server(sim: &mut Simulator, addr: Ipv4Addr, n: u8, osc: OscillatorModel) -> NodeId {
-    sim.add_node(
-        NodeConfig {
-            name: format!("server{n}"),
-            addresses: vec![addr],
-            oscillator: osc,
-        },
-        Box::new(move |_| {
-            let s = Server::new(ServerConfig::new(addr, id(n), 44));
-            Box::new(PtpNode::new(None, Some(s)))
-        }),
-    )
-}
-
-fn add_client(sim: &mut Simulator, config: ClientConfig, osc: OscillatorModel) -> NodeId {
-    let start = sim.now();
-    sim.add_node(
-        NodeConfig {
-            name: "client".into(),
-            addresses: vec![config.local],
-            oscillator: osc,
-        },
-        Box::new(move |ctx| {
-            // The monotonic origin is the oscillator's reading; the client only needs "now".
-            let _ = start;
-            let c = Client::new(
-                config.clone(),
-                meridian_proto::engine::Instant::ZERO,
-                ctx.seed,
-            );
-            Box::new(PtpNode::new(Some(c), None))
-        }),
-    )
-}
-
-fn hardware() -> OscillatorModel {
-    OscillatorModel {
-        timestamp_noise_ns: 10.0,
-        ..OscillatorModel::default()
-    }
-}
-
-/// atr-single: converges from 1 ms and 5 ppm off; steady-state p99 |TE| ≤ 20 ns.
-fn atr_single(servo: ServoKind, seconds: i64) -> (meridian_sim::metrics::TeSummary, u64) {
-    let mut sim = Simulator::new(11, Timestamp::from_secs(START));
-    let s = add_server(&mut sim, SERVER1, 1, hardware());
-    let mut cfg = ClientConfig::new(CLIENT, id(100), SERVER1, 44);
-    cfg.servo = servo;
-    let client_osc = OscillatorModel {
-        initial_phase: Duration::from_millis(1),
-        frequency_ppb: 5_000.0,
-        wander_ppb: 0.05,
-        wander_step: Duration::SECOND,
-        timestamp_noise_ns: 10.0,
-    };
-    let c = add_client(&mut sim, cfg, client_osc);
-    sim.add_link(
-        Vertex::Node(s),
-        Vertex::Node(c),
-        LinkModel::symmetric(Duration::from_micros(50), PdvModel::Constant),
+#[test]
+fn a_atr_single_converges_to_20_ns() {
+    let sel = scenarios::atr_single(11, ServoKind::Selection, 600);
+    let pi = scenarios::atr_single(11, ServoKind::Pi, 600);
+    eprintln!(
+        "atr-single: selection {:?}\n            PI        {:?}",
+        sel.te, pi.te
     );
-    sim.sample_every(Duration::SECOND);
-    sim.run_for(Duration::from_secs(seconds));
-    let warmup = Timestamp::from_secs(START + seconds / 2);
-    (
-        summarize(sim.samples(c), warmup).expect("samples"),
-        sim.stats().sent,
-    )
+    assert!(sel.te.p99_abs_ns <= 20.0, "{:?}", sel.te);
+    assert!(pi.te.p99_abs_ns <= 20.0, "{:?}", pi.te);
 }
 
 #[test]
-fn atr_single_converges_to_20_ns() {
-    let (te, sent) = atr_single(ServoKind::Selection, 600);
-    eprintln!("atr-single selection: {te:?}, {sent} packets");
-    assert!(te.p99_abs_ns <= 20.0, "{te:?}");
-    let (te, _) = atr_single(ServoKind::Pi, 600);
-    eprintln!("atr-single PI: {te:?}");
-    assert!(te.p99_abs_ns <= 50.0, "{te:?}");
+fn b_acr_dual_failover() {
+    // Compressed timing; the full one (fail 600 s, back 1500 s, WTR 300 s) is in the bench.
+    let p = FailoverParams {
+        fail_at: 300,
+        restore_at: 420,
+        wait_to_restore: 60,
+        seconds: 560,
+        frequency_span: 64,
+    };
+    let r = scenarios::acr_dual_failover(5, p);
+    eprintln!("acr-dual-failover: {r:?}");
+    // Announce every 2 s, receipt timeout 3: within 3 × 2 + 5 s.
+    assert!(r.switched_after.is_some_and(|s| s <= 11), "{r:?}");
+    assert!(
+        r.returned_after.is_some_and(|s| (60..=70).contains(&s)),
+        "{r:?}"
+    );
+    assert!(r.max_frequency_error_ppb <= 16.0, "{r:?}");
+}
+
+#[test]
+fn c_lease_expires_when_the_client_is_gone() {
+    let r = scenarios::lease_expiry(3, 60, 100);
+    eprintln!("lease-expiry: {r:?}");
+    assert!(
+        r.last_packet_after_crash <= r.duration as f64 + 1.0,
+        "{r:?}"
+    );
+    assert!(!r.slot_held_at_end, "{r:?}");
+}
+
+#[test]
+fn d_capacity_refuses_beyond_512_without_a_storm() {
+    let r = scenarios::capacity(8, 600, 512, 40);
+    eprintln!("capacity: {r:?}");
+    assert_eq!((r.granted, r.refused), (512, 88), "{r:?}");
+    assert_eq!(r.synchronized, 512, "{r:?}");
+    // Back-off 1, 2, 4, 8, 16 s…: at most 6 requests each in 40 s (a storm would be one per
+    // second or more).
+    assert!(r.requests_from_refused <= 88 * 6, "{r:?}");
+}
+
+#[test]
+fn e_atr_pdv_five_hops_short() {
+    let case = PdvCase::Queueing { hops: 5 };
+    let sel = scenarios::atr_pdv(21, case, ServoKind::Selection, 1500, 750);
+    let pi = scenarios::atr_pdv(21, case, ServoKind::Pi, 1500, 750);
+    eprintln!("atr-pdv {case}: selection {:?}\n  PI {:?}", sel.te, pi.te);
+    assert!(sel.te.p99_abs_ns <= 1_100.0, "{:?}", sel.te);
+    assert!(
+        pi.te.p99_abs_ns >= 20.0 * sel.te.p99_abs_ns,
+        "PI {:?}",
+        pi.te
+    );
+}
+
+#[test]
+fn g_boundary_chain_forwards_the_grandmaster() {
+    let r = scenarios::boundary_chain(4, 600);
+    eprintln!("boundary chain: {r:?}");
+    assert_eq!(r.steps_removed, Some(1));
+    assert!(r.grandmaster_forwarded);
+    assert_eq!(r.clock_class, Some(6));
+    assert!(r.te_client.is_some_and(|t| t.p99_abs_ns < 100.0), "{r:?}");
 }

@@ -3,12 +3,20 @@
 //!
 //! Queues only ever add delay, so the packets nearest the delay floor carry the least noise. Each
 //! direction keeps a window of samples net of the corrections this servo applied (see
-//! [`Applied`]); at every tick the samples are projected to the present with the current
-//! frequency estimate, the ones within a small band above the window's minimum are averaged, and
-//! the forward and reverse floors give the phase: θ = (F − R) / 2. A critically damped
-//! second-order loop turns θ into a frequency correction. The loop starts fast with a short
-//! window and, while it stays locked, doubles its time constant and window up to the limits, so
-//! it pulls in within seconds yet averages over a minute of packets once locked.
+//! [`Applied`]), so steps and frequency changes never invalidate them. At every tick the samples
+//! are projected to the present with the current frequency estimate, those within a small band
+//! above the window's minimum are averaged, and the forward and reverse floors give the phase:
+//! θ = (F − R) / 2. A critically damped second-order loop turns θ into a frequency correction.
+//!
+//! Three things adapt:
+//! - **Acquisition** first measures the frequency by a least-squares fit of the per-tick *mean*
+//!   offset (unbiased for frequency even where asymmetric queueing biases the mean's level),
+//!   until its standard error is small, and steps a large initial phase error.
+//! - **The window** grows while a direction's band holds too few samples to see the floor (heavy
+//!   PDV) and shrinks while it holds plenty (less lag).
+//! - **The time constant** follows a whiteness test of the phase error: errors still correlated
+//!   a window apart mean the loop lags the oscillator's wander (speed up); white errors mean
+//!   measurement noise dominates (slow down). It never drops below twice the window.
 
 use std::collections::VecDeque;
 
@@ -21,25 +29,28 @@ use crate::time::Duration;
 pub struct SelectionParams {
     /// How often the windows are evaluated.
     pub tick: Duration,
-    /// Loop time constant at start, seconds.
+    /// Shortest loop time constant, seconds.
     pub time_constant_min: f64,
-    /// Longest loop time constant that low measurement noise alone leads to, seconds. A long
-    /// selection window (heavy PDV) raises the time constant beyond it, to twice the window.
+    /// Longest time constant that low measurement noise alone leads to, seconds. A long window
+    /// (heavy PDV) raises the time constant beyond it, to twice the window.
     pub time_constant_max: f64,
-    /// Longest selection window. The window adapts to the packet delay variation: it doubles
-    /// while fewer than [`SelectionParams::min_selected`] samples of a direction fall in the
-    /// band, and halves while more than 16 times that do.
-    pub window_max: Duration,
     /// Shortest selection window.
     pub window_min: Duration,
-    /// Samples wanted in the band of each direction.
+    /// Longest selection window.
+    pub window_max: Duration,
+    /// Samples wanted in the band of each direction; fewer lengthen the window, more than 16
+    /// times as many shorten it.
     pub min_selected: usize,
     /// Samples within this band above the window minimum are averaged.
     pub band: Duration,
-    /// A phase error above this at the first estimate is stepped (time mode).
+    /// A phase error above this is stepped: at start, or when it persists for four ticks.
     pub step_threshold: Duration,
-    /// A phase error above this drops the loop back to its fastest setting.
+    /// A phase error above this for eight ticks returns the loop to its fastest setting.
     pub unlock_threshold: Duration,
+    /// Acquisition ends when the frequency's standard error is below this, ppb…
+    pub acquisition_precision_ppb: f64,
+    /// …or after this long.
+    pub acquisition_max: Duration,
 }
 
 impl Default for SelectionParams {
@@ -48,45 +59,16 @@ impl Default for SelectionParams {
             tick: Duration::SECOND,
             time_constant_min: 2.0,
             time_constant_max: 32.0,
-            window_max: Duration::from_secs(64),
             window_min: Duration::from_secs(2),
+            window_max: Duration::from_secs(64),
             min_selected: 4,
             band: Duration::from_nanos(100),
             step_threshold: Duration::from_millis(1),
             unlock_threshold: Duration::from_micros(100),
+            acquisition_precision_ppb: 2.0,
+            acquisition_max: Duration::from_secs(256),
         }
     }
-}
-
-/// The packet-selection servo.
-pub struct SelectionServo {
-    mode: ServoMode,
-    p: SelectionParams,
-    applied: Applied,
-    /// (when, forward delay − applied phase), ns.
-    forward: VecDeque<(Instant, f64)>,
-    /// (when, reverse delay + applied phase), ns.
-    reverse: VecDeque<(Instant, f64)>,
-    /// Frequency integral, ppb: the loop's estimate of minus the oscillator's offset.
-    integral: f64,
-    time_constant: f64,
-    window: Duration,
-    /// The floors found at the last tick.
-    last_floors: [Option<Floor>; 2],
-    /// Phase errors seen at the current time constant.
-    dwell: Vec<f64>,
-    /// While acquiring: the first phase estimate after the step and when.
-    acquisition: Option<(Instant, f64)>,
-    /// Whether the frequency is still to be measured (after start or a step).
-    acquiring: bool,
-    /// When the windows were last emptied.
-    cleared_at: Option<Instant>,
-    /// Frequency mode: the phase references of the forward and reverse floors.
-    references: [Option<f64>; 2],
-    next_tick: Option<Instant>,
-    state: ServoState,
-    /// The last phase estimate, ns (for displays and tests).
-    pub last_phase_ns: Option<f64>,
 }
 
 /// The delay floor of one direction's window.
@@ -98,6 +80,22 @@ struct Floor {
     spread: f64,
     /// How many samples the band held.
     selected: usize,
+}
+
+/// The floor of a set of samples.
+fn floor(values: &mut [f64], band: f64) -> Option<Floor> {
+    if values.is_empty() {
+        return None;
+    }
+    values.sort_by(f64::total_cmp);
+    let min = values[0];
+    let selected = values.iter().take_while(|v| **v <= min + band).count();
+    let level = values[..selected].iter().sum::<f64>() / selected as f64;
+    Some(Floor {
+        level,
+        spread: values[values.len() / 2] - min,
+        selected,
+    })
 }
 
 /// The autocorrelation of `x` at `lag`; `None` when undefined (too short, or constant).
@@ -117,30 +115,110 @@ fn autocorrelation(x: &[f64], lag: usize) -> Option<f64> {
     Some(cov / var)
 }
 
-/// The floor of a set of samples.
-fn floor(values: &mut [f64], band: f64) -> Option<Floor> {
-    if values.is_empty() {
+/// Least-squares slope of (t, y) points and its standard error.
+fn slope(points: &[(f64, f64)]) -> Option<(f64, f64)> {
+    let n = points.len() as f64;
+    if points.len() < 4 {
         return None;
     }
-    values.sort_by(f64::total_cmp);
-    let min = values[0];
-    let selected: Vec<f64> = values
+    let (mt, my) = points
         .iter()
-        .copied()
-        .take_while(|v| *v <= min + band)
-        .collect();
-    let mean = selected.iter().sum::<f64>() / selected.len() as f64;
-    Some(Floor {
-        level: mean,
-        spread: values[values.len() / 2] - min,
-        selected: selected.len(),
-    })
+        .fold((0.0, 0.0), |(a, b), (t, y)| (a + t / n, b + y / n));
+    let sxx: f64 = points.iter().map(|(t, _)| (t - mt).powi(2)).sum();
+    if sxx <= 0.0 {
+        return None;
+    }
+    let b = points.iter().map(|(t, y)| (t - mt) * (y - my)).sum::<f64>() / sxx;
+    let res: f64 = points
+        .iter()
+        .map(|(t, y)| (y - my - b * (t - mt)).powi(2))
+        .sum();
+    Some((b, (res / (n - 2.0) / sxx).sqrt()))
+}
+
+/// Per-tick statistics of one direction's samples during acquisition.
+#[derive(Clone, Copy, Debug)]
+struct TickStats {
+    sum: f64,
+    n: usize,
+    min: f64,
+}
+
+impl Default for TickStats {
+    fn default() -> Self {
+        Self {
+            sum: 0.0,
+            n: 0,
+            min: f64::INFINITY,
+        }
+    }
+}
+
+impl TickStats {
+    fn add(&mut self, v: f64) {
+        self.sum += v;
+        self.n += 1;
+        self.min = self.min.min(v);
+    }
+
+    fn mean(&self) -> Option<f64> {
+        (self.n > 0).then(|| self.sum / self.n as f64)
+    }
+
+    fn min(&self) -> Option<f64> {
+        (self.n > 0).then_some(self.min)
+    }
+}
+
+/// Acquisition: candidate phase series, one point per tick, all net of our corrections and
+/// signed so their slope is the oscillator's frequency offset. Which one is least noisy depends
+/// on the network: means where the delay variation is symmetric, the per-tick minimum of a
+/// quiet direction where it is not.
+#[derive(Clone, Debug, Default)]
+struct Acquisition {
+    started: Option<Instant>,
+    /// Per series: (seconds since start, value) points. Series: (fwd − rev)/2 of means,
+    /// forward mean, −reverse mean, forward minimum, −reverse minimum.
+    series: [Vec<(f64, f64)>; 5],
+    forward: TickStats,
+    reverse: TickStats,
+}
+
+/// The packet-selection servo.
+pub struct SelectionServo {
+    mode: ServoMode,
+    p: SelectionParams,
+    applied: Applied,
+    /// (when, forward delay − applied phase), ns.
+    forward: VecDeque<(Instant, f64)>,
+    /// (when, reverse delay + applied phase), ns.
+    reverse: VecDeque<(Instant, f64)>,
+    /// `Some` while the frequency is being measured.
+    acquisition: Option<Acquisition>,
+    /// Frequency integral, ppb: the loop's estimate of minus the oscillator's offset.
+    integral: f64,
+    time_constant: f64,
+    window: Duration,
+    last_floors: [Option<Floor>; 2],
+    /// Phase errors seen at the current time constant.
+    dwell: Vec<f64>,
+    /// Consecutive ticks beyond the step and unlock thresholds.
+    beyond: (u32, u32),
+    /// Samples taken before this instant may straddle a step and are dropped.
+    guard_until: Option<Instant>,
+    /// Frequency mode: the phase references of the forward and reverse floors.
+    references: [Option<f64>; 2],
+    next_tick: Option<Instant>,
+    state: ServoState,
+    /// The last phase estimate, ns (for displays and tests).
+    pub last_phase_ns: Option<f64>,
 }
 
 impl std::fmt::Debug for SelectionServo {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SelectionServo")
             .field("state", &self.state)
+            .field("acquiring", &self.acquisition.is_some())
             .field("time_constant", &self.time_constant)
             .field("window_s", &self.window.as_secs_f64())
             .field("integral_ppb", &self.integral)
@@ -159,14 +237,14 @@ impl SelectionServo {
             applied: Applied::new(now),
             forward: VecDeque::new(),
             reverse: VecDeque::new(),
+            acquisition: Some(Acquisition::default()),
             integral: 0.0,
             time_constant: params.time_constant_min,
             window: params.window_min,
             last_floors: [None; 2],
             dwell: Vec::new(),
-            acquisition: None,
-            acquiring: false,
-            cleared_at: Some(now),
+            beyond: (0, 0),
+            guard_until: None,
             references: [None; 2],
             next_tick: None,
             state: ServoState::Unlocked,
@@ -174,14 +252,122 @@ impl SelectionServo {
         }
     }
 
-    fn window(&self) -> Duration {
-        self.window
+    /// Floors of both directions projected to `now`.
+    fn floors(&self, now: Instant) -> [Option<Floor>; 2] {
+        // The oscillator's own frequency, as the loop currently believes it: −integral.
+        let y = -self.integral;
+        let band = self.p.band.as_nanos_f64();
+        let project = |q: &VecDeque<(Instant, f64)>, sign: f64| {
+            let mut v: Vec<f64> = q
+                .iter()
+                .map(|(at, x)| x + sign * y * now.duration_since(*at).as_secs_f64())
+                .collect();
+            floor(&mut v, band)
+        };
+        [project(&self.forward, 1.0), project(&self.reverse, -1.0)]
+    }
+
+    /// The phase error to steer out, ns, or `None` without enough data.
+    fn phase_error(&mut self, now: Instant) -> Option<f64> {
+        let [f, r] = self.floors(now);
+        self.last_floors = [f, r];
+        let a = self.applied.at(now);
+        match self.mode {
+            ServoMode::Time => Some((f?.level - r?.level) / 2.0 + a),
+            ServoMode::Frequency => {
+                // Each direction's floor moves with the phase; use the less disturbed one.
+                let fwd = f.map(|f| (f.level + a, f.spread));
+                let rev = r.map(|r| (a - r.level, r.spread));
+                let (i, phase) = match (fwd, rev) {
+                    (Some(x), Some(y)) if y.1 < x.1 => (1, y.0),
+                    (Some(x), _) => (0, x.0),
+                    (None, Some(y)) => (1, y.0),
+                    (None, None) => return None,
+                };
+                let reference = *self.references[i].get_or_insert(phase);
+                Some(phase - reference)
+            }
+        }
+    }
+
+    fn prune(&mut self, now: Instant) {
+        let w = self.window;
+        for q in [&mut self.forward, &mut self.reverse] {
+            while q.front().is_some_and(|(at, _)| now.duration_since(*at) > w) {
+                q.pop_front();
+            }
+        }
+    }
+
+    fn step(&mut self, now: Instant, e: f64, out: &mut Vec<ClockAdjustment>) {
+        out.push(
+            self.applied
+                .apply(now, ClockAdjustment::Step(Duration::from_nanos_f64(-e))),
+        );
+        // Exchanges in flight straddle the step; the windows themselves stay valid.
+        self.guard_until = Some(now.after(Duration::SECOND));
+        self.references = [None; 2];
+    }
+
+    /// One acquisition tick: adds the mean offset since the last tick and, once the fitted
+    /// frequency is precise enough, hands over to the loop.
+    fn acquire(&mut self, now: Instant, out: &mut Vec<ClockAdjustment>) {
+        let Some(acq) = self.acquisition.as_mut() else {
+            return;
+        };
+        let start = *acq.started.get_or_insert(now);
+        let t = now.duration_since(start).as_secs_f64();
+        let (f, r) = (acq.forward, acq.reverse);
+        let candidates = [
+            f.mean()
+                .zip(r.mean())
+                .map(|(f, r)| (f - r) / 2.0)
+                .filter(|_| self.mode == ServoMode::Time),
+            f.mean(),
+            r.mean().map(|r| -r),
+            f.min(),
+            r.min().map(|r| -r),
+        ];
+        for (series, point) in acq.series.iter_mut().zip(candidates) {
+            if let Some(v) = point {
+                series.push((t, v));
+            }
+        }
+        acq.forward = TickStats::default();
+        acq.reverse = TickStats::default();
+        let best = acq
+            .series
+            .iter()
+            .filter_map(|s| slope(s))
+            .min_by(|a, b| a.1.total_cmp(&b.1));
+        let elapsed = now.duration_since(start);
+        let Some((b, se)) = best else { return };
+        let done = se < self.p.acquisition_precision_ppb || elapsed >= self.p.acquisition_max;
+        // The points are net of our corrections: their slope is the oscillator's own. Applying
+        // a rough estimate early keeps the phase from running away while the fit improves.
+        if done || se < 1_000.0 {
+            self.integral = (-b).clamp(-MAX_FREQUENCY_PPB, MAX_FREQUENCY_PPB);
+            out.push(
+                self.applied
+                    .apply(now, ClockAdjustment::Frequency(self.integral)),
+            );
+        }
+        if done {
+            self.acquisition = None;
+            // What accumulated meanwhile is stepped out if large, rather than slewed for long.
+            if let Some(e) = self.phase_error(now)
+                && self.mode == ServoMode::Time
+                && e.abs() > self.p.unlock_threshold.as_nanos_f64()
+            {
+                self.step(now, e, out);
+            }
+        }
     }
 
     /// Lengthens the window while a direction's band holds too few samples to find the floor,
-    /// shortens it while it holds plenty (less lag, more tracking).
-    fn adapt_window(&mut self, floors: [Option<Floor>; 2]) {
-        let Some(fewest) = floors.iter().flatten().map(|f| f.selected).min() else {
+    /// shortens it while it holds plenty; the loop stays slower than the window's lag.
+    fn adapt_window(&mut self) {
+        let Some(fewest) = self.last_floors.iter().flatten().map(|f| f.selected).min() else {
             return;
         };
         if fewest < self.p.min_selected {
@@ -197,96 +383,23 @@ impl SelectionServo {
                 .unwrap_or(self.window)
                 .max(self.p.window_min);
         }
-        // The loop must be slower than the window's lag.
         self.time_constant = self.time_constant.max(2.0 * self.window.as_secs_f64());
     }
 
-    /// Floors of both directions projected to `now`: (forward, reverse), each with its spread.
-    fn floors(&self, now: Instant) -> (Option<Floor>, Option<Floor>) {
-        // The oscillator's own frequency, as the loop currently believes it: −integral.
-        let y = -self.integral;
-        let band = self.p.band.as_nanos_f64();
-        let project = |q: &VecDeque<(Instant, f64)>, sign: f64| {
-            let mut v: Vec<f64> = q
-                .iter()
-                .map(|(at, x)| x + sign * y * now.duration_since(*at).as_secs_f64())
-                .collect();
-            floor(&mut v, band)
-        };
-        (project(&self.forward, 1.0), project(&self.reverse, -1.0))
-    }
-
-    /// The phase error to steer out, ns, or `None` without enough data.
-    fn phase_error(&mut self, now: Instant) -> Option<f64> {
-        let (f, r) = self.floors(now);
-        self.last_floors = [f, r];
-        let a = self.applied.at(now);
-        match self.mode {
-            ServoMode::Time => Some((f?.level - r?.level) / 2.0 + a),
-            ServoMode::Frequency => {
-                // Each direction's floor moves with the phase; use the less disturbed one.
-                let fwd = f.map(|f| (f.level + a, f.spread));
-                let rev = r.map(|r| (a - r.level, r.spread));
-                let pick = match (fwd, rev) {
-                    (Some(x), Some(y)) if y.1 < x.1 => (1, y.0),
-                    (Some(x), _) => (0, x.0),
-                    (None, Some(y)) => (1, y.0),
-                    (None, None) => return None,
-                };
-                let reference = *self.references[pick.0].get_or_insert(pick.1);
-                Some(pick.1 - reference)
-            }
-        }
-    }
-
-    fn prune(&mut self, now: Instant) {
-        let w = self.window();
-        for q in [&mut self.forward, &mut self.reverse] {
-            while q.front().is_some_and(|(at, _)| now.duration_since(*at) > w) {
-                q.pop_front();
-            }
-        }
-    }
-
-    /// Chooses the loop's time constant by a whiteness test of the phase error over a dwell of
-    /// four time constants: errors still correlated a window apart (beyond the overlap of
-    /// successive windows) mean the loop lags the oscillator's wander, so it speeds up; white
-    /// errors mean measurement noise dominates, so it slows down to average more. Far off, it
-    /// starts over fast.
+    /// The whiteness test (see the module documentation).
     fn shift_gears(&mut self, e: f64, u: f64) {
-        if e.abs() > self.p.unlock_threshold.as_nanos_f64() {
-            self.time_constant = self.p.time_constant_min;
-            self.window = self.p.window_min;
-            self.dwell.clear();
-            self.state = ServoState::Locking;
-            return;
-        }
-        // Near lock (within ten bands) the spread of the samples reflects the network, not our
-        // own drift.
-        let near = e.abs() < 10.0 * self.p.band.as_nanos_f64();
-        self.state = if near {
-            ServoState::Locked
-        } else {
-            ServoState::Locking
-        };
-        if near {
-            self.adapt_window(self.last_floors);
-        }
         self.dwell.push(e);
         let lag = (self.window.as_secs_f64() / u).ceil() as usize + 1;
         let n = self.dwell.len();
-        // Lag is looked for as soon as one time constant of errors is in; whiteness must hold
-        // over four before the loop slows down.
+        // Lag is looked for once a time constant of errors is in; whiteness must hold over four
+        // before the loop slows down.
         if (n as f64) * u < self.time_constant || n < 4 * lag {
             return;
         }
-        let floor_tc = 2.0 * self.window.as_secs_f64();
+        let floor_tc = (2.0 * self.window.as_secs_f64()).max(self.p.time_constant_min);
         let r = autocorrelation(&self.dwell, lag);
-        if r.is_some_and(|r| r > 0.2) && self.time_constant > floor_tc.max(self.p.time_constant_min)
-        {
-            self.time_constant = (self.time_constant / 2.0)
-                .max(self.p.time_constant_min)
-                .max(floor_tc);
+        if r.is_some_and(|r| r > 0.2) && self.time_constant > floor_tc {
+            self.time_constant = (self.time_constant / 2.0).max(floor_tc);
             self.dwell.clear();
         } else if (n as f64) * u >= 4.0 * self.time_constant {
             if r.is_some_and(|r| r < 0.05) && self.time_constant < self.p.time_constant_max {
@@ -298,27 +411,45 @@ impl SelectionServo {
         }
     }
 
-    fn clear(&mut self) {
-        self.forward.clear();
-        self.reverse.clear();
-        self.references = [None; 2];
+    fn reset_gear(&mut self) {
+        self.time_constant = self.p.time_constant_min;
+        self.window = self.p.window_min;
+        self.dwell.clear();
     }
 }
 
 impl Servo for SelectionServo {
     fn sample(&mut self, s: Sample, _out: &mut Vec<ClockAdjustment>) {
-        match s {
-            Sample::Forward { at, delay } => {
-                self.forward
-                    .push_back((at, delay.as_nanos_f64() - self.applied.at(at)));
-                self.next_tick.get_or_insert(at.after(self.p.tick));
-            }
-            Sample::Reverse { at, delay } => {
-                self.reverse
-                    .push_back((at, delay.as_nanos_f64() + self.applied.at(at)));
-                self.next_tick.get_or_insert(at.after(self.p.tick));
-            }
+        let at = match s {
+            Sample::Forward { at, .. } | Sample::Reverse { at, .. } => at,
+        };
+        if self.guard_until.is_some_and(|g| at < g) {
+            return;
         }
+        let a = self.applied.at(at);
+        let (queue, value, acc) = match s {
+            Sample::Forward { delay, .. } => {
+                let v = delay.as_nanos_f64() - a;
+                (
+                    &mut self.forward,
+                    v,
+                    self.acquisition.as_mut().map(|q| &mut q.forward),
+                )
+            }
+            Sample::Reverse { delay, .. } => {
+                let v = delay.as_nanos_f64() + a;
+                (
+                    &mut self.reverse,
+                    v,
+                    self.acquisition.as_mut().map(|q| &mut q.reverse),
+                )
+            }
+        };
+        queue.push_back((at, value));
+        if let Some(stats) = acc {
+            stats.add(value);
+        }
+        self.next_tick.get_or_insert(at.after(self.p.tick));
     }
 
     fn tick(&mut self, now: Instant, out: &mut Vec<ClockAdjustment>) {
@@ -335,56 +466,49 @@ impl Servo for SelectionServo {
             return;
         };
         self.last_phase_ns = Some(e);
+        let stepping =
+            self.mode == ServoMode::Time && e.abs() > self.p.step_threshold.as_nanos_f64();
         if self.state == ServoState::Unlocked {
             self.state = ServoState::Locking;
-            self.acquiring = true;
-            if self.mode == ServoMode::Time && e.abs() > self.p.step_threshold.as_nanos_f64() {
-                out.push(
-                    self.applied
-                        .apply(now, ClockAdjustment::Step(Duration::from_nanos_f64(-e))),
-                );
-                self.clear();
-                self.cleared_at = Some(now);
-                return;
+            if stepping {
+                self.step(now, e, out);
             }
         }
-        if self.acquiring {
-            // Acquisition: the phase drifts at the oscillator's offset plus our correction; two
-            // estimates a few seconds apart measure it, and the loop starts from there.
-            let Some((t0, e0)) = self.acquisition else {
-                // Both estimates must come from full windows, or their lags differ.
-                if self
-                    .cleared_at
-                    .is_some_and(|c| now.duration_since(c) >= self.window())
-                {
-                    self.acquisition = Some((now, e));
-                }
-                return;
-            };
-            let dt = now.duration_since(t0).as_secs_f64();
-            if dt < 2.0 * self.window().as_secs_f64() {
-                return;
-            }
-            let drift = (e - e0) / dt;
-            self.integral =
-                (self.applied.frequency_ppb() - drift).clamp(-MAX_FREQUENCY_PPB, MAX_FREQUENCY_PPB);
-            self.acquisition = None;
-            self.acquiring = false;
-            // The windows hold samples projected with the old estimate: start them afresh.
-            self.clear();
-            self.cleared_at = Some(now);
-            out.push(
-                self.applied
-                    .apply(now, ClockAdjustment::Frequency(self.integral)),
-            );
+        if self.acquisition.is_some() {
+            self.acquire(now, out);
             return;
         }
+        // A large error that persists (the upstream stepped, say) is stepped again; one that
+        // merely lingers sends the loop back to its fastest setting.
+        self.beyond.0 = if stepping { self.beyond.0 + 1 } else { 0 };
+        self.beyond.1 = if e.abs() > self.p.unlock_threshold.as_nanos_f64() {
+            self.beyond.1 + 1
+        } else {
+            0
+        };
+        if self.beyond.0 >= 4 {
+            self.beyond = (0, 0);
+            self.step(now, e, out);
+            self.reset_gear();
+            return;
+        }
+        if self.beyond.1 >= 8 {
+            self.beyond.1 = 0;
+            self.reset_gear();
+        }
         let u = self.p.tick.as_secs_f64();
+        self.adapt_window();
         self.shift_gears(e, u);
+        let near = e.abs() < 10.0 * self.p.band.as_nanos_f64();
+        self.state = if near {
+            ServoState::Locked
+        } else {
+            ServoState::Locking
+        };
         // Critically damped PLL: f = I − e/Tp, I' = −e/(Tp·Ti) with Ti = 4·Tp. Far from lock the
         // integrator holds (anti-windup): the frequency was measured, only phase is slewed out.
         let tp = self.time_constant;
-        if e.abs() < 10.0 * self.p.band.as_nanos_f64() {
+        if near {
             self.integral = (self.integral - e * u / (tp * 4.0 * tp))
                 .clamp(-MAX_FREQUENCY_PPB, MAX_FREQUENCY_PPB);
         }
@@ -397,18 +521,25 @@ impl Servo for SelectionServo {
     }
 
     fn path_changed(&mut self) {
-        self.clear();
+        self.forward.clear();
+        self.reverse.clear();
+        self.references = [None; 2];
+        self.reset_gear();
     }
 
     fn holdover(&mut self, now: Instant, out: &mut Vec<ClockAdjustment>) {
-        if self.state != ServoState::Holdover && self.state != ServoState::Unlocked {
+        if matches!(self.state, ServoState::Locked | ServoState::Locking)
+            && self.acquisition.is_none()
+        {
             out.push(
                 self.applied
                     .apply(now, ClockAdjustment::Frequency(self.integral)),
             );
             self.state = ServoState::Holdover;
         }
-        self.clear();
+        self.forward.clear();
+        self.reverse.clear();
+        self.references = [None; 2];
     }
 
     fn state(&self) -> ServoState {
@@ -429,7 +560,26 @@ mod tests {
         let mut v = vec![105.0, 100.0, 5_000.0, 180.0, 101.0, 250.0];
         let f = floor(&mut v, 10.0).unwrap();
         assert_eq!(f.level, (100.0 + 101.0 + 105.0) / 3.0);
-        assert_eq!(f.spread, 180.0 - 100.0);
+        assert_eq!((f.spread, f.selected), (180.0 - 100.0, 3));
         assert_eq!(floor(&mut [], 10.0), None);
+    }
+
+    #[test]
+    fn slope_fits_a_line() {
+        let pts: Vec<(f64, f64)> = (0..10).map(|t| (t as f64, 3.0 * t as f64 + 1.0)).collect();
+        let (b, se) = slope(&pts).unwrap();
+        assert!((b - 3.0).abs() < 1e-12 && se < 1e-9);
+        assert_eq!(slope(&pts[..3]), None);
+    }
+
+    #[test]
+    fn autocorrelation_of_a_trend_is_high_and_of_alternation_negative() {
+        let trend: Vec<f64> = (0..50).map(f64::from).collect();
+        assert!(autocorrelation(&trend, 3).unwrap() > 0.8);
+        let alt: Vec<f64> = (0..50)
+            .map(|i| if i % 2 == 0 { 1.0 } else { -1.0 })
+            .collect();
+        assert!(autocorrelation(&alt, 1).unwrap() < -0.9);
+        assert_eq!(autocorrelation(&[1.0; 10], 2), None);
     }
 }
