@@ -82,3 +82,12 @@ fn g_boundary_chain_forwards_the_grandmaster() {
     assert_eq!(r.clock_class, Some(6));
     assert!(r.te_client.is_some_and(|t| t.p99_abs_ns < 100.0), "{r:?}");
 }
+
+#[test]
+fn f_acr_pdv_holds_16_ppb_at_80_percent_load() {
+    use meridian_sim::pdv::G8263Load;
+    let r = scenarios::acr_pdv(31, G8263Load::Fixed(80.0), ServoKind::Selection, 1500, 400);
+    eprintln!("acr-pdv 80 %: {r:?}");
+    assert!(r.max_instant_frequency_error_ppb <= 16.0, "{r:?}");
+    assert!(r.max_frequency_error_after_settle_ppb <= 16.0, "{r:?}");
+}

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand};
 
 mod bench;
+mod bench_ptp;
 mod demo;
 
 #[derive(Parser)]
@@ -55,6 +56,15 @@ enum BenchKind {
         #[arg(long, default_value_t = 30)]
         seconds: u64,
     },
+    /// The 1588 ATR/ACR scenarios at full length, with their numbers.
+    Ptp {
+        /// Master seed.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Shorter runs (the lengths the tests use).
+        #[arg(long)]
+        quick: bool,
+    },
     /// Codec throughput: messages parsed per second.
     Codec {
         /// Parses per message kind.
@@ -80,6 +90,12 @@ fn main() -> std::process::ExitCode {
                 },
         } => {
             bench::sim(nodes, rate, seconds);
+            Ok(())
+        }
+        Command::Bench {
+            what: BenchKind::Ptp { seed, quick },
+        } => {
+            bench_ptp::run(seed, quick);
             Ok(())
         }
         Command::Bench {

@@ -71,6 +71,22 @@ impl Default for SelectionParams {
     }
 }
 
+impl SelectionParams {
+    /// Defaults for `mode`. Frequency recovery (ACR) has no phase to hold, so it can average far
+    /// longer: windows up to 256 s, which puts the loop's time constant at 512 s or more under
+    /// heavy PDV.
+    #[must_use]
+    pub fn for_mode(mode: ServoMode) -> Self {
+        match mode {
+            ServoMode::Time => Self::default(),
+            ServoMode::Frequency => Self {
+                window_max: Duration::from_secs(256),
+                ..Self::default()
+            },
+        }
+    }
+}
+
 /// The delay floor of one direction's window.
 #[derive(Clone, Copy, Debug, PartialEq)]
 struct Floor {

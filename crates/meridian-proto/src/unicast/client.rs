@@ -163,7 +163,7 @@ impl Client {
                 mode,
                 SelectionParams {
                     step_threshold: config.step_threshold,
-                    ..SelectionParams::default()
+                    ..SelectionParams::for_mode(mode)
                 },
                 now,
             )),
