@@ -581,6 +581,17 @@ pub struct ChainResult {
 /// g. Grandmaster → server-and-client → client, ATR, 50 µs constant links.
 #[must_use]
 pub fn boundary_chain(seed: u64, seconds: i64) -> ChainResult {
+    boundary_chain_with(seed, seconds, None).0
+}
+
+/// The boundary chain with the grandmaster crashing at `gm_crash` (seconds); also returns the
+/// clock class the end client sees every 10 s.
+#[must_use]
+pub fn boundary_chain_with(
+    seed: u64,
+    seconds: i64,
+    gm_crash: Option<i64>,
+) -> (ChainResult, Vec<(i64, Option<u8>)>) {
     let mut sim = Simulator::new(seed, at(0));
     let (gm_addr, bc_addr, c_addr) = (
         Ipv4Addr::new(192, 0, 2, 1),
@@ -613,13 +624,24 @@ pub fn boundary_chain(seed: u64, seconds: i64) -> ChainResult {
     sim.add_link(Vertex::Node(gm), Vertex::Node(bc), link);
     sim.add_link(Vertex::Node(bc), Vertex::Node(c), link);
     sim.sample_every(Duration::SECOND);
-    sim.run_for(Duration::from_secs(seconds));
+    if let Some(t) = gm_crash {
+        sim.schedule_node(at(t), gm, false);
+    }
+    let mut classes = Vec::new();
+    for t in (10..=seconds).step_by(10) {
+        sim.run_until(at(t));
+        let class = client_of(&sim, c)
+            .and_then(Client::upstream)
+            .map(|a| a.clock_quality.clock_class);
+        classes.push((t, class));
+    }
     let upstream = client_of(&sim, c).and_then(Client::upstream).copied();
-    ChainResult {
+    let result = ChainResult {
         steps_removed: upstream.map(|a| a.steps_removed),
         grandmaster_forwarded: upstream.is_some_and(|a| a.grandmaster_identity == identity(1)),
         clock_class: upstream.map(|a| a.clock_quality.clock_class),
         te_boundary: summarize(sim.samples(bc), at(seconds / 2)),
         te_client: summarize(sim.samples(c), at(seconds / 2)),
-    }
+    };
+    (result, classes)
 }

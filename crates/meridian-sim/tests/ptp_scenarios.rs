@@ -91,3 +91,16 @@ fn f_acr_pdv_holds_16_ppb_at_80_percent_load() {
     assert!(r.max_instant_frequency_error_ppb <= 16.0, "{r:?}");
     assert!(r.max_frequency_error_after_settle_ppb <= 16.0, "{r:?}");
 }
+
+#[test]
+fn g_boundary_degrades_to_holdover_then_its_own_class() {
+    let (_, classes) = scenarios::boundary_chain_with(4, 900, Some(300));
+    let class_at = |t: i64| classes.iter().find(|c| c.0 == t).and_then(|c| c.1);
+    eprintln!("classes: {classes:?}");
+    // Locked to the grandmaster: its class 6, forwarded.
+    assert_eq!(class_at(290), Some(6));
+    // Grandmaster gone: holdover for 300 s, then the boundary's own default (248).
+    assert_eq!(class_at(330), Some(7));
+    assert_eq!(class_at(590), Some(7));
+    assert_eq!(class_at(640), Some(248));
+}

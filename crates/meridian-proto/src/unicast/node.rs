@@ -7,7 +7,8 @@ use super::client::Client;
 use super::config::TimeProperties;
 use super::server::{SERVER_TOKEN_BIT, Server};
 use crate::engine::{Engine, Input, Instant, Now, Output};
-use crate::ptp::{Body, ClockQuality, Message, ParseError, SignalingTlv, TimeSource};
+use crate::ptp::{Body, ClockQuality, Message, ParseError, SignalingTlv};
+use crate::servo::ServoState;
 use crate::time::Duration;
 
 /// Counts of datagrams that did not parse, by reason.
@@ -35,6 +36,8 @@ pub struct PtpNode {
     own: Option<TimeProperties>,
     /// When the upstream was lost (server-and-client).
     upstream_lost_at: Option<Instant>,
+    /// Whether the client part has ever locked to an upstream.
+    ever_locked: bool,
     out: VecDeque<Output>,
     /// Datagrams that did not parse.
     pub parse_drops: ParseDrops,
@@ -50,6 +53,7 @@ impl PtpNode {
             server,
             own,
             upstream_lost_at: None,
+            ever_locked: false,
             out: VecDeque::new(),
             parse_drops: ParseDrops::default(),
         }
@@ -88,16 +92,20 @@ impl PtpNode {
         }
     }
 
-    /// A server-and-client forwards its upstream grandmaster's data one step further, and
-    /// degrades to holdover, then to its own default, when the upstream is lost.
+    /// A server-and-client forwards its upstream grandmaster's data one step further once it is
+    /// locked to it; when the upstream is lost it advertises holdover (clock class 7) for
+    /// [`HOLDOVER_ADVERTISED`], then its own default. Before its first lock it advertises its own
+    /// default.
     fn forward_upstream(&mut self, now: Instant) {
         let (Some(client), Some(server), Some(own)) = (&self.client, &mut self.server, self.own)
         else {
             return;
         };
-        let props = match client.upstream() {
+        let locked = client.servo_state() == ServoState::Locked;
+        let props = match client.upstream().filter(|_| locked) {
             Some(a) => {
                 self.upstream_lost_at = None;
+                self.ever_locked = true;
                 TimeProperties {
                     clock_quality: a.clock_quality,
                     priority1: a.priority1,
@@ -106,29 +114,29 @@ impl PtpNode {
                     steps_removed: a.steps_removed.saturating_add(1),
                     time_source: a.time_source,
                     current_utc_offset: a.current_utc_offset,
-                    flags: server.properties().flags,
+                    flags: own.flags,
                 }
             }
-            None => {
+            // Still locking to a live upstream: keep advertising what we had.
+            None if client.upstream().is_some() && !self.ever_locked => own,
+            None if client.upstream().is_some() && self.upstream_lost_at.is_none() => {
+                *server.properties()
+            }
+            None if self.ever_locked => {
                 let lost = *self.upstream_lost_at.get_or_insert(now);
-                let was_locked =
-                    server.properties().grandmaster_identity != own.grandmaster_identity;
-                if now.duration_since(lost) < HOLDOVER_ADVERTISED
-                    && (was_locked
-                        || server.properties().clock_quality.clock_class == HOLDOVER_CLASS)
-                {
+                if now.duration_since(lost) < HOLDOVER_ADVERTISED {
                     TimeProperties {
                         clock_quality: ClockQuality {
                             clock_class: HOLDOVER_CLASS,
                             ..server.properties().clock_quality
                         },
-                        time_source: TimeSource::INTERNAL_OSCILLATOR,
                         ..*server.properties()
                     }
                 } else {
                     own
                 }
             }
+            None => own,
         };
         server.set_properties(props);
     }
