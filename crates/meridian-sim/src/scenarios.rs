@@ -561,6 +561,35 @@ pub fn acr_pdv(
     }
 }
 
+/// ACR over a path whose forward direction is heavily queued (80 %, 5 hops) and whose reverse
+/// is light (20 %): returns the largest |instantaneous frequency error| after `settle`, ppb.
+/// Two-way ACR can recover frequency from the quieter reverse direction.
+#[must_use]
+pub fn acr_asymmetric(seed: u64, mode: RecoveryMode, seconds: i64, settle: i64) -> f64 {
+    let mut sim = Simulator::new(seed, at(0));
+    let s_addr = Ipv4Addr::new(192, 0, 2, 1);
+    let mut scfg = ServerConfig::new(s_addr, identity(1), 4);
+    scfg.mode = mode;
+    let s = add_server(&mut sim, "server", scfg, hardware_reference());
+    let mut cfg = ClientConfig::new(Ipv4Addr::new(198, 51, 100, 1), identity(100), s_addr, 4);
+    cfg.mode = mode;
+    cfg.sync_interval = LogInterval(-4);
+    cfg.delay_resp_interval = LogInterval(-4);
+    let c = add_client(&mut sim, "client", cfg, None, client_oscillator(4_000.0));
+    sim.add_link(
+        Vertex::Node(s),
+        Vertex::Node(c),
+        PdvCase::Queueing { hops: 5 }.link(),
+    );
+    sim.sample_every(Duration::SECOND);
+    sim.run_for(Duration::from_secs(seconds));
+    sim.samples(c)
+        .iter()
+        .filter(|x| x.at >= at(settle))
+        .map(|x| x.freq_error_ppb.abs())
+        .fold(0.0, f64::max)
+}
+
 // ---------------------------------------------------------------- g. boundary chain
 
 /// What the boundary-chain scenario measured.

@@ -104,3 +104,12 @@ fn g_boundary_degrades_to_holdover_then_its_own_class() {
     assert_eq!(class_at(590), Some(7));
     assert_eq!(class_at(640), Some(248));
 }
+
+#[test]
+fn two_way_acr_uses_the_less_disturbed_direction() {
+    use meridian_proto::unicast::RecoveryMode;
+    let one = scenarios::acr_asymmetric(6, RecoveryMode::AcrOneWay, 1200, 600);
+    let two = scenarios::acr_asymmetric(6, RecoveryMode::AcrTwoWay, 1200, 600);
+    eprintln!("ACR with a busy forward path: one-way {one:.2} ppb, two-way {two:.2} ppb");
+    assert!(two < 2.0 && two < one / 3.0, "one-way {one}, two-way {two}");
+}

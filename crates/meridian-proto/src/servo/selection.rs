@@ -300,7 +300,12 @@ impl SelectionServo {
                     (None, Some(y)) => (1, y.0),
                     (None, None) => return None,
                 };
-                let reference = *self.references[i].get_or_insert(phase);
+                // A direction used for the first time takes its reference so that the phase
+                // error continues from the other direction's, without a jump.
+                let other = [fwd, rev][1 - i]
+                    .zip(self.references[1 - i])
+                    .map(|(o, r)| o.0 - r);
+                let reference = *self.references[i].get_or_insert(phase - other.unwrap_or(0.0));
                 Some(phase - reference)
             }
         }
@@ -370,6 +375,9 @@ impl SelectionServo {
         }
         if done {
             self.acquisition = None;
+            // Frequency recovery has no phase to restore: what accumulated while measuring is
+            // forgotten rather than slewed out (which would cost frequency error).
+            self.references = [None; 2];
             // What accumulated meanwhile is stepped out if large, rather than slewed for long.
             if let Some(e) = self.phase_error(now)
                 && self.mode == ServoMode::Time
@@ -514,8 +522,13 @@ impl Servo for SelectionServo {
         }
         let u = self.p.tick.as_secs_f64();
         self.adapt_window();
-        self.shift_gears(e, u);
         let near = e.abs() < 10.0 * self.p.band.as_nanos_f64();
+        if self.mode == ServoMode::Frequency && !near {
+            // Same reason: re-reference instead of steering the frequency to chase phase.
+            self.references = [None; 2];
+            return;
+        }
+        self.shift_gears(e, u);
         self.state = if near {
             ServoState::Locked
         } else {

@@ -400,3 +400,35 @@ fn cancel_all_sends_cancel_for_live_grants() {
         ]
     );
 }
+
+#[test]
+fn partial_grants_set_the_delay_req_rate_and_the_renewal_time() {
+    let mut c = Client::new(config([Some(S1), None]), Instant::ZERO, 1);
+    c.handle_message(now(0.0), from(S1, 320), &announce_msg(1, 6), now(0.0).clock);
+    c.handle_timeout(now(0.0));
+    transmits(&mut c);
+    // Asked for 1/128 s and 300 s; granted 1/32 s and 120 s.
+    c.handle_message(
+        now(0.0),
+        from(S1, 320),
+        &grant_msg(1, &[(MessageType::DelayResp, -5, 120)]),
+        now(0.0).clock,
+    );
+    let mut sent = 0;
+    let mut t = 0.0;
+    while t < 1.0 {
+        c.handle_timeout(now(t));
+        sent += transmits(&mut c)
+            .iter()
+            .filter(|tx| tx.to.port() == 319)
+            .count();
+        t += 1.0 / 256.0;
+    }
+    assert_eq!(sent, 32, "Delay_Req at the granted rate");
+    let n = c.servers()[0].negotiations[GrantedType::DelayResp as usize];
+    assert_eq!(
+        n.deadline(),
+        Some(now(90.0).instant),
+        "renewal at 3/4 of the granted 120 s"
+    );
+}
