@@ -523,8 +523,9 @@ impl Servo for SelectionServo {
         let u = self.p.tick.as_secs_f64();
         self.adapt_window();
         let near = e.abs() < 10.0 * self.p.band.as_nanos_f64();
-        if self.mode == ServoMode::Frequency && !near {
-            // Same reason: re-reference instead of steering the frequency to chase phase.
+        if self.mode == ServoMode::Frequency && e.abs() > self.p.unlock_threshold.as_nanos_f64() {
+            // Same reason: a phase excursion this large is re-referenced, not steered out at the
+            // cost of frequency error.
             self.references = [None; 2];
             return;
         }
