@@ -41,8 +41,11 @@ pub struct SelectionParams {
     /// Samples wanted in the band of each direction; fewer lengthen the window, more than 16
     /// times as many shorten it.
     pub min_selected: usize,
-    /// Samples within this band above the window minimum are averaged.
+    /// Samples within this band above the window minimum are averaged…
     pub band: Duration,
+    /// …or, if more, this fraction of the window's lowest samples (0 for none). Biased, but
+    /// steadier: for frequency recovery only.
+    pub select_fraction: f64,
     /// A phase error above this is stepped: at start, or when it persists for four ticks.
     pub step_threshold: Duration,
     /// A phase error above this for eight ticks returns the loop to its fastest setting.
@@ -63,6 +66,7 @@ impl Default for SelectionParams {
             window_max: Duration::from_secs(64),
             min_selected: 4,
             band: Duration::from_nanos(100),
+            select_fraction: 0.0,
             step_threshold: Duration::from_millis(1),
             unlock_threshold: Duration::from_micros(100),
             acquisition_precision_ppb: 2.0,
@@ -73,14 +77,16 @@ impl Default for SelectionParams {
 
 impl SelectionParams {
     /// Defaults for `mode`. Frequency recovery (ACR) has no phase to hold, so it can average far
-    /// longer: windows up to 256 s, which puts the loop's time constant at 512 s or more under
-    /// heavy PDV.
+    /// longer (windows up to 256 s, so a time constant of 512 s or more under heavy PDV), and a
+    /// constant bias of the floor does not matter to it, only its noise: it averages the lowest
+    /// 5 % of each window.
     #[must_use]
     pub fn for_mode(mode: ServoMode) -> Self {
         match mode {
             ServoMode::Time => Self::default(),
             ServoMode::Frequency => Self {
                 window_max: Duration::from_secs(256),
+                select_fraction: 0.05,
                 ..Self::default()
             },
         }
@@ -94,23 +100,30 @@ struct Floor {
     level: f64,
     /// Median minus minimum: how disturbed the direction is, ns.
     spread: f64,
-    /// How many samples the band held.
+    /// How many samples were averaged.
     selected: usize,
+    /// How many were within the band of the minimum (what the window adapts to).
+    in_band: usize,
 }
 
-/// The floor of a set of samples.
-fn floor(values: &mut [f64], band: f64) -> Option<Floor> {
+/// The floor of a set of samples: the mean of those within `band` of the minimum, or of the
+/// lowest `fraction` of them if that is more.
+fn floor(values: &mut [f64], band: f64, fraction: f64) -> Option<Floor> {
     if values.is_empty() {
         return None;
     }
     values.sort_by(f64::total_cmp);
     let min = values[0];
-    let selected = values.iter().take_while(|v| **v <= min + band).count();
+    let in_band = values.iter().take_while(|v| **v <= min + band).count();
+    let selected = in_band
+        .max((values.len() as f64 * fraction) as usize)
+        .min(values.len());
     let level = values[..selected].iter().sum::<f64>() / selected as f64;
     Some(Floor {
         level,
         spread: values[values.len() / 2] - min,
         selected,
+        in_band,
     })
 }
 
@@ -272,13 +285,13 @@ impl SelectionServo {
     fn floors(&self, now: Instant) -> [Option<Floor>; 2] {
         // The oscillator's own frequency, as the loop currently believes it: −integral.
         let y = -self.integral;
-        let band = self.p.band.as_nanos_f64();
+        let (band, fraction) = (self.p.band.as_nanos_f64(), self.p.select_fraction);
         let project = |q: &VecDeque<(Instant, f64)>, sign: f64| {
             let mut v: Vec<f64> = q
                 .iter()
                 .map(|(at, x)| x + sign * y * now.duration_since(*at).as_secs_f64())
                 .collect();
-            floor(&mut v, band)
+            floor(&mut v, band, fraction)
         };
         [project(&self.forward, 1.0), project(&self.reverse, -1.0)]
     }
@@ -391,7 +404,7 @@ impl SelectionServo {
     /// Lengthens the window while a direction's band holds too few samples to find the floor,
     /// shortens it while it holds plenty; the loop stays slower than the window's lag.
     fn adapt_window(&mut self) {
-        let Some(fewest) = self.last_floors.iter().flatten().map(|f| f.selected).min() else {
+        let Some(fewest) = self.last_floors.iter().flatten().map(|f| f.in_band).min() else {
             return;
         };
         if fewest < self.p.min_selected {
@@ -588,10 +601,13 @@ mod tests {
     #[test]
     fn floor_averages_the_band_above_the_minimum() {
         let mut v = vec![105.0, 100.0, 5_000.0, 180.0, 101.0, 250.0];
-        let f = floor(&mut v, 10.0).unwrap();
+        let f = floor(&mut v, 10.0, 0.0).unwrap();
         assert_eq!(f.level, (100.0 + 101.0 + 105.0) / 3.0);
         assert_eq!((f.spread, f.selected), (180.0 - 100.0, 3));
-        assert_eq!(floor(&mut [], 10.0), None);
+        assert_eq!(floor(&mut [], 10.0, 0.0), None);
+        // A fraction selects at least that share of the lowest samples.
+        let f = floor(&mut v, 1.0, 0.5).unwrap();
+        assert_eq!((f.level, f.selected), ((100.0 + 101.0 + 105.0) / 3.0, 3));
     }
 
     #[test]
