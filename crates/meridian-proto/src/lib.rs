@@ -11,6 +11,7 @@
 
 pub mod engine;
 pub mod ntp;
+pub mod ntp_service;
 pub mod ptp;
 pub mod rng;
 pub mod servo;

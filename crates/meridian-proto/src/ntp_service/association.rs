@@ -1,0 +1,314 @@
+//! One NTP association: the peer's variables, the on-wire state and the clock filter.
+
+use std::net::Ipv4Addr;
+
+use super::config::{AssociationConfig, AssociationKind};
+use crate::engine::{Instant, TxToken};
+use crate::ntp::{LeapIndicator, ReferenceId};
+use crate::time::{NtpTimestamp, Timestamp};
+
+/// Frequency tolerance: how fast dispersion grows, s/s (15 ppm).
+pub const PHI: f64 = 15e-6;
+/// Dispersion of an empty filter stage, s.
+pub const MAXDISP: f64 = 16.0;
+/// Minimum root-distance contribution of delay, s.
+pub const MINDISP: f64 = 0.01;
+/// Clock filter stages.
+pub const NSTAGE: usize = 8;
+/// Popcorn spike gate, in units of jitter.
+const SGATE: f64 = 3.0;
+
+/// One filter stage.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct FilterSample {
+    /// θ, seconds.
+    pub offset: f64,
+    /// δ, seconds.
+    pub delay: f64,
+    /// ε when taken, seconds (it grows with age at PHI).
+    pub dispersion: f64,
+    /// When it was taken (local monotonic).
+    pub at: Instant,
+}
+
+/// Why received packets were dropped, per association.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct AssociationCounters {
+    /// Packets sent.
+    pub sent: u64,
+    /// Packets received and accepted.
+    pub received: u64,
+    /// Duplicates (transmit timestamp seen before).
+    pub duplicate: u64,
+    /// Bogus: origin timestamp not what we sent (spoofing or a stale reply).
+    pub bogus: u64,
+    /// Failed or missing authentication.
+    pub auth: u64,
+    /// Peer unsynchronized (LI 3 / stratum 16).
+    pub unsynchronized: u64,
+    /// Zero or impossible timestamps, excessive distance.
+    pub invalid: u64,
+    /// Kiss-o'-Death packets.
+    pub kod: u64,
+}
+
+/// An association.
+#[derive(Clone, Debug)]
+pub struct Association {
+    /// Its configuration (synthesized for passive ones).
+    pub config: AssociationConfig,
+    /// Created on demand (symmetric passive).
+    pub dynamic: bool,
+    /// The local address it uses.
+    pub local: Ipv4Addr,
+    /// Peer variables from the last accepted packet.
+    pub leap: LeapIndicator,
+    /// The peer's stratum.
+    pub stratum: u8,
+    /// The peer's poll.
+    pub ppoll: i8,
+    /// The peer's root delay, s.
+    pub root_delay: f64,
+    /// The peer's root dispersion, s.
+    pub root_dispersion: f64,
+    /// The peer's reference ID.
+    pub refid: ReferenceId,
+    /// The peer's reference time.
+    pub reftime: NtpTimestamp,
+    /// What we put in our last transmit (random in client mode): the reply must echo it.
+    pub org_wire: NtpTimestamp,
+    /// Our real transmit time of that packet (T1).
+    pub t1: Option<Timestamp>,
+    /// The token of our last transmit, to learn its real time.
+    pub token: Option<TxToken>,
+    /// The peer's last transmit timestamp (duplicate detection, and our next origin in
+    /// symmetric mode).
+    pub last_xmt: NtpTimestamp,
+    /// When we received the peer's last packet (our next receive field in symmetric mode).
+    pub last_rec: Option<Timestamp>,
+    /// Reachability register.
+    pub reach: u8,
+    /// Current poll, log2 s.
+    pub poll: i8,
+    /// Packets left in the current burst.
+    pub burst: u8,
+    /// When the next packet goes.
+    pub next_poll: Instant,
+    /// The clock filter, newest first.
+    pub filter: [Option<FilterSample>; NSTAGE],
+    /// The filter's output: offset, s.
+    pub offset: f64,
+    /// Delay of the chosen sample, s.
+    pub delay: f64,
+    /// Peer dispersion, s.
+    pub dispersion: f64,
+    /// Peer jitter, s.
+    pub jitter: f64,
+    /// When the filter last produced a sample.
+    pub update: Option<Instant>,
+    /// Whether the filter has a sample the system has not seen yet.
+    pub fresh: bool,
+    /// When the peer was last heard (local monotonic).
+    pub heard: Option<Instant>,
+    /// A DENY or RSTR kiss: never used again.
+    pub denied: bool,
+    /// Drop counters.
+    pub counters: AssociationCounters,
+}
+
+impl Association {
+    /// A new association starting to poll at `now`.
+    #[must_use]
+    pub fn new(config: AssociationConfig, local: Ipv4Addr, dynamic: bool, now: Instant) -> Self {
+        Self {
+            local,
+            dynamic,
+            leap: LeapIndicator::Unsynchronized,
+            stratum: 16,
+            ppoll: config.minpoll,
+            root_delay: 0.0,
+            root_dispersion: 0.0,
+            refid: ReferenceId::default(),
+            reftime: NtpTimestamp::ZERO,
+            org_wire: NtpTimestamp::ZERO,
+            t1: None,
+            token: None,
+            last_xmt: NtpTimestamp::ZERO,
+            last_rec: None,
+            reach: 0,
+            poll: config.minpoll,
+            burst: 0,
+            next_poll: now,
+            filter: [None; NSTAGE],
+            offset: 0.0,
+            delay: 0.0,
+            dispersion: MAXDISP,
+            jitter: 0.0,
+            update: None,
+            fresh: false,
+            heard: None,
+            denied: false,
+            counters: AssociationCounters::default(),
+            config,
+        }
+    }
+
+    /// The association's mode as sent.
+    #[must_use]
+    pub fn kind(&self) -> AssociationKind {
+        self.config.kind
+    }
+
+    /// Root synchronization distance λ at `now`, s.
+    #[must_use]
+    pub fn root_distance(&self, now: Instant) -> f64 {
+        let age = self
+            .update
+            .map_or(0.0, |u| now.duration_since(u).as_secs_f64());
+        (self.root_delay + self.delay).max(MINDISP) / 2.0
+            + self.root_dispersion
+            + self.dispersion
+            + PHI * age
+            + self.jitter
+    }
+
+    /// Adds a sample to the clock filter; returns whether it produced a new output. As in
+    /// RFC 5905, the output is the minimum-delay sample, released only if it is newer than the
+    /// last one used; dispersion ages at PHI from each sample's own time.
+    pub fn filter_sample(&mut self, s: FilterSample) -> bool {
+        self.filter.rotate_right(1);
+        self.filter[0] = Some(s);
+        let now = s.at;
+        let aged = |x: &FilterSample| {
+            (x.dispersion + PHI * now.duration_since(x.at).as_secs_f64()).min(MAXDISP)
+        };
+        let mut sorted: Vec<FilterSample> = self.filter.iter().flatten().copied().collect();
+        sorted.sort_by(|a, b| {
+            a.delay
+                .total_cmp(&b.delay)
+                .then(aged(a).total_cmp(&aged(b)))
+        });
+        let best = sorted[0];
+        // Peer dispersion: the stages weighted by 1/2, 1/4, …; empty stages count as MAXDISP.
+        let mut dispersion = 0.0;
+        for i in 0..NSTAGE {
+            let d = sorted.get(i).map_or(MAXDISP, aged);
+            dispersion += d / 2f64.powi(i as i32 + 1);
+        }
+        let n = sorted.len();
+        let jitter = if n > 1 {
+            (sorted
+                .iter()
+                .skip(1)
+                .map(|x| (x.offset - best.offset).powi(2))
+                .sum::<f64>()
+                / (n - 1) as f64)
+                .sqrt()
+        } else {
+            0.0
+        };
+        self.dispersion = dispersion;
+        self.jitter = jitter.max(1e-9);
+        if self.update.is_some_and(|u| best.at <= u) {
+            return false; // nothing newer than what the system already used
+        }
+        // Popcorn spike: an offset far outside the jitter, soon after the last update, is held
+        // once the filter has enough samples to know its jitter.
+        let spike = self.update.is_some_and(|u| {
+            (best.offset - self.offset).abs() > SGATE * jitter.max(1e-6)
+                && best.at.duration_since(u).as_secs_f64() < 2.0 * 2f64.powi(self.poll as i32)
+        });
+        if spike && n >= NSTAGE / 2 {
+            return false;
+        }
+        self.offset = best.offset;
+        self.delay = best.delay;
+        self.update = Some(best.at);
+        self.fresh = true;
+        true
+    }
+
+    /// Our clock was stepped by `step` seconds: every stored offset moves by as much, so the
+    /// filter keeps its history instead of starting over.
+    pub fn shift(&mut self, step: f64) {
+        for stage in self.filter.iter_mut().flatten() {
+            stage.offset -= step;
+        }
+        self.offset -= step;
+        self.fresh = false;
+    }
+
+    /// Clears the filter (the peer became unreachable).
+    pub fn clear_filter(&mut self) {
+        self.filter = [None; NSTAGE];
+        self.dispersion = MAXDISP;
+        self.update = None;
+        self.fresh = false;
+    }
+
+    /// Whether the reachability register shows any of the last eight polls answered.
+    #[must_use]
+    pub fn reachable(&self) -> bool {
+        self.reach != 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::time::Duration;
+
+    fn at(s: f64) -> Instant {
+        Instant::from_origin(Duration::from_secs_f64(s))
+    }
+
+    #[test]
+    fn filter_picks_the_minimum_delay_sample() {
+        let mut a = Association::new(
+            AssociationConfig::server([10, 0, 0, 1].into()),
+            [10, 0, 0, 2].into(),
+            false,
+            at(0.0),
+        );
+        let samples = [(0.010, 0.050), (0.001, 0.010), (0.020, 0.080)];
+        for (i, (o, d)) in samples.iter().enumerate() {
+            a.filter_sample(FilterSample {
+                offset: *o,
+                delay: *d,
+                dispersion: 0.0,
+                at: at(i as f64),
+            });
+        }
+        assert_eq!((a.offset, a.delay), (0.001, 0.010));
+        assert!(a.jitter > 0.0);
+        // Five empty stages still weigh in at MAXDISP.
+        assert!(a.dispersion > MAXDISP / 16.0);
+        for i in 3..8 {
+            a.filter_sample(FilterSample {
+                offset: 0.001,
+                delay: 0.011,
+                dispersion: 0.0,
+                at: at(i as f64),
+            });
+        }
+        assert!(a.dispersion < 0.001, "{}", a.dispersion);
+    }
+
+    #[test]
+    fn root_distance_grows_with_age() {
+        let mut a = Association::new(
+            AssociationConfig::server([10, 0, 0, 1].into()),
+            [10, 0, 0, 2].into(),
+            false,
+            at(0.0),
+        );
+        a.filter_sample(FilterSample {
+            offset: 0.0,
+            delay: 0.02,
+            dispersion: 0.0,
+            at: at(0.0),
+        });
+        let d0 = a.root_distance(at(0.0));
+        assert!(a.root_distance(at(1000.0)) - d0 > 0.0149);
+    }
+}

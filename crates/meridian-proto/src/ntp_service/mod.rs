@@ -1,0 +1,829 @@
+//! The NTP service: client, server, symmetric active and passive associations and a local
+//! reference clock, with RFC 5905's filter, selection, cluster, combine and discipline,
+//! symmetric-key authentication, access control, Kiss-o'-Death and rate limiting.
+//!
+//! Conventions: NTP's offset θ is the server's clock minus ours; the discipline takes our
+//! clock minus the reference, so the node passes −θ.
+
+pub mod access;
+pub mod association;
+pub mod auth;
+pub mod config;
+pub mod discipline;
+pub mod select;
+pub mod snapshot;
+
+use std::collections::{BTreeMap, VecDeque};
+use std::net::{Ipv4Addr, SocketAddrV4};
+
+use access::{AccessClass, RateTable, Verdict};
+use association::{Association, FilterSample, MAXDISP, PHI};
+use config::{AssociationConfig, AssociationKind, MAX_ASSOCIATIONS, NtpConfig};
+use discipline::{Discipline, Outcome};
+use select::Candidate;
+
+use crate::engine::{ClockAdjustment, Engine, Input, Instant, Now, Output, Transmit, TxToken};
+use crate::ntp::{self, Header, KissCode, LeapIndicator, Mac, Mode, Packet, ReferenceId};
+use crate::rng::EngineRng;
+use crate::time::{Duration, NtpShort, NtpTimestamp, Timestamp};
+
+/// The clock precision advertised, log2 s (about 1 µs).
+pub const PRECISION: i8 = -20;
+/// Capacity of the rate-limiting table.
+pub const RATE_TABLE_CAPACITY: usize = 4096;
+
+/// Where the system's time comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reference {
+    /// Nothing: unsynchronized.
+    None,
+    /// A peer at this address.
+    Peer(Ipv4Addr),
+    /// The local reference clock LOCAL(u).
+    Local(u8),
+}
+
+/// The system variables.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct SystemVars {
+    /// Leap indicator we advertise.
+    pub leap: LeapIndicator,
+    /// Our stratum (16 when unsynchronized).
+    pub stratum: u8,
+    /// Our reference.
+    pub reference: Reference,
+    /// Root delay, s.
+    pub root_delay: f64,
+    /// Root dispersion, s.
+    pub root_dispersion: f64,
+    /// When the clock was last updated.
+    pub reftime: NtpTimestamp,
+    /// The system peer (association index).
+    pub peer: Option<usize>,
+    /// Last combined offset (ours − reference), s.
+    pub offset: f64,
+    /// System jitter, s.
+    pub jitter: f64,
+}
+
+/// Datagrams dropped before reaching an association, by reason.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct NtpDrops {
+    /// Malformed.
+    pub malformed: u64,
+    /// Control (mode 6) and private (mode 7) queries: never answered over the network.
+    pub control: u64,
+    /// Denied by access control.
+    pub denied: u64,
+    /// `limited` clients over the rate.
+    pub rate_limited: u64,
+    /// Requests to an address we do not serve on.
+    pub not_serving: u64,
+    /// Failed authentication (bad or untrusted key, wrong digest).
+    pub auth: u64,
+    /// Replies with no matching association.
+    pub no_association: u64,
+    /// Symmetric active peers refused a passive association (limits or access).
+    pub passive_refused: u64,
+    /// Broadcast packets (not supported).
+    pub broadcast: u64,
+}
+
+/// Server counters.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ServerCounters {
+    /// Client requests answered.
+    pub replies: u64,
+    /// Kiss-o'-Death packets sent.
+    pub kod_sent: u64,
+}
+
+/// The NTP engine of one device.
+#[derive(Debug)]
+pub struct NtpNode {
+    config: NtpConfig,
+    associations: Vec<Association>,
+    discipline: Discipline,
+    sys: SystemVars,
+    rate: RateTable,
+    rng: EngineRng,
+    out: VecDeque<Output>,
+    scratch: Vec<ClockAdjustment>,
+    tokens: BTreeMap<TxToken, usize>,
+    next_token: u64,
+    /// Our addresses (for loop detection).
+    addresses: Vec<Ipv4Addr>,
+    /// Dropped datagrams.
+    pub drops: NtpDrops,
+    /// Server counters.
+    pub server: ServerCounters,
+}
+
+fn to_secs(d: Duration) -> f64 {
+    d.as_secs_f64()
+}
+
+impl NtpNode {
+    /// A service starting at `now`, owning `addresses`; `seed` drives its random choices.
+    #[must_use]
+    pub fn new(config: NtpConfig, addresses: Vec<Ipv4Addr>, now: Instant, seed: u64) -> Self {
+        let minpoll = config
+            .associations
+            .iter()
+            .map(|a| a.minpoll)
+            .min()
+            .unwrap_or(6);
+        let associations = config
+            .associations
+            .iter()
+            .take(MAX_ASSOCIATIONS)
+            .map(|a| Association::new(a.clone(), a.source.unwrap_or(config.source), false, now))
+            .collect();
+        let mut node = Self {
+            discipline: Discipline::new(config.limits, minpoll),
+            associations,
+            sys: SystemVars {
+                leap: LeapIndicator::Unsynchronized,
+                stratum: 16,
+                reference: Reference::None,
+                root_delay: 0.0,
+                root_dispersion: 0.0,
+                reftime: NtpTimestamp::ZERO,
+                peer: None,
+                offset: 0.0,
+                jitter: 0.0,
+            },
+            rate: RateTable::new(RATE_TABLE_CAPACITY),
+            rng: EngineRng::new(seed),
+            out: VecDeque::new(),
+            scratch: Vec::new(),
+            tokens: BTreeMap::new(),
+            next_token: 0,
+            addresses,
+            drops: NtpDrops::default(),
+            server: ServerCounters::default(),
+            config,
+        };
+        node.select(
+            Now {
+                instant: now,
+                clock: Timestamp::EPOCH,
+            },
+            false,
+        );
+        node
+    }
+
+    /// The configuration.
+    #[must_use]
+    pub fn config(&self) -> &NtpConfig {
+        &self.config
+    }
+
+    /// The system variables.
+    #[must_use]
+    pub fn system(&self) -> &SystemVars {
+        &self.sys
+    }
+
+    /// The associations (configured first, then dynamic ones).
+    #[must_use]
+    pub fn associations(&self) -> &[Association] {
+        &self.associations
+    }
+
+    /// The discipline.
+    #[must_use]
+    pub fn discipline(&self) -> &Discipline {
+        &self.discipline
+    }
+
+    /// Whether the clock is synchronized.
+    #[must_use]
+    pub fn synchronized(&self) -> bool {
+        self.sys.stratum < 16
+    }
+
+    /// The rate-limiting table's size (bounded).
+    #[must_use]
+    pub fn rate_table_len(&self) -> usize {
+        self.rate.len()
+    }
+
+    fn refid(&self) -> ReferenceId {
+        match self.sys.reference {
+            Reference::None => ReferenceId::default(),
+            Reference::Peer(a) => ReferenceId::from_ipv4(a),
+            Reference::Local(_) => ReferenceId::from_ascii(b"LOCL"),
+        }
+    }
+
+    /// A header carrying our system variables.
+    fn header(&self, mode: Mode, version: u8, poll: i8) -> Header {
+        Header {
+            leap: self.sys.leap,
+            version,
+            mode,
+            stratum: self.sys.stratum,
+            poll,
+            precision: PRECISION,
+            root_delay: NtpShort::from_duration(Duration::from_secs_f64(self.sys.root_delay)),
+            root_dispersion: NtpShort::from_duration(Duration::from_secs_f64(
+                self.sys.root_dispersion,
+            )),
+            reference_id: self.refid(),
+            reference_timestamp: self.sys.reftime,
+            origin_timestamp: NtpTimestamp::ZERO,
+            receive_timestamp: NtpTimestamp::ZERO,
+            transmit_timestamp: NtpTimestamp::ZERO,
+        }
+    }
+
+    /// Serializes, signs with `key` if given, and queues a transmit.
+    fn send(
+        &mut self,
+        from: Ipv4Addr,
+        to: SocketAddrV4,
+        header: Header,
+        key: Option<u32>,
+        token: Option<TxToken>,
+    ) {
+        let mut bytes = Packet::new(header).to_vec();
+        if let Some(id) = key
+            && let Some(k) = self.config.keys.get(&id)
+        {
+            let digest = k.digest(&bytes);
+            let packet = Packet {
+                mac: Some(Mac {
+                    key_id: id,
+                    digest: &digest,
+                }),
+                ..Packet::new(header)
+            };
+            bytes = packet.to_vec();
+        }
+        self.out.push_back(Output::Transmit(Transmit {
+            from: SocketAddrV4::new(from, ntp::PORT),
+            to,
+            dscp: 0,
+            bytes,
+            token,
+        }));
+    }
+
+    /// Checks a packet's MAC: `Ok(Some(key))` authenticated, `Ok(None)` no MAC, `Err` failure.
+    fn authenticate(&self, bytes: &[u8], packet: &Packet<'_>) -> Result<Option<u32>, ()> {
+        let Some(mac) = packet.mac else {
+            return Ok(None);
+        };
+        let Some(key) = self.config.keys.get(&mac.key_id) else {
+            return Err(());
+        };
+        if !self.config.trusted.contains(&mac.key_id) {
+            return Err(());
+        }
+        let signed = &bytes[..bytes.len() - 4 - mac.digest.len()];
+        if key.verify(signed, mac.digest) {
+            Ok(Some(mac.key_id))
+        } else {
+            Err(())
+        }
+    }
+
+    fn handle_datagram(
+        &mut self,
+        now: Now,
+        from: SocketAddrV4,
+        to: SocketAddrV4,
+        bytes: &[u8],
+        rx: Timestamp,
+    ) {
+        let packet = match Packet::parse(bytes) {
+            Ok(p) => p,
+            Err(ntp::ParseError::NotHandled(_)) => {
+                self.drops.control += 1;
+                return;
+            }
+            Err(_) => {
+                self.drops.malformed += 1;
+                return;
+            }
+        };
+        let auth = self.authenticate(bytes, &packet);
+        let header = packet.header;
+        match header.mode {
+            Mode::Client => self.serve(now, from, to, &header, auth, rx),
+            Mode::SymmetricActive | Mode::SymmetricPassive | Mode::Server => {
+                let Ok(key) = auth else {
+                    self.drops.auth += 1;
+                    return;
+                };
+                let index = self
+                    .associations
+                    .iter()
+                    .position(|a| a.config.address == *from.ip());
+                let index = match (index, header.mode) {
+                    (Some(i), _) => i,
+                    (None, Mode::SymmetricActive) => {
+                        match self.mobilize_passive(now, from, to, &header, key) {
+                            Some(i) => i,
+                            None => return,
+                        }
+                    }
+                    _ => {
+                        self.drops.no_association += 1;
+                        return;
+                    }
+                };
+                self.receive(now, index, &header, key, rx);
+            }
+            Mode::Broadcast => self.drops.broadcast += 1,
+        }
+    }
+
+    /// Answers a client request (mode 3) with a server reply (mode 4), subject to where we serve,
+    /// access control, rate limiting and authentication.
+    fn serve(
+        &mut self,
+        now: Now,
+        from: SocketAddrV4,
+        to: SocketAddrV4,
+        req: &Header,
+        auth: Result<Option<u32>, ()>,
+        rx: Timestamp,
+    ) {
+        if !self.config.serve_on.contains(to.ip()) {
+            self.drops.not_serving += 1;
+            return;
+        }
+        let Ok(key) = auth else {
+            self.drops.auth += 1;
+            return;
+        };
+        match self.config.access.classify(*from.ip()) {
+            Verdict::Denied => {
+                self.drops.denied += 1;
+                if self.config.access.kod {
+                    self.kiss(to, from, req, KissCode::Deny, key);
+                }
+                return;
+            }
+            Verdict::Allowed(class) if !class.time_service() => {
+                self.drops.denied += 1;
+                return;
+            }
+            Verdict::Allowed(AccessClass::Limited) => {
+                let a = &self.config.access;
+                let (min, avg) = (
+                    Duration::from_log2_secs(a.discard_min),
+                    Duration::from_log2_secs(a.discard_avg),
+                );
+                if !self.rate.admit(*from.ip(), now.instant, min, avg) {
+                    self.drops.rate_limited += 1;
+                    if self.config.access.kod {
+                        self.kiss(to, from, req, KissCode::Rate, key);
+                    }
+                    return;
+                }
+            }
+            Verdict::Allowed(_) => {}
+        }
+        if matches!(self.sys.reference, Reference::Local(_)) {
+            // The local reference clock is always current.
+            self.sys.reftime = now.clock.to_ntp();
+        }
+        let mut h = self.header(Mode::Server, req.version, req.poll);
+        h.origin_timestamp = req.transmit_timestamp;
+        h.receive_timestamp = rx.to_ntp();
+        h.transmit_timestamp = now.clock.to_ntp();
+        self.server.replies += 1;
+        self.send(*to.ip(), from, h, key, None);
+    }
+
+    fn kiss(
+        &mut self,
+        local: SocketAddrV4,
+        to: SocketAddrV4,
+        req: &Header,
+        code: KissCode,
+        key: Option<u32>,
+    ) {
+        let mut h = self.header(Mode::Server, req.version, req.poll);
+        h.leap = LeapIndicator::Unsynchronized;
+        h.stratum = 0;
+        h.reference_id = ReferenceId(code.code());
+        h.origin_timestamp = req.transmit_timestamp;
+        h.transmit_timestamp = req.transmit_timestamp;
+        self.server.kod_sent += 1;
+        self.send(*local.ip(), to, h, key, None);
+    }
+
+    /// Creates a symmetric passive association for an active peer, if access and limits allow.
+    fn mobilize_passive(
+        &mut self,
+        now: Now,
+        from: SocketAddrV4,
+        to: SocketAddrV4,
+        h: &Header,
+        key: Option<u32>,
+    ) -> Option<usize> {
+        let allowed =
+            matches!(self.config.access.classify(*from.ip()), Verdict::Allowed(c) if c.peering());
+        let dynamic = self.associations.iter().filter(|a| a.dynamic).count();
+        let auth_ok = !self.config.authentication || key.is_some();
+        if !allowed
+            || !auth_ok
+            || dynamic >= self.config.max_dynamic_sessions
+            || self.associations.len() >= MAX_ASSOCIATIONS
+        {
+            self.drops.passive_refused += 1;
+            return None;
+        }
+        let config = AssociationConfig {
+            kind: AssociationKind::SymmetricPassive,
+            version: h.version,
+            port: from.port(),
+            key,
+            ..AssociationConfig::peer(*from.ip())
+        };
+        let mut a = Association::new(config, *to.ip(), true, now.instant);
+        a.poll = h.poll.clamp(4, 17);
+        self.associations.push(a);
+        Some(self.associations.len() - 1)
+    }
+
+    /// The receive procedure of an association: sanity tests, then the on-wire computation and
+    /// the clock filter.
+    fn receive(&mut self, now: Now, i: usize, h: &Header, key: Option<u32>, rx: Timestamp) {
+        let a = &mut self.associations[i];
+        // An association with a key accepts only packets signed with that key.
+        if a.config.key.is_some() && key != a.config.key {
+            a.counters.auth += 1;
+            return;
+        }
+        // Kiss-o'-Death: believed only if it answers our last request.
+        if let Some(code) = h.kiss_code() {
+            if h.origin_timestamp != a.org_wire || a.t1.is_none() {
+                a.counters.bogus += 1;
+                return;
+            }
+            a.counters.kod += 1;
+            match code {
+                KissCode::Deny | KissCode::Rstr => a.denied = true,
+                KissCode::Rate => {
+                    a.poll = (a.poll.max(h.poll) + 1).min(a.config.maxpoll.max(a.config.minpoll));
+                    a.config.minpoll = a.poll;
+                }
+                KissCode::Other(_) => {}
+            }
+            return;
+        }
+        if h.transmit_timestamp == a.last_xmt && !h.transmit_timestamp.is_zero() {
+            a.counters.duplicate += 1;
+            return;
+        }
+        let symmetric_first = h.mode == Mode::SymmetricActive && h.origin_timestamp.is_zero();
+        if !symmetric_first && (h.origin_timestamp != a.org_wire || a.t1.is_none()) {
+            a.counters.bogus += 1;
+            return;
+        }
+        if h.transmit_timestamp.is_zero() || (!symmetric_first && h.receive_timestamp.is_zero()) {
+            a.counters.invalid += 1;
+            return;
+        }
+        // The packet is ours and fresh: update the peer variables.
+        a.counters.received += 1;
+        a.heard = Some(now.instant);
+        a.last_xmt = h.transmit_timestamp;
+        a.last_rec = Some(rx);
+        a.reach |= 1;
+        a.leap = h.leap;
+        a.stratum = h.stratum;
+        a.ppoll = h.poll;
+        a.root_delay = to_secs(h.root_delay.to_duration());
+        a.root_dispersion = to_secs(h.root_dispersion.to_duration());
+        a.refid = h.reference_id;
+        a.reftime = h.reference_timestamp;
+        let t1 = a.t1.take();
+        let passive = a.kind() == AssociationKind::SymmetricPassive;
+        if passive {
+            self.reply_passive(now, i);
+        }
+        let a = &mut self.associations[i];
+        if symmetric_first {
+            return;
+        }
+        if h.leap == LeapIndicator::Unsynchronized || h.stratum >= 16 {
+            a.counters.unsynchronized += 1;
+            return;
+        }
+        if !h.reference_timestamp.is_zero()
+            && Timestamp::from_ntp(h.reference_timestamp, now.clock)
+                > Timestamp::from_ntp(h.transmit_timestamp, now.clock)
+        {
+            a.counters.invalid += 1;
+            return;
+        }
+        let Some(t1) = t1 else { return };
+        let t2 = Timestamp::from_ntp(h.receive_timestamp, now.clock);
+        let t3 = Timestamp::from_ntp(h.transmit_timestamp, now.clock);
+        let t4 = rx;
+        let offset = to_secs((t2 - t1) + (t3 - t4)) / 2.0;
+        let precision = 2f64.powi(PRECISION as i32);
+        let delay = to_secs((t4 - t1) - (t3 - t2)).max(precision);
+        let dispersion = 2.0 * precision + PHI * to_secs(t4 - t1).max(0.0);
+        if a.root_delay / 2.0 + a.root_dispersion + delay / 2.0
+            > to_secs(self.config.max_distance) + MAXDISP
+        {
+            a.counters.invalid += 1;
+            return;
+        }
+        let released = a.filter_sample(FilterSample {
+            offset,
+            delay,
+            dispersion,
+            at: now.instant,
+        });
+        if self.sys.peer == Some(i) {
+            self.discipline
+                .observe(now.instant, -offset, delay, &mut self.scratch);
+            self.flush();
+        }
+        if released {
+            self.select(now, true);
+        }
+    }
+
+    /// A symmetric passive association answers each packet of its active peer at once.
+    fn reply_passive(&mut self, now: Now, i: usize) {
+        let a = &self.associations[i];
+        let (local, to, version, key) = (
+            a.local,
+            SocketAddrV4::new(a.config.address, a.config.port),
+            a.config.version,
+            a.config.key,
+        );
+        let mut h = self.header(Mode::SymmetricPassive, version, a.poll);
+        h.origin_timestamp = a.last_xmt;
+        h.receive_timestamp = a.last_rec.map_or(NtpTimestamp::ZERO, Timestamp::to_ntp);
+        h.transmit_timestamp = now.clock.to_ntp();
+        let token = self.token(i);
+        let a = &mut self.associations[i];
+        a.org_wire = h.transmit_timestamp;
+        a.t1 = Some(now.clock);
+        a.counters.sent += 1;
+        self.send(local, to, h, key, Some(token));
+    }
+
+    fn token(&mut self, i: usize) -> TxToken {
+        let t = TxToken(self.next_token);
+        self.next_token += 1;
+        self.tokens.insert(t, i);
+        if self.tokens.len() > 4 * MAX_ASSOCIATIONS
+            && let Some(&oldest) = self.tokens.keys().next()
+        {
+            self.tokens.remove(&oldest);
+        }
+        self.associations[i].token = Some(t);
+        t
+    }
+
+    /// Sends the polls that are due.
+    fn poll(&mut self, now: Now) {
+        for i in 0..self.associations.len() {
+            let a = &self.associations[i];
+            if a.denied
+                || a.kind() == AssociationKind::SymmetricPassive
+                || now.instant < a.next_poll
+            {
+                continue;
+            }
+            let kind = a.kind();
+            let mode = if kind == AssociationKind::Client {
+                Mode::Client
+            } else {
+                Mode::SymmetricActive
+            };
+            let poll = a.poll;
+            let mut h = self.header(mode, a.config.version, poll);
+            let wire_xmt = if kind == AssociationKind::Client {
+                // Anti-spoofing: a random transmit timestamp on the wire; the real one stays here.
+                let r = self.rng.next_u64();
+                h.leap = LeapIndicator::NoWarning;
+                h.stratum = 0;
+                h.reference_id = ReferenceId::default();
+                h.root_delay = NtpShort(0);
+                h.root_dispersion = NtpShort(0);
+                h.reference_timestamp = NtpTimestamp::ZERO;
+                NtpTimestamp(r)
+            } else {
+                h.origin_timestamp = a.last_xmt;
+                h.receive_timestamp = a.last_rec.map_or(NtpTimestamp::ZERO, Timestamp::to_ntp);
+                now.clock.to_ntp()
+            };
+            h.transmit_timestamp = wire_xmt;
+            let (local, to, key) = (
+                a.local,
+                SocketAddrV4::new(a.config.address, a.config.port),
+                a.config.key,
+            );
+            let token = self.token(i);
+            let a = &mut self.associations[i];
+            a.org_wire = wire_xmt;
+            a.t1 = Some(now.clock);
+            a.counters.sent += 1;
+            // Reachability: shift before the answer can set bit 0 again.
+            let was_reachable = a.reachable();
+            a.reach <<= 1;
+            if was_reachable && !a.reachable() {
+                a.clear_filter();
+            }
+            if a.burst > 0 {
+                a.burst -= 1;
+            } else if (a.config.iburst && !was_reachable) || (a.config.burst && was_reachable) {
+                a.burst = 7;
+            }
+            let interval = if a.burst > 0 {
+                Duration::from_secs(2)
+            } else {
+                Duration::from_log2_secs(a.poll)
+            };
+            a.next_poll = now.instant.after(interval);
+            self.send(local, to, h, key, Some(token));
+        }
+        // Passive associations whose peer fell silent for eight of its polls are dropped.
+        self.associations.retain(|a| {
+            let quiet = |h: Instant| {
+                now.instant.duration_since(h)
+                    > Duration::from_log2_secs(a.ppoll.clamp(4, 17))
+                        .checked_mul(8)
+                        .unwrap_or(Duration::MAX)
+            };
+            !(a.dynamic && a.heard.is_some_and(quiet))
+        });
+    }
+
+    /// The system process: select, cluster, combine, discipline, and the system variables.
+    fn select(&mut self, now: Now, discipline: bool) {
+        let max_distance = to_secs(self.config.max_distance);
+        let addresses = self.addresses.clone();
+        let candidates: Vec<Candidate> = self
+            .associations
+            .iter()
+            .enumerate()
+            .filter(|(_, a)| {
+                !a.denied
+                    && a.reachable()
+                    && a.update.is_some()
+                    && a.stratum < 16
+                    && a.leap != LeapIndicator::Unsynchronized
+                    // A peer synchronized to us would form a loop.
+                    && !addresses.iter().any(|ip| ReferenceId::from_ipv4(*ip) == a.refid)
+                    && a.root_distance(now.instant) < max_distance + PHI * 2f64.powi(a.poll as i32)
+            })
+            .map(|(i, a)| Candidate {
+                index: i,
+                offset: a.offset,
+                distance: a.root_distance(now.instant),
+                stratum: a.stratum,
+                jitter: a.jitter,
+                prefer: a.config.prefer,
+            })
+            .collect();
+        let survivors = select::cluster(select::intersect(&candidates));
+        let best = select::combine(&survivors);
+        let refclock = self.config.refclock;
+        // A configured server of lower stratum beats the local reference clock.
+        let use_peer = best.filter(|(p, _, _)| refclock.is_none_or(|r| p.stratum < r.stratum));
+        match (use_peer, refclock) {
+            (Some((peer, offset, jitter)), _) => {
+                let fresh = self.associations[peer.index].fresh;
+                if !(discipline && fresh) {
+                    return;
+                }
+                for s in &survivors {
+                    self.associations[s.index].fresh = false;
+                }
+                let (minpoll, maxpoll) = self.poll_range();
+                let then = self.associations[peer.index].update.unwrap_or(now.instant);
+                let theta = self.discipline.bring_up_to_date(-offset, then, now.instant);
+                let outcome = self.discipline.update(
+                    now.instant,
+                    theta,
+                    jitter,
+                    (minpoll, maxpoll),
+                    &mut self.scratch,
+                );
+                if outcome == Outcome::Stepped {
+                    // Stored samples stay valid once moved by the step.
+                    for a in &mut self.associations {
+                        a.shift(offset);
+                    }
+                }
+                let a = &self.associations[peer.index];
+                self.sys = SystemVars {
+                    leap: a.leap,
+                    stratum: a.stratum.saturating_add(1).min(16),
+                    reference: Reference::Peer(a.config.address),
+                    root_delay: a.root_delay + a.delay,
+                    root_dispersion: a.root_dispersion + a.dispersion + jitter + offset.abs(),
+                    reftime: now.clock.to_ntp(),
+                    peer: Some(peer.index),
+                    offset: if outcome == Outcome::Stepped {
+                        0.0
+                    } else {
+                        theta
+                    },
+                    jitter,
+                };
+                let poll = self.discipline.poll;
+                for a in self.associations.iter_mut().filter(|a| !a.dynamic) {
+                    a.poll = poll.clamp(a.config.minpoll, a.config.maxpoll.max(a.config.minpoll));
+                }
+                self.flush();
+            }
+            (None, Some(r)) => {
+                self.sys = SystemVars {
+                    leap: LeapIndicator::NoWarning,
+                    stratum: r.stratum,
+                    reference: Reference::Local(r.unit),
+                    root_delay: 0.0,
+                    root_dispersion: 0.0,
+                    reftime: if now.clock == Timestamp::EPOCH {
+                        NtpTimestamp::ZERO
+                    } else {
+                        now.clock.to_ntp()
+                    },
+                    peer: None,
+                    offset: 0.0,
+                    jitter: 0.0,
+                };
+            }
+            (None, None) => {
+                // Keep the last values for display, but advertise unsynchronized.
+                self.sys.leap = LeapIndicator::Unsynchronized;
+                self.sys.stratum = 16;
+                self.sys.reference = Reference::None;
+                self.sys.peer = None;
+            }
+        }
+    }
+
+    fn flush(&mut self) {
+        for adj in self.scratch.drain(..) {
+            self.out.push_back(Output::AdjustClock(adj));
+        }
+    }
+
+    fn poll_range(&self) -> (i8, i8) {
+        let configured = self.associations.iter().filter(|a| !a.dynamic);
+        let minpoll = configured
+            .clone()
+            .map(|a| a.config.minpoll)
+            .min()
+            .unwrap_or(6);
+        let maxpoll = configured.map(|a| a.config.maxpoll).max().unwrap_or(10);
+        (minpoll, maxpoll.max(minpoll))
+    }
+}
+
+impl Engine for NtpNode {
+    fn handle(&mut self, now: Now, input: Input<'_>) {
+        match input {
+            Input::Datagram(d) => self.handle_datagram(now, d.from, d.to, d.bytes, d.rx_timestamp),
+            Input::TxTimestamp { token, timestamp } => {
+                // The real T1 replaces the estimate taken when the packet was built.
+                if let Some(i) = self.tokens.remove(&token)
+                    && let Some(a) = self.associations.get_mut(i)
+                    && a.token == Some(token)
+                    && a.t1.is_some()
+                {
+                    a.t1 = Some(timestamp);
+                }
+            }
+            Input::Timeout => {
+                self.discipline.tick(now.instant, &mut self.scratch);
+                self.flush();
+                self.poll(now);
+                // Re-evaluate the sources: ages grow, peers become (un)selectable.
+                self.select(now, true);
+            }
+        }
+    }
+
+    fn poll_output(&mut self) -> Option<Output> {
+        self.out.pop_front()
+    }
+
+    fn poll_timeout(&self) -> Option<Instant> {
+        self.associations
+            .iter()
+            .filter(|a| !a.denied && a.kind() != AssociationKind::SymmetricPassive)
+            .map(|a| a.next_poll)
+            .chain(self.discipline.next_tick())
+            .min()
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,238 @@
+use std::net::{Ipv4Addr, SocketAddrV4};
+
+use super::access::{AccessClass, Acl, AclRule};
+use super::auth::{Key, KeyType};
+use super::config::{NtpConfig, RefClock};
+use super::*;
+use crate::engine::{Datagram, Engine, Input, Instant, Now, Output};
+use crate::ntp::{Header, KissCode, LeapIndicator, Mac, Mode, Packet, ReferenceId};
+use crate::time::{Duration, NtpShort, NtpTimestamp, Timestamp};
+
+const SERVER: Ipv4Addr = Ipv4Addr::new(10, 0, 1, 31);
+const CLIENT: Ipv4Addr = Ipv4Addr::new(10, 0, 1, 99);
+
+fn now(s: f64) -> Now {
+    Now {
+        instant: Instant::from_origin(Duration::from_secs_f64(s)),
+        clock: Timestamp::from_secs(1_800_000_000) + Duration::from_secs_f64(s),
+    }
+}
+
+fn server(config: impl FnOnce(&mut NtpConfig)) -> NtpNode {
+    let mut c = NtpConfig::new(SERVER);
+    c.refclock = Some(RefClock {
+        unit: 0,
+        stratum: 2,
+    });
+    c.serve_on.insert(SERVER);
+    config(&mut c);
+    NtpNode::new(c, vec![SERVER], Instant::ZERO, 1)
+}
+
+fn request(version: u8, xmt: u64) -> Header {
+    Header {
+        leap: LeapIndicator::NoWarning,
+        version,
+        mode: Mode::Client,
+        stratum: 0,
+        poll: 6,
+        precision: -20,
+        root_delay: NtpShort(0),
+        root_dispersion: NtpShort(0),
+        reference_id: ReferenceId::default(),
+        reference_timestamp: NtpTimestamp::ZERO,
+        origin_timestamp: NtpTimestamp::ZERO,
+        receive_timestamp: NtpTimestamp::ZERO,
+        transmit_timestamp: NtpTimestamp(xmt),
+    }
+}
+
+fn deliver(n: &mut NtpNode, at: Now, from: Ipv4Addr, to: Ipv4Addr, bytes: &[u8]) -> Vec<Vec<u8>> {
+    let d = Datagram {
+        from: SocketAddrV4::new(from, 123),
+        to: SocketAddrV4::new(to, 123),
+        bytes,
+        rx_timestamp: at.clock,
+    };
+    n.handle(at, Input::Datagram(d));
+    std::iter::from_fn(|| n.poll_output())
+        .filter_map(|o| {
+            if let Output::Transmit(t) = o {
+                Some(t.bytes)
+            } else {
+                None
+            }
+        })
+        .collect()
+}
+
+#[test]
+fn server_reply_echoes_version_and_origin() {
+    let mut s = server(|_| {});
+    let at = now(10.0);
+    let replies = deliver(
+        &mut s,
+        at,
+        CLIENT,
+        SERVER,
+        &Packet::new(request(3, 0x1234_5678_9ABC_DEF0)).to_vec(),
+    );
+    assert_eq!(replies.len(), 1);
+    let r = Packet::parse(&replies[0]).unwrap().header;
+    assert_eq!((r.mode, r.version, r.stratum), (Mode::Server, 3, 2));
+    assert_eq!(r.origin_timestamp, NtpTimestamp(0x1234_5678_9ABC_DEF0));
+    assert_eq!(r.receive_timestamp, at.clock.to_ntp());
+    assert_eq!(r.reference_id, ReferenceId(*b"LOCL"));
+    assert_eq!(r.leap, LeapIndicator::NoWarning);
+    assert_eq!(s.server.replies, 1);
+}
+
+#[test]
+fn bad_input_is_dropped_and_counted_per_reason() {
+    let mut s = server(|_| {});
+    assert!(deliver(&mut s, now(1.0), CLIENT, SERVER, &[0x1b; 20]).is_empty());
+    // A mode 6 control query is never answered over the network.
+    let mut control = Packet::new(request(2, 1)).to_vec();
+    control[0] = 2 << 3 | 6;
+    assert!(deliver(&mut s, now(1.0), CLIENT, SERVER, &control).is_empty());
+    // A request to an address the server does not listen on.
+    let other = Ipv4Addr::new(10, 0, 2, 1);
+    assert!(
+        deliver(
+            &mut s,
+            now(1.0),
+            CLIENT,
+            other,
+            &Packet::new(request(4, 1)).to_vec()
+        )
+        .is_empty()
+    );
+    // A server reply nobody asked for.
+    let mut reply = request(4, 5);
+    reply.mode = Mode::Server;
+    assert!(
+        deliver(
+            &mut s,
+            now(1.0),
+            CLIENT,
+            SERVER,
+            &Packet::new(reply).to_vec()
+        )
+        .is_empty()
+    );
+    assert_eq!(
+        (
+            s.drops.malformed,
+            s.drops.control,
+            s.drops.not_serving,
+            s.drops.no_association
+        ),
+        (1, 1, 1, 1)
+    );
+}
+
+#[test]
+fn signed_requests_get_signed_replies_and_bad_signatures_nothing() {
+    let key = Key {
+        kind: KeyType::HmacSha256,
+        secret: b"k".to_vec(),
+    };
+    let mut s = server(|c| {
+        c.authentication = true;
+        c.keys.insert(9, key.clone());
+        c.trusted.insert(9);
+    });
+    let h = request(4, 77);
+    let body = Packet::new(h).to_vec();
+    let digest = key.digest(&body);
+    let signed = Packet {
+        mac: Some(Mac {
+            key_id: 9,
+            digest: &digest,
+        }),
+        ..Packet::new(h)
+    }
+    .to_vec();
+    let replies = deliver(&mut s, now(1.0), CLIENT, SERVER, &signed);
+    let r = Packet::parse(&replies[0]).unwrap();
+    let mac = r.mac.expect("signed reply");
+    assert_eq!(mac.key_id, 9);
+    assert!(key.verify(&replies[0][..48], mac.digest));
+    let mut forged = signed.clone();
+    *forged.last_mut().unwrap() ^= 1;
+    assert!(deliver(&mut s, now(2.0), CLIENT, SERVER, &forged).is_empty());
+    assert_eq!(s.drops.auth, 1);
+}
+
+#[test]
+fn denied_sources_get_deny_only_with_kod() {
+    for kod in [false, true] {
+        let mut s = server(|c| {
+            c.access.kod = kod;
+            c.access.classes.insert(
+                AccessClass::Server,
+                Acl {
+                    rules: vec![AclRule {
+                        id: 1,
+                        permit: false,
+                        source: CLIENT,
+                        wildcard: Ipv4Addr::UNSPECIFIED,
+                    }],
+                },
+            );
+        });
+        let replies = deliver(
+            &mut s,
+            now(1.0),
+            CLIENT,
+            SERVER,
+            &Packet::new(request(4, 5)).to_vec(),
+        );
+        if kod {
+            let r = Packet::parse(&replies[0]).unwrap().header;
+            assert_eq!((r.stratum, r.kiss_code()), (0, Some(KissCode::Deny)));
+            assert_eq!(r.origin_timestamp, NtpTimestamp(5));
+        } else {
+            assert!(replies.is_empty());
+        }
+        assert_eq!(s.drops.denied, 1);
+    }
+}
+
+#[test]
+fn limited_clients_polling_too_fast_get_rate() {
+    let mut s = server(|c| {
+        c.access.kod = true;
+        c.access.classes.insert(
+            AccessClass::Limited,
+            Acl {
+                rules: vec![AclRule {
+                    id: 1,
+                    permit: true,
+                    source: CLIENT,
+                    wildcard: Ipv4Addr::UNSPECIFIED,
+                }],
+            },
+        );
+    });
+    let first = deliver(
+        &mut s,
+        now(1.0),
+        CLIENT,
+        SERVER,
+        &Packet::new(request(4, 1)).to_vec(),
+    );
+    assert_eq!(Packet::parse(&first[0]).unwrap().header.mode, Mode::Server);
+    let second = deliver(
+        &mut s,
+        now(1.5),
+        CLIENT,
+        SERVER,
+        &Packet::new(request(4, 2)).to_vec(),
+    );
+    assert_eq!(
+        Packet::parse(&second[0]).unwrap().header.kiss_code(),
+        Some(KissCode::Rate)
+    );
+    assert_eq!(s.drops.rate_limited, 1);
+}

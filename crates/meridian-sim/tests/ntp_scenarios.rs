@@ -1,0 +1,100 @@
+//! The NTP scenarios in the simulator.
+
+use std::net::Ipv4Addr;
+
+use meridian_proto::ntp_service::Reference;
+use meridian_proto::time::Duration;
+use meridian_sim::scenarios::ntp;
+
+#[test]
+fn a_seed_004_verbatim() {
+    let r = ntp::seed_004(4, 12_000);
+    eprintln!("seed 004: {r:?}");
+    assert_eq!(r.d, (3, Reference::Peer(Ipv4Addr::new(10, 0, 1, 31))));
+    assert_eq!(r.e, (4, Reference::Peer(Ipv4Addr::new(10, 0, 1, 32))));
+    assert!(r.d_has_passive_for_e);
+    assert!(
+        r.max_offset_us.0 < 100.0 && r.max_offset_us.1 < 100.0,
+        "{r:?}"
+    );
+    assert!(r.max_te_us.0 < 100.0 && r.max_te_us.1 < 100.0, "{r:?}");
+}
+
+#[test]
+fn b_falseticker_is_rejected() {
+    let (chose_false, te_us) = ntp::falseticker(5, 900);
+    eprintln!("falseticker: chose it {chose_false}, max |TE| {te_us:.1} µs");
+    assert!(!chose_false);
+    assert!(te_us < 1_000.0);
+}
+
+#[test]
+fn c_strata_and_loops() {
+    let r = ntp::strata_and_loops(6, 900);
+    eprintln!("strata: {r:?}");
+    assert_eq!(r.unreferenced_peers, (16, 16));
+    assert_eq!(
+        r.local_vs_server,
+        (3, Reference::Peer(Ipv4Addr::new(10, 0, 3, 3)))
+    );
+    assert_eq!(
+        r.loop_pair.0,
+        (5, Reference::Local(0)),
+        "A stays on its local clock"
+    );
+    assert_eq!(
+        r.loop_pair.1,
+        (6, Reference::Peer(Ipv4Addr::new(10, 0, 3, 5)))
+    );
+}
+
+#[test]
+fn d_iburst_convergence() {
+    let (synced, te_us) = ntp::convergence(7);
+    eprintln!("convergence: synchronized at {synced:?} s, |TE| at 64 s {te_us:.1} µs");
+    assert!(synced.is_some_and(|s| s <= 10));
+    assert!(te_us < 1_000.0);
+}
+
+#[test]
+fn e_spoofed_replies_change_nothing() {
+    let (te_us, bogus, forged) = ntp::spoofing(8, 600);
+    eprintln!("spoofing: max |TE| {te_us:.1} µs, bogus {bogus} of {forged} forged");
+    assert!(te_us < 1_000.0);
+    // Every forged reply that arrived was counted (the last may still be in flight).
+    assert!(
+        bogus <= forged && bogus + 1 >= forged,
+        "{bogus} of {forged}"
+    );
+}
+
+#[test]
+fn f_accuracy_against_jitter() {
+    // chrony's published simulation of this case (its comparison page, test 1) gives mean |TE|
+    // 35 ± 8, 109 ± 14 and 475 ± 93 µs. Thresholds: a third of chrony's mean where the jitter is
+    // moderate ("well below"), chrony's mean plus one deviation at 1 ms (not worse).
+    for (jitter_us, chrony, limit_us) in [
+        (10, 35.0, 35.0 / 3.0),
+        (100, 109.0, 109.0 / 3.0),
+        (1000, 475.0, 475.0 + 93.0),
+    ] {
+        let (mean, sd) = ntp::jitter_accuracy(9, Duration::from_micros(jitter_us), 4000, 2000);
+        eprintln!("jitter {jitter_us} µs: |TE| {mean:.1} ± {sd:.1} µs (chrony {chrony})");
+        assert!(mean < limit_us, "{mean} µs ≥ {limit_us} µs");
+    }
+}
+
+#[test]
+fn g_keys_and_access() {
+    let on = ntp::keys_and_access(10, 300, true);
+    let off = ntp::keys_and_access(10, 300, false);
+    eprintln!("keys/access kod on: {on:?}\n  off: {off:?}");
+    assert!(on.right_key_synced && !on.wrong_key_synced);
+    assert!(on.server_auth_failures > 0);
+    assert!(
+        on.limited_kod.0 > 0 && on.limited_kod.1 > 0,
+        "RATE received and the poll backed off"
+    );
+    assert!(on.denied_kod > 0 && off.denied_kod == 0);
+    assert!(on.rate_table.0 <= on.rate_table.1);
+}
