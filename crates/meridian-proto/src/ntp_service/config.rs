@@ -33,6 +33,9 @@ pub struct AssociationConfig {
     pub key: Option<u32>,
     /// Local address to send from (`source-interface`).
     pub source: Option<Ipv4Addr>,
+    /// The VRF the association's packets use (`vpn-instance`); the daemon binds to it, the
+    /// engine carries it.
+    pub vpn_instance: Option<String>,
 }
 
 impl AssociationConfig {
@@ -51,6 +54,7 @@ impl AssociationConfig {
             prefer: false,
             key: None,
             source: None,
+            vpn_instance: None,
         }
     }
 
