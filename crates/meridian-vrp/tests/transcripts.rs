@@ -1,0 +1,251 @@
+//! Golden transcripts: commands in, exact text out.
+
+use meridian_vrp::commands::ViewKind;
+use meridian_vrp::parse::{complete, help};
+use meridian_vrp::render::current_configuration;
+use meridian_vrp::session::{NoEngines, Session};
+
+/// Runs `lines`, returning the transcript as the device shows it: prompt, command, output.
+fn transcript(s: &mut Session, lines: &[&str]) -> String {
+    let mut out = String::new();
+    for l in lines {
+        let prompt = s.prompt();
+        out += &format!("{prompt} {l}\n");
+        match s.execute(l, &NoEngines) {
+            Ok(text) => out += &text,
+            Err(f) => out += &(f.render(&prompt) + "\n"),
+        }
+    }
+    out
+}
+
+#[test]
+fn seed_004_procedure_prompts() {
+    // DeviceC, as in the seed: the prompt shows * while the sysname is uncommitted.
+    let mut c = Session::default();
+    let t = transcript(
+        &mut c,
+        &[
+            "system-view",
+            "sysname DeviceC",
+            "commit",
+            "ntp-service refclock-master 2",
+            "ntp-service server source-interface gigabitethernet 0/1/0",
+            "interface GigabitEthernet0/1/0",
+            "undo shutdown",
+            "ip address 10.0.1.31 255.255.255.0",
+            "quit",
+            "commit",
+        ],
+    );
+    assert_eq!(
+        t,
+        "<HUAWEI> system-view
+[~HUAWEI] sysname DeviceC
+[*HUAWEI] commit
+[~DeviceC] ntp-service refclock-master 2
+[*DeviceC] ntp-service server source-interface gigabitethernet 0/1/0
+[*DeviceC] interface GigabitEthernet0/1/0
+[*DeviceC-GigabitEthernet0/1/0] undo shutdown
+[*DeviceC-GigabitEthernet0/1/0] ip address 10.0.1.31 255.255.255.0
+[*DeviceC-GigabitEthernet0/1/0] quit
+[*DeviceC] commit
+"
+    );
+    assert_eq!(c.prompt(), "[~DeviceC]");
+    assert_eq!(
+        current_configuration(&c.running),
+        "#
+sysname DeviceC
+#
+ntp-service refclock-master 2
+ntp-service server source-interface GigabitEthernet0/1/0
+#
+interface GigabitEthernet0/1/0
+ undo shutdown
+ ip address 10.0.1.31 255.255.255.0
+#
+return
+"
+    );
+}
+
+const DEVICE_C: &str = "#
+sysname DeviceC
+#
+ntp-service refclock-master 2
+ntp-service server source-interface gigabitethernet 0/1/0 
+#
+interface GigabitEthernet0/1/0
+ undo shutdown
+ ip address 10.0.1.31 255.255.255.0
+#
+return
+";
+
+const DEVICE_D: &str = "#
+sysname DeviceD
+#
+ntp-service unicast-server 10.0.1.31
+ntp-service server source-interface gigabitethernet 0/1/0 
+#
+interface GigabitEthernet0/1/0
+ undo shutdown
+ ip address 10.0.1.32 255.255.255.0
+#
+return
+";
+
+const DEVICE_E: &str = "#
+sysname DeviceE
+#
+ntp-service unicast-peer 10.0.1.32
+#
+interface GigabitEthernet0/1/0
+ undo shutdown
+ ip address 10.0.1.33 255.255.255.0
+#
+return
+";
+
+#[test]
+fn seed_004_configuration_files_load_unchanged_and_round_trip() {
+    for (text, name) in [
+        (DEVICE_C, "DeviceC"),
+        (DEVICE_D, "DeviceD"),
+        (DEVICE_E, "DeviceE"),
+    ] {
+        let s = Session::load(text).unwrap_or_else(|e| panic!("{name}: {e:?}"));
+        assert_eq!(s.running.sysname, name);
+        let rendered = current_configuration(&s.running);
+        let again = Session::load(&rendered).unwrap();
+        assert_eq!(again.running, s.running, "{rendered}");
+    }
+    let d = Session::load(DEVICE_D).unwrap();
+    assert!(
+        d.running
+            .ntp
+            .associations
+            .contains_key(&"10.0.1.31".parse().unwrap())
+    );
+}
+
+#[test]
+fn bad_input_shows_the_error_and_changes_nothing() {
+    let mut s = Session::default();
+    transcript(&mut s, &["system-view", "sysname R1", "commit"]);
+    let before = (s.running.clone(), s.candidate.clone());
+    let t = transcript(
+        &mut s,
+        &[
+            "ntp-service unicast-servr 10.0.0.1",
+            "ntp-service unicast-server 10.0.0.1 version 7",
+            "ntp-service max-distance",
+            "ip address 10.0.0.1 24",
+            "ptp-adaptive domain 300",
+            "undo",
+        ],
+    );
+    assert_eq!(
+        t,
+        "[~R1] ntp-service unicast-servr 10.0.0.1
+                  ^
+Error: Unrecognized command found at '^' position.
+[~R1] ntp-service unicast-server 10.0.0.1 version 7
+                                                  ^
+Error: Wrong parameter found at '^' position.
+[~R1] ntp-service max-distance
+                               ^
+Error: Incomplete command found at '^' position.
+[~R1] ip address 10.0.0.1 24
+      ^
+Error: Unrecognized command found at '^' position.
+[~R1] ptp-adaptive domain 300
+                          ^
+Error: Wrong parameter found at '^' position.
+[~R1] undo
+           ^
+Error: Incomplete command found at '^' position.
+"
+    );
+    assert_eq!((s.running.clone(), s.candidate.clone()), before);
+}
+
+#[test]
+fn a_failing_commit_changes_nothing_and_says_why() {
+    let mut s = Session::default();
+    let t = transcript(&mut s, &["system-view", "ptp-adaptive enable", "commit"]);
+    assert!(t.ends_with("Error: The clock synchronization license is not activated; ptp-adaptive enable is not allowed.\n"), "{t}");
+    assert!(!s.running.ptp.enable);
+    assert_eq!(s.prompt(), "[*HUAWEI]");
+    // With the license, the same commit goes through.
+    s.license_files
+        .insert("lic.txt".into(), "clock-synchronization\n".into());
+    let t = transcript(&mut s, &["license active lic.txt", "commit"]);
+    assert_eq!(t, "[*HUAWEI] license active lic.txt\n[*HUAWEI] commit\n");
+    assert!(s.running.ptp.enable);
+}
+
+#[test]
+fn profiles_reset_the_domain_and_bound_it() {
+    let mut s = Session::default();
+    transcript(
+        &mut s,
+        &[
+            "system-view",
+            "ptp-adaptive domain 10",
+            "ptp-adaptive time profile",
+        ],
+    );
+    assert_eq!(
+        s.candidate.ptp.domain, None,
+        "a profile resets the domain to its default"
+    );
+    let t = transcript(&mut s, &["ptp-adaptive domain 10"]);
+    assert!(
+        t.contains("Error: The domain must be in the range 44-63"),
+        "{t}"
+    );
+    transcript(
+        &mut s,
+        &[
+            "ptp-adaptive domain 45",
+            "ptp-adaptive device-type server",
+            "ptp-adaptive remote-server1-ip 192.0.2.1",
+        ],
+    );
+    let t = transcript(&mut s, &["commit"]);
+    assert!(t.contains("apply to a client, not to a server"), "{t}");
+    assert!(s.running.ptp.domain.is_none());
+}
+
+#[test]
+fn abbreviations_undo_help_and_completion() {
+    let mut s = Session::default();
+    transcript(
+        &mut s,
+        &["sys", "ntp-s unicast-s 10.0.1.31 ver 4 ib", "com"],
+    );
+    let o = &s.running.ntp.associations[&"10.0.1.31".parse().unwrap()];
+    assert_eq!((o.version, o.iburst), (Some(4), true));
+    transcript(
+        &mut s,
+        &["undo ntp-service unicast-server 10.0.1.31", "commit"],
+    );
+    assert!(s.running.ntp.associations.is_empty());
+    let h: Vec<String> = help(ViewKind::System, "ntp-service ")
+        .into_iter()
+        .map(|x| x.0)
+        .collect();
+    assert!(
+        h.contains(&"unicast-server".to_string()) && h.contains(&"kod-enable".to_string()),
+        "{h:?}"
+    );
+    assert_eq!(
+        complete(ViewKind::System, "ntp-service unicast-s"),
+        Some("ntp-service unicast-server ".into())
+    );
+    assert_eq!(complete(ViewKind::User, "disp"), Some("display ".into()));
+    let t = transcript(&mut s, &["dis cur"]);
+    assert!(t.contains("sysname HUAWEI"), "{t}");
+}
