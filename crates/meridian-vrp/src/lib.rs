@@ -9,6 +9,8 @@
 
 pub mod commands;
 pub mod config;
+pub mod device;
+pub mod display;
 pub mod parse;
 pub mod render;
 pub mod session;

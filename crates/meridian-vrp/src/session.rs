@@ -304,8 +304,23 @@ impl Session {
     /// interface and ACL lines, `return`) into a fresh session and commits it; a failure names
     /// the line (1-based) and the error.
     pub fn load(text: &str) -> Result<Self, (usize, String)> {
+        Self::load_licensed(text, None)
+    }
+
+    /// [`Session::load`] on a device where the license file `(name, content)` is already
+    /// active (licenses are activated on the device, not written in configuration files).
+    pub fn load_licensed(
+        text: &str,
+        license: Option<(&str, &str)>,
+    ) -> Result<Self, (usize, String)> {
         let mut s = Session::new(Config::default());
         s.view = View::System;
+        if let Some((name, content)) = license {
+            s.license_files
+                .insert(name.to_string(), content.to_string());
+            s.execute(&format!("license active {name}"), &NoEngines)
+                .map_err(|f| (0, f.render("")))?;
+        }
         for (n, raw) in text.lines().enumerate() {
             let line = raw.trim_end();
             let trimmed = line.trim_start();

@@ -1,5 +1,5 @@
-//! `meridian`: benchmarks and the simulator demo today; the VRP shell and `meridian lab` arrive
-//! with the command-language issue.
+//! `meridian`: the lab (`meridian lab DIR`), the simulator demo, and benchmarks. The VRP shell
+//! of a running daemon arrives with the daemon issue.
 
 use std::path::PathBuf;
 
@@ -8,6 +8,8 @@ use clap::{Parser, Subcommand};
 mod bench;
 mod bench_ptp;
 mod demo;
+mod lab;
+mod shell;
 
 #[derive(Parser)]
 #[command(
@@ -34,6 +36,30 @@ enum Command {
         /// Directory for te.png, wander.png and demo.pcap.
         #[arg(long, default_value = "out")]
         out: PathBuf,
+    },
+    /// Runs a directory of device configurations (`<device>.cfg`) over the simulated network of
+    /// its `topology.toml`, printing the requested displays and a report.
+    Lab {
+        /// The lab directory.
+        dir: PathBuf,
+        /// Simulated seconds (overrides the topology).
+        #[arg(long)]
+        duration: Option<i64>,
+        /// Master seed (overrides the topology).
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Write the JSON report to FILE, or `-` for standard output.
+        #[arg(long, value_name = "FILE|-")]
+        json: Option<String>,
+        /// Plot TE (and MTIE/TDEV beside it) to FILE.png or FILE.svg.
+        #[arg(long)]
+        plot: Option<PathBuf>,
+        /// Write the simulated traffic as pcap.
+        #[arg(long)]
+        pcap: Option<PathBuf>,
+        /// Open the VRP shell of this device at the end of the run.
+        #[arg(long, value_name = "DEVICE")]
+        shell: Option<String>,
     },
     /// Measures performance.
     Bench {
@@ -76,6 +102,23 @@ enum BenchKind {
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Lab {
+            dir,
+            duration,
+            seed,
+            json,
+            plot,
+            pcap,
+            shell,
+        } => lab::run(&lab::LabOptions {
+            dir,
+            duration,
+            seed,
+            json,
+            plot,
+            pcap,
+            shell,
+        }),
         Command::Demo {
             seed,
             duration,

@@ -1,0 +1,495 @@
+//! From a device's configuration to its engines: what `meridian lab` and `meridiand` run.
+
+use std::net::Ipv4Addr;
+
+use meridian_proto::engine::Instant;
+use meridian_proto::ntp_service::access::{AccessClass, AccessControl, Acl, AclRule};
+use meridian_proto::ntp_service::auth::{Key, KeyType};
+use meridian_proto::ntp_service::config::{
+    AssociationConfig, AssociationKind, NtpConfig, RefClock,
+};
+use meridian_proto::ptp::ClockIdentity;
+use meridian_proto::time::Duration;
+use meridian_proto::unicast::config::vrp_interval_to_log;
+use meridian_proto::unicast::{
+    Client, ClientConfig, Profile, PtpNode, RecoveryMode, Server, ServerConfig,
+};
+
+use crate::config::Config;
+
+/// Every address the device owns (its interfaces').
+#[must_use]
+pub fn addresses(c: &Config) -> Vec<Ipv4Addr> {
+    c.interfaces
+        .values()
+        .filter_map(|i| i.ip.map(|(a, _)| a))
+        .collect()
+}
+
+/// A clock identity derived from the device's first address (EUI-64 from a locally
+/// administered MAC).
+#[must_use]
+pub fn clock_identity(c: &Config) -> ClockIdentity {
+    let [a, b, cc, d] = addresses(c).first().map_or([0; 4], Ipv4Addr::octets);
+    ClockIdentity::from_mac([0x02, 0x00, a, b, cc, d])
+}
+
+/// The NTP service the configuration describes, or `None` if it configures none.
+#[must_use]
+pub fn ntp_config(c: &Config) -> Option<NtpConfig> {
+    let n = &c.ntp;
+    if n.associations.is_empty() && n.refclock.is_none() && n.server_source_interfaces.is_empty() {
+        return None;
+    }
+    let source = n
+        .source_interface
+        .as_deref()
+        .and_then(|i| c.interface_address(i))
+        .or_else(|| addresses(c).first().copied())
+        .unwrap_or(Ipv4Addr::UNSPECIFIED);
+    let mut cfg = NtpConfig::new(source);
+    cfg.serve_on = n
+        .server_source_interfaces
+        .iter()
+        .filter_map(|i| c.interface_address(i))
+        .collect();
+    cfg.refclock = n.refclock.map(|(u, s)| RefClock {
+        unit: u.unwrap_or(0),
+        stratum: s.unwrap_or(8),
+    });
+    for (addr, o) in &n.associations {
+        let base = if o.peer {
+            AssociationConfig::peer(*addr)
+        } else {
+            AssociationConfig::server(*addr)
+        };
+        cfg.associations.push(AssociationConfig {
+            kind: if o.peer {
+                AssociationKind::SymmetricActive
+            } else {
+                AssociationKind::Client
+            },
+            version: o.version.unwrap_or(3),
+            port: o.port.unwrap_or(base.port),
+            minpoll: o.minpoll.map_or(base.minpoll, |v| v as i8),
+            maxpoll: o.maxpoll.map_or(base.maxpoll, |v| v as i8),
+            burst: o.burst,
+            iburst: o.iburst,
+            prefer: o.preference,
+            key: o.key,
+            source: o
+                .source_interface
+                .as_deref()
+                .and_then(|i| c.interface_address(i)),
+            vpn_instance: o.vpn_instance.clone(),
+            ..base
+        });
+    }
+    cfg.authentication = n.authentication;
+    for (id, (sha, password, _)) in &n.keys {
+        let kind = if *sha {
+            KeyType::HmacSha256
+        } else {
+            KeyType::Md5
+        };
+        cfg.keys.insert(
+            *id,
+            Key {
+                kind,
+                secret: password.as_bytes().to_vec(),
+            },
+        );
+    }
+    cfg.trusted = n.reliable.clone();
+    let mut access = AccessControl {
+        kod: n.kod,
+        ..AccessControl::default()
+    };
+    access.discard_min = n.discard_min.map_or(access.discard_min, |v| v as i8);
+    access.discard_avg = n.discard_avg.map_or(access.discard_avg, |v| v as i8);
+    for (class, acl) in &n.access {
+        let class = match *class {
+            "peer" => AccessClass::Peer,
+            "server" => AccessClass::Server,
+            "synchronization" => AccessClass::Synchronization,
+            "query" => AccessClass::Query,
+            _ => AccessClass::Limited,
+        };
+        let rules = c.acls.get(acl).map_or_else(Vec::new, |r| {
+            r.iter()
+                .map(|(id, r)| AclRule {
+                    id: *id,
+                    permit: r.permit,
+                    source: r.source,
+                    wildcard: r.wildcard,
+                })
+                .collect()
+        });
+        access.classes.insert(class, Acl { rules });
+    }
+    cfg.access = access;
+    cfg.max_dynamic_sessions = n.max_dynamic_sessions.map_or(100, usize::from);
+    cfg.max_distance = Duration::from_secs(n.max_distance.map_or(1, i64::from));
+    Some(cfg)
+}
+
+/// The PTP node the configuration describes (`None` unless `ptp-adaptive enable` and a role).
+#[must_use]
+pub fn ptp_node(c: &Config, now: Instant, seed: u64) -> Option<PtpNode> {
+    let p = &c.ptp;
+    if !p.enable {
+        return None;
+    }
+    let role = p.device_type?;
+    let local = p.local_ip.or_else(|| addresses(c).first().copied())?;
+    let profile = match p.profile {
+        Some("frequency") => Profile::Frequency,
+        Some("time") => Profile::Time,
+        _ => Profile::None,
+    };
+    let domain = p.domain.unwrap_or(profile.default_domain());
+    let mode = match p.negotiate {
+        Some("acr one-way") => RecoveryMode::AcrOneWay,
+        Some("acr two-way") => RecoveryMode::AcrTwoWay,
+        _ => RecoveryMode::Atr,
+    };
+    let identity = clock_identity(c);
+    let client = matches!(role, "client" | "server-and-client").then(|| {
+        let server1 = p.servers[0]
+            .or(p.servers[1])
+            .unwrap_or(Ipv4Addr::UNSPECIFIED);
+        let mut cc = ClientConfig::new(local, identity, server1, domain);
+        cc.servers = p.servers;
+        cc.mode = mode;
+        cc.dscp = p.dscp.unwrap_or(56);
+        let defaults = [if profile == Profile::Time { 10 } else { 11 }, 7, 3];
+        cc.announce_interval = vrp_interval_to_log(p.intervals[0].unwrap_or(defaults[0]));
+        cc.sync_interval = vrp_interval_to_log(p.intervals[1].unwrap_or(defaults[1]));
+        cc.delay_resp_interval = vrp_interval_to_log(p.intervals[2].unwrap_or(defaults[2]));
+        cc.durations = [0, 1, 2].map(|i| p.durations[i].unwrap_or(300));
+        cc.receipt_timeout = p.receipt_timeout.unwrap_or(3);
+        cc.asymmetry = [0, 1].map(|i| Duration::from_nanos(p.asymmetry[i].unwrap_or(0)));
+        Client::new(cc, now, seed)
+    });
+    let server = matches!(role, "server" | "server-and-client").then(|| {
+        let mut sc = ServerConfig::new(local, identity, domain);
+        sc.mode = mode;
+        sc.dscp = p.dscp.unwrap_or(56);
+        if role == "server-and-client" {
+            sc.properties = meridian_proto::unicast::TimeProperties::free_running(identity);
+        }
+        Server::new(sc)
+    });
+    Some(PtpNode::new(client, server))
+}
+
+use std::collections::VecDeque;
+use std::fmt::Write as _;
+
+use meridian_proto::engine::{Engine, Input, Now, Output, TxToken};
+use meridian_proto::ntp_service::NtpNode;
+use meridian_proto::unicast::GrantedType;
+use meridian_proto::unicast::negotiation::Negotiation;
+
+use crate::session::{Displays, NtpDisplay};
+
+/// NTP transmit tokens carry this bit so they never collide with PTP's.
+const NTP_TOKEN_BIT: u64 = 1 << 62;
+
+/// Everything one device runs: its NTP service and its PTP node, dispatched by port.
+#[derive(Debug)]
+pub struct DeviceEngine {
+    /// The NTP service, if configured.
+    pub ntp: Option<NtpNode>,
+    /// The PTP node, if enabled.
+    pub ptp: Option<PtpNode>,
+    now: Instant,
+    out: VecDeque<Output>,
+}
+
+impl DeviceEngine {
+    /// The engines `config` describes, started at `now`.
+    #[must_use]
+    pub fn new(config: &Config, now: Instant, seed: u64) -> Self {
+        let ntp = ntp_config(config).map(|c| NtpNode::new(c, addresses(config), now, seed));
+        let ptp = ptp_node(config, now, seed.rotate_left(17));
+        Self {
+            ntp,
+            ptp,
+            now,
+            out: VecDeque::new(),
+        }
+    }
+
+    fn collect(&mut self) {
+        if let Some(n) = self.ntp.as_mut() {
+            while let Some(o) = n.poll_output() {
+                self.out.push_back(match o {
+                    Output::Transmit(mut t) => {
+                        t.token = t.token.map(|k| TxToken(k.0 | NTP_TOKEN_BIT));
+                        Output::Transmit(t)
+                    }
+                    other => other,
+                });
+            }
+        }
+        if let Some(p) = self.ptp.as_mut() {
+            while let Some(o) = p.poll_output() {
+                self.out.push_back(o);
+            }
+        }
+    }
+}
+
+impl Engine for DeviceEngine {
+    fn handle(&mut self, now: Now, input: Input<'_>) {
+        self.now = now.instant;
+        match input {
+            Input::Datagram(d) => {
+                let ntp = d.to.port() == meridian_proto::ntp::PORT;
+                match (ntp, self.ntp.as_mut(), self.ptp.as_mut()) {
+                    (true, Some(n), _) => n.handle(now, input),
+                    (false, _, Some(p)) => p.handle(now, input),
+                    _ => {}
+                }
+            }
+            Input::TxTimestamp { token, timestamp } => {
+                if token.0 & NTP_TOKEN_BIT != 0 {
+                    if let Some(n) = self.ntp.as_mut() {
+                        n.handle(
+                            now,
+                            Input::TxTimestamp {
+                                token: TxToken(token.0 & !NTP_TOKEN_BIT),
+                                timestamp,
+                            },
+                        );
+                    }
+                } else if let Some(p) = self.ptp.as_mut() {
+                    p.handle(now, input);
+                }
+            }
+            Input::Timeout => {
+                if let Some(n) = self.ntp.as_mut()
+                    && n.poll_timeout().is_some_and(|t| t <= now.instant)
+                {
+                    n.handle(now, input);
+                }
+                if let Some(p) = self.ptp.as_mut()
+                    && p.poll_timeout().is_some_and(|t| t <= now.instant)
+                {
+                    p.handle(now, input);
+                }
+            }
+        }
+        self.collect();
+    }
+
+    fn poll_output(&mut self) -> Option<Output> {
+        self.out.pop_front()
+    }
+
+    fn poll_timeout(&self) -> Option<Instant> {
+        let n = self.ntp.as_ref().and_then(Engine::poll_timeout);
+        let p = self.ptp.as_ref().and_then(Engine::poll_timeout);
+        n.into_iter().chain(p).min()
+    }
+}
+
+/// The vendor's name for a negotiation's state.
+#[must_use]
+pub fn negotiate_state(n: &[Negotiation; 3]) -> &'static str {
+    match n[GrantedType::Announce as usize] {
+        Negotiation::Granted { .. } if n[GrantedType::Sync as usize].is_granted() => "Nego success",
+        Negotiation::Granted { .. } => "Nego announce",
+        Negotiation::Requesting { attempts, .. } if attempts > 0 => "Nego fail",
+        _ => "Nego init",
+    }
+}
+
+impl DeviceEngine {
+    /// `display ptp-adaptive all`, in sections as the vendor prints them.
+    fn ptp_all(&self) -> Option<String> {
+        let p = self.ptp.as_ref()?;
+        let mut out = String::new();
+        let row = |out: &mut String, k: &str, v: String| {
+            let _ = writeln!(out, "  {k:<24}:{v}");
+        };
+        let _ = writeln!(
+            out,
+            " Device config info\n ------------------------------------------------------------"
+        );
+        let role = match (p.client().is_some(), p.server().is_some()) {
+            (true, true) => "server-and-client",
+            (true, false) => "client",
+            _ => "server",
+        };
+        row(&mut out, "Adaptive state", "enable".into());
+        row(&mut out, "Device type", role.into());
+        if let Some(c) = p.client() {
+            let cfg = c.config();
+            row(
+                &mut out,
+                "Sync mode",
+                if cfg.mode == RecoveryMode::Atr {
+                    "time".into()
+                } else {
+                    "frequency".into()
+                },
+            );
+            row(&mut out, "Packet dscp", cfg.dscp.to_string());
+            row(&mut out, "Domain value", cfg.domain.to_string());
+            row(
+                &mut out,
+                "Announce interval",
+                (cfg.announce_interval.0 + 10).to_string(),
+            );
+            row(
+                &mut out,
+                "Sync interval",
+                (cfg.sync_interval.0 + 10).to_string(),
+            );
+            row(
+                &mut out,
+                "Delay-resp interval",
+                (cfg.delay_resp_interval.0 + 10).to_string(),
+            );
+            row(
+                &mut out,
+                "Announce duration",
+                format!("{}s", cfg.durations[0]),
+            );
+            row(
+                &mut out,
+                "Announce timeout",
+                cfg.receipt_timeout.to_string(),
+            );
+            row(&mut out, "Local ip", cfg.local.to_string());
+            let _ = writeln!(
+                out,
+                "\n BMCA run info\n ------------------------------------------------------------"
+            );
+            let source = match c.selected() {
+                Some(i) => format!("server{}", i + 1),
+                None => "local".into(),
+            };
+            row(&mut out, "Current trace source", source);
+            let _ = writeln!(
+                out,
+                "\n Time performance statistics\n ------------------------------------------------------------"
+            );
+            if let Some(s) = c.selected().map(|i| &c.servers()[i]) {
+                let fmt = |d: Option<meridian_proto::time::Duration>| {
+                    d.map_or("-".into(), |d| {
+                        let ns = d.as_nanos_floor();
+                        format!(
+                            "{}{}s, {}ns",
+                            if ns < 0 { "-" } else { "+" },
+                            (ns.abs() / 1_000_000_000),
+                            ns.abs() % 1_000_000_000
+                        )
+                    })
+                };
+                row(&mut out, "Realtime(T2-T1)", fmt(s.t21.realtime));
+                row(&mut out, "Max(T2-T1)", fmt(s.t21.max));
+                row(&mut out, "Min(T2-T1)", fmt(s.t21.min));
+                row(&mut out, "Realtime(T4-T3)", fmt(s.t43.realtime));
+                row(&mut out, "Max(T4-T3)", fmt(s.t43.max));
+                row(&mut out, "Min(T4-T3)", fmt(s.t43.min));
+            }
+            let _ = writeln!(
+                out,
+                "\n Remote server info\n ------------------------------------------------------------"
+            );
+            let _ = writeln!(
+                out,
+                "  {:<16}{:<16}{:<8}{:<10}PTSF",
+                "Server IP", "Nego state", "Class", "Priority"
+            );
+            for (i, s) in c.servers().iter().enumerate() {
+                let class = s
+                    .announce
+                    .map_or("-".into(), |a| a.clock_quality.clock_class.to_string());
+                let _ = writeln!(
+                    out,
+                    "  {:<16}{:<16}{:<8}{:<10}{}",
+                    s.addr.to_string(),
+                    negotiate_state(&s.negotiations),
+                    class,
+                    i + 1,
+                    if s.ptsf { "yes" } else { "no" }
+                );
+            }
+        }
+        if let Some(s) = p.server() {
+            let _ = writeln!(
+                out,
+                "\n Client info\n ------------------------------------------------------------"
+            );
+            let _ = writeln!(
+                out,
+                "  {:<5}{:<16}{:<18}{:<9}Announce Sync Delay_resp",
+                "ID", "IP address", "Clock ID", "Mode"
+            );
+            for c in s.clients() {
+                let log =
+                    |k: usize| c.grants[k].map_or("-".into(), |g| g.log_interval.0.to_string());
+                let mode = if c.grants[2].is_some() {
+                    "two-way"
+                } else {
+                    "one-way"
+                };
+                let id: String = c
+                    .port
+                    .clock_identity
+                    .0
+                    .iter()
+                    .map(|b| format!("{b:02x}"))
+                    .collect();
+                let _ = writeln!(
+                    out,
+                    "  {:<5}{:<16}{:<18}{:<9}{}  {}  {}",
+                    c.id,
+                    c.addr.to_string(),
+                    id,
+                    mode,
+                    log(0),
+                    log(1),
+                    log(2)
+                );
+            }
+        }
+        Some(out)
+    }
+}
+
+impl Displays for DeviceEngine {
+    fn ntp(&self, what: NtpDisplay) -> Option<String> {
+        let n = self.ntp.as_ref()?;
+        Some(match what {
+            NtpDisplay::Status => crate::display::ntp_status(&n.status()),
+            NtpDisplay::Sessions(verbose) => crate::display::ntp_sessions(n, self.now, verbose),
+            NtpDisplay::Trace => {
+                let s = n.status();
+                format!(
+                    " server {}, stratum {}, offset {:.4} ms, synch distance {:.4} ms\n refid {}\n",
+                    "127.0.0.1",
+                    s.stratum,
+                    s.offset_ms,
+                    s.root_delay_ms / 2.0 + s.root_dispersion_ms,
+                    match s.reference {
+                        meridian_proto::ntp_service::Reference::Peer(a) => a.to_string(),
+                        meridian_proto::ntp_service::Reference::Local(u) => format!("LOCAL({u})"),
+                        meridian_proto::ntp_service::Reference::None => "none".into(),
+                    }
+                )
+            }
+        })
+    }
+
+    fn ptp(&self, what: &str, _id: Option<u64>) -> Option<String> {
+        match what {
+            "all" | "config" => self.ptp_all(),
+            _ => self.ptp_all(),
+        }
+    }
+}
