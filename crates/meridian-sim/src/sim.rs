@@ -336,6 +336,12 @@ impl Simulator {
         any.downcast_ref::<T>()
     }
 
+    /// A node's running engine as its concrete type, mutably (to reset counters, say).
+    pub fn engine_as_mut<T: Engine>(&mut self, node: NodeId) -> Option<&mut T> {
+        let any: &mut dyn std::any::Any = self.nodes[node.0].engine.as_deref_mut()?;
+        any.downcast_mut::<T>()
+    }
+
     /// Keeps a log of every packet sent (see [`Simulator::packets`]).
     pub fn record_packets(&mut self) {
         self.packet_log = Some(Vec::new());

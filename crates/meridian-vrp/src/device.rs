@@ -462,34 +462,140 @@ impl DeviceEngine {
     }
 }
 
+impl DeviceEngine {
+    /// `display ptp-adaptive server N` on a client: what server N announces, and the counters.
+    fn ptp_server(&self, n: u64) -> Option<String> {
+        let c = self.ptp.as_ref()?.client()?;
+        let Some(s) = c.servers().get((n as usize).checked_sub(1)?) else {
+            return Some(format!("Info: remote server {n} is not configured.\n"));
+        };
+        let mut out = String::new();
+        let row = |out: &mut String, k: &str, v: String| {
+            let _ = writeln!(out, "  {k:<28}:{v}");
+        };
+        let _ = writeln!(
+            out,
+            " Remote server{n} info ({})\n ------------------------------------------------------------",
+            s.addr
+        );
+        if let Some(a) = s.announce {
+            let gm: String = a
+                .grandmaster_identity
+                .0
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect();
+            row(&mut out, "Grandmaster ID", gm);
+            row(&mut out, "Time source", format!("{:#04x}", a.time_source.0));
+            row(&mut out, "Priority1", a.priority1.to_string());
+            row(&mut out, "Priority2", a.priority2.to_string());
+            row(
+                &mut out,
+                "Clock class",
+                a.clock_quality.clock_class.to_string(),
+            );
+            row(
+                &mut out,
+                "Clock accuracy",
+                format!("{:#04x}", a.clock_quality.clock_accuracy),
+            );
+            row(&mut out, "Steps removed", a.steps_removed.to_string());
+            row(&mut out, "UTC offset", a.current_utc_offset.to_string());
+        }
+        if let Some(p) = s.identity {
+            row(&mut out, "Parent port", p.to_string());
+        }
+        row(
+            &mut out,
+            "Negotiate state",
+            negotiate_state(&s.negotiations).into(),
+        );
+        row(
+            &mut out,
+            "PTSF unusable",
+            if s.ptsf { "yes" } else { "no" }.into(),
+        );
+        let _ = writeln!(
+            out,
+            "  {:<14}{:>10}{:>10}{:>10}",
+            "Packet", "Receive", "Send", "Discard"
+        );
+        for (name, k) in [
+            ("Announce", &s.counters[0]),
+            ("Sync", &s.counters[1]),
+            ("Delay", &s.counters[2]),
+            ("Signaling", &s.signaling),
+        ] {
+            let _ = writeln!(
+                out,
+                "  {name:<14}{:>10}{:>10}{:>10}",
+                k.received, k.sent, k.discarded
+            );
+        }
+        Some(out)
+    }
+
+    /// `display ptp-adaptive client [ID]` on a server.
+    fn ptp_client(&self, id: Option<u64>) -> Option<String> {
+        let srv = self.ptp.as_ref()?.server()?;
+        let mut out = String::new();
+        for c in srv
+            .clients()
+            .filter(|c| id.is_none_or(|i| c.id as u64 == i))
+        {
+            let clock: String = c
+                .port
+                .clock_identity
+                .0
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect();
+            let _ = writeln!(out, " Client ID {}: {} clock {clock}", c.id, c.addr);
+            for (name, k, g) in [
+                ("Announce", &c.counters[0], c.grants[0]),
+                ("Sync", &c.counters[1], c.grants[1]),
+                ("Delay_resp", &c.counters[2], c.grants[2]),
+            ] {
+                let grant = g.map_or("-".into(), |g| {
+                    format!("interval {} duration {}s", g.log_interval.0, g.duration)
+                });
+                let _ = writeln!(
+                    out,
+                    "  {name:<12}{grant:<28} receive {} send {} discard {}",
+                    k.received, k.sent, k.discarded
+                );
+            }
+        }
+        if out.is_empty() {
+            out = "Info: no such client.\n".into();
+        }
+        Some(out)
+    }
+}
+
 impl Displays for DeviceEngine {
     fn ntp(&self, what: NtpDisplay) -> Option<String> {
         let n = self.ntp.as_ref()?;
         Some(match what {
             NtpDisplay::Status => crate::display::ntp_status(&n.status()),
             NtpDisplay::Sessions(verbose) => crate::display::ntp_sessions(n, self.now, verbose),
-            NtpDisplay::Trace => {
-                let s = n.status();
-                format!(
-                    " server {}, stratum {}, offset {:.4} ms, synch distance {:.4} ms\n refid {}\n",
-                    "127.0.0.1",
-                    s.stratum,
-                    s.offset_ms,
-                    s.root_delay_ms / 2.0 + s.root_dispersion_ms,
-                    match s.reference {
-                        meridian_proto::ntp_service::Reference::Peer(a) => a.to_string(),
-                        meridian_proto::ntp_service::Reference::Local(u) => format!("LOCAL({u})"),
-                        meridian_proto::ntp_service::Reference::None => "none".into(),
-                    }
-                )
-            }
+            // Alone, a device knows only its own hop; the lab walks the chain across devices.
+            NtpDisplay::Trace => crate::display::ntp_trace(&[crate::display::TraceHop::of(
+                n.config().source.to_string(),
+                &n.status(),
+            )]),
         })
     }
 
-    fn ptp(&self, what: &str, _id: Option<u64>) -> Option<String> {
+    fn ptp(&self, what: &str, id: Option<u64>) -> Option<String> {
         match what {
-            "all" | "config" => self.ptp_all(),
+            "server" => self.ptp_server(id.unwrap_or(1)),
+            "client" => self.ptp_client(id),
             _ => self.ptp_all(),
         }
+    }
+
+    fn reset_ptp_statistics(&mut self) -> bool {
+        self.ptp.as_mut().map(PtpNode::reset_statistics).is_some()
     }
 }

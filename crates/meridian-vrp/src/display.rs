@@ -182,3 +182,49 @@ mod tests {
         );
     }
 }
+
+/// One hop of `display ntp-service trace`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TraceHop {
+    /// The server at this hop (the device itself first).
+    pub server: String,
+    /// Its stratum.
+    pub stratum: u8,
+    /// Its offset, ms.
+    pub offset_ms: f64,
+    /// Its synchronization distance (root delay / 2 + root dispersion), ms.
+    pub distance_ms: f64,
+    /// Its reference.
+    pub reference: Reference,
+}
+
+impl TraceHop {
+    /// The hop a status snapshot describes, at `server`.
+    #[must_use]
+    pub fn of(server: String, s: &Status) -> Self {
+        Self {
+            server,
+            stratum: s.stratum,
+            offset_ms: s.offset_ms,
+            distance_ms: s.root_delay_ms / 2.0 + s.root_dispersion_ms,
+            reference: s.reference,
+        }
+    }
+}
+
+/// `display ntp-service trace`: each hop towards the primary reference, then its reference.
+#[must_use]
+pub fn ntp_trace(hops: &[TraceHop]) -> String {
+    let mut out = String::new();
+    for h in hops {
+        let _ = writeln!(
+            out,
+            " server {},stratum {}, offset {:.4} ms, synch distance {:.4} ms",
+            h.server, h.stratum, h.offset_ms, h.distance_ms
+        );
+    }
+    if let Some(last) = hops.last() {
+        let _ = writeln!(out, " refid {}", reference(last.reference));
+    }
+    out
+}

@@ -235,7 +235,8 @@ pub fn help(view: ViewKind, line: &str) -> Vec<(String, &'static str)> {
         .first()
         .is_some_and(|w| w.len() >= 2 && prefix_of(w, "undo"));
     let body: Vec<&str> = words.iter().skip(usize::from(undo)).copied().collect();
-    let mut out: Vec<(String, &'static str)> = Vec::new();
+    // (label, help, how many commands offer it): a description is shown only when one does.
+    let mut out: Vec<(String, &'static str, usize)> = Vec::new();
     for (i, is_undo, syntax) in syntaxes() {
         let cmd = &table()[*i];
         if *is_undo != undo || !cmd.views.contains(&view) {
@@ -280,26 +281,25 @@ pub fn help(view: ViewKind, line: &str) -> Vec<(String, &'static str)> {
                     crate::syntax::Kind::Text(n) => format!("STRING<1-{n}> ({name})"),
                 },
             };
-            if partial.is_none_or(|p| prefix_of(p, &label)) && !out.iter().any(|(l, _)| *l == label)
-            {
-                out.push((
-                    label,
-                    if next.is_some() && syntax.required.len() == at + 1 {
-                        cmd.help
-                    } else {
-                        ""
-                    },
-                ));
+            if partial.is_none_or(|p| prefix_of(p, &label)) {
+                match out.iter_mut().find(|(l, _, _)| *l == label) {
+                    Some(entry) => entry.2 += 1,
+                    None => out.push((label, cmd.help, 1)),
+                }
             }
         }
         if next.is_none()
             && at == body.len()
             && partial.is_none()
-            && !out.iter().any(|(l, _)| l == "<cr>")
+            && !out.iter().any(|(l, _, _)| l == "<cr>")
         {
-            out.push(("<cr>".into(), ""));
+            out.push(("<cr>".into(), "", 1));
         }
     }
+    let mut out: Vec<(String, &'static str)> = out
+        .into_iter()
+        .map(|(l, h, n)| (l, if n == 1 { h } else { "" }))
+        .collect();
     out.sort();
     out
 }

@@ -40,6 +40,10 @@ pub trait Displays {
     fn ntp(&self, what: NtpDisplay) -> Option<String>;
     /// The text of `display ptp-adaptive all|config|server [N]|client [N]`.
     fn ptp(&self, what: &str, id: Option<u64>) -> Option<String>;
+    /// `reset ptp-adaptive statistics`; `false` if there is nothing to reset.
+    fn reset_ptp_statistics(&mut self) -> bool {
+        false
+    }
 }
 
 /// Which NTP display.
@@ -165,7 +169,7 @@ impl Session {
 
     /// Runs one line; the output text (possibly empty) or the failure. A failure changes
     /// nothing.
-    pub fn execute(&mut self, line: &str, displays: &dyn Displays) -> Result<String, Failure> {
+    pub fn execute(&mut self, line: &str, displays: &mut dyn Displays) -> Result<String, Failure> {
         let Some(p) = parse(self.view.kind(), line).map_err(Failure::Syntax)? else {
             return Ok(String::new());
         };
@@ -198,7 +202,7 @@ impl Session {
         &mut self,
         e: Exec,
         args: &crate::commands::Args,
-        displays: &dyn Displays,
+        displays: &mut dyn Displays,
     ) -> Result<String, Failure> {
         let text = |k: &str| match args.get(k) {
             Some(Value::Text(t)) | Some(Value::Interface(t)) => Some(t.clone()),
@@ -288,7 +292,11 @@ impl Session {
                     .ptp(what, id)
                     .unwrap_or_else(|| "Info: 1588 ATR/ACR is not enabled.\n".into()));
             }
-            Exec::ResetPtp => {}
+            Exec::ResetPtp => {
+                if !displays.reset_ptp_statistics() {
+                    return Ok("Info: 1588 ATR/ACR is not enabled.\n".into());
+                }
+            }
         }
         Ok(String::new())
     }
@@ -318,7 +326,7 @@ impl Session {
         if let Some((name, content)) = license {
             s.license_files
                 .insert(name.to_string(), content.to_string());
-            s.execute(&format!("license active {name}"), &NoEngines)
+            s.execute(&format!("license active {name}"), &mut NoEngines)
                 .map_err(|f| (0, f.render("")))?;
         }
         for (n, raw) in text.lines().enumerate() {
@@ -331,7 +339,7 @@ impl Session {
                 s.view = View::System;
             }
             let prompt = s.prompt();
-            s.execute(trimmed, &NoEngines)
+            s.execute(trimmed, &mut NoEngines)
                 .map_err(|f| (n + 1, format!("{prompt} {trimmed}\n{}", f.render(&prompt))))?;
         }
         s.commit().map_err(|e| (0, format!("Error: {e}")))?;

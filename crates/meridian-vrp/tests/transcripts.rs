@@ -11,7 +11,7 @@ fn transcript(s: &mut Session, lines: &[&str]) -> String {
     for l in lines {
         let prompt = s.prompt();
         out += &format!("{prompt} {l}\n");
-        match s.execute(l, &NoEngines) {
+        match s.execute(l, &mut NoEngines) {
             Ok(text) => out += &text,
             Err(f) => out += &(f.render(&prompt) + "\n"),
         }

@@ -69,7 +69,7 @@ fn kind(v: &View) -> ViewKind {
 
 /// Runs one line: `?` help, or a command; returns the text to print.
 #[must_use]
-pub(crate) fn run_line(session: &mut Session, line: &str, displays: &dyn Displays) -> String {
+pub(crate) fn run_line(session: &mut Session, line: &str, displays: &mut dyn Displays) -> String {
     if let Some(head) = line.strip_suffix('?') {
         let lines: Vec<String> = help(kind(&session.view), head)
             .into_iter()
@@ -91,7 +91,7 @@ pub(crate) fn run_line(session: &mut Session, line: &str, displays: &dyn Display
 /// An interactive session until `quit` from user view or end of input.
 pub(crate) fn interactive(
     mut session: Session,
-    displays: &dyn Displays,
+    displays: &mut dyn Displays,
 ) -> Result<(), Box<dyn Error>> {
     if !std::io::stdin().is_terminal() {
         for line in std::io::stdin().lock().lines() {
@@ -100,7 +100,7 @@ pub(crate) fn interactive(
                 break;
             }
             println!("{} {line}", session.prompt());
-            print!("{}", run_line(&mut session, &line, displays));
+            print!("{}", run_line(&mut session, &line, &mut *displays));
         }
         return Ok(());
     }
@@ -123,7 +123,7 @@ pub(crate) fn interactive(
         if line.trim() == "quit" && session.view == View::User {
             break;
         }
-        print!("{}", run_line(&mut session, &line, displays));
+        print!("{}", run_line(&mut session, &line, &mut *displays));
     }
     Ok(())
 }

@@ -182,3 +182,75 @@ fn ntp_status_layout_matches_seed_004_with_simulated_values() {
     assert_eq!(block[1], " clock stratum: 3");
     assert_eq!(block[2], " reference clock ID: 10.0.1.31");
 }
+
+/// Runs `meridian lab EXAMPLE --shell DEVICE` with `commands` on stdin; returns stdout.
+fn shell(example: &str, device: &str, commands: &str) -> String {
+    use std::io::Write;
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_meridian"))
+        .args([
+            "lab",
+            &format!("{dir}{example}"),
+            "--json",
+            "/dev/null",
+            "--shell",
+            device,
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(commands.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn ntp_trace_walks_the_chain_to_the_local_reference() {
+    let out = shell("ntp-peer-mode", "DeviceE", "display ntp-service trace\n");
+    let hops: Vec<&str> = out.lines().filter(|l| l.starts_with(" server ")).collect();
+    assert_eq!(hops.len(), 3, "{out}");
+    assert!(hops[0].starts_with(" server 10.0.1.33,stratum 4,"), "{out}");
+    assert!(hops[1].starts_with(" server 10.0.1.32,stratum 3,"), "{out}");
+    assert!(hops[2].starts_with(" server 10.0.1.31,stratum 2,"), "{out}");
+    assert!(out.contains(" refid LOCAL(0)"), "{out}");
+}
+
+#[test]
+fn reset_ptp_statistics_clears_the_counters() {
+    let out = shell(
+        "acr-dual-server",
+        "DeviceC",
+        "display ptp-adaptive server 1\nreset ptp-adaptive statistics\ndisplay ptp-adaptive server 1\n",
+    );
+    let sync_rows: Vec<&str> = out
+        .lines()
+        .filter(|l| {
+            l.trim_start().starts_with("Sync ")
+                && l.split_whitespace()
+                    .nth(1)
+                    .is_some_and(|t| t.parse::<u64>().is_ok())
+        })
+        .collect();
+    assert_eq!(sync_rows.len(), 2, "{out}");
+    let received = |row: &str| {
+        row.split_whitespace()
+            .nth(1)
+            .unwrap()
+            .parse::<u64>()
+            .unwrap()
+    };
+    assert!(received(sync_rows[0]) > 1000, "{out}");
+    assert_eq!(received(sync_rows[1]), 0, "{out}");
+    assert!(out.contains("Grandmaster ID"), "{out}");
+}

@@ -750,6 +750,17 @@ impl Client {
         }
     }
 
+    /// Clears the counters and delay statistics (`reset ptp-adaptive statistics`).
+    pub fn reset_statistics(&mut self) {
+        for s in &mut self.servers {
+            s.counters = Default::default();
+            s.signaling = MessageCounters::default();
+            s.t21 = DelayStats::default();
+            s.t43 = DelayStats::default();
+        }
+        self.drops = ClientDrops::default();
+    }
+
     /// The recovery mode.
     #[must_use]
     pub fn mode(&self) -> RecoveryMode {

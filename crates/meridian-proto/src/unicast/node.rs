@@ -71,6 +71,17 @@ impl PtpNode {
         self.server.as_ref()
     }
 
+    /// Clears every counter and statistic.
+    pub fn reset_statistics(&mut self) {
+        if let Some(c) = self.client.as_mut() {
+            c.reset_statistics();
+        }
+        if let Some(s) = self.server.as_mut() {
+            s.reset_statistics();
+        }
+        self.parse_drops = ParseDrops::default();
+    }
+
     /// Sends CANCEL for every live grant the client holds (shutdown, deconfiguration).
     pub fn shutdown(&mut self) {
         if let Some(c) = self.client.as_mut() {

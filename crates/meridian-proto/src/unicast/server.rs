@@ -138,6 +138,16 @@ impl Server {
         self.slots.iter().flatten()
     }
 
+    /// Clears the counters (`reset ptp-adaptive statistics`).
+    pub fn reset_statistics(&mut self) {
+        for c in self.slots.iter_mut().flatten() {
+            c.counters = [MessageCounters::default(); 3];
+            c.signaling = MessageCounters::default();
+        }
+        self.drops = ServerDrops::default();
+        self.refused_capacity = 0;
+    }
+
     fn port_identity(&self) -> PortIdentity {
         PortIdentity {
             clock_identity: self.config.identity,

@@ -16,7 +16,8 @@ use meridian_sim::plot::{Series, g8263_mtie_mask, plot_te, plot_wander};
 use meridian_sim::{LinkModel, NodeConfig, NodeId, OscillatorModel, Simulator, Vertex};
 use meridian_vrp::config::Config;
 use meridian_vrp::device::{DeviceEngine, addresses, negotiate_state};
-use meridian_vrp::session::Session;
+use meridian_vrp::display::{TraceHop, ntp_trace};
+use meridian_vrp::session::{Displays, NtpDisplay, Session};
 use serde_json::{Value, json};
 
 use topology::{Pdv, Topology};
@@ -267,9 +268,10 @@ pub(crate) fn run(o: &LabOptions) -> Result<(), Box<dyn Error>> {
             };
             let mut session = Session::new(config.clone());
             let prompt = session.prompt();
-            let text = match sim.engine_as::<DeviceEngine>(*node) {
+            let chain = trace(&sim, &nodes, &devices, &d.device);
+            let text = match sim.engine_as_mut::<DeviceEngine>(*node) {
                 Some(engine) => session
-                    .execute(&d.command, engine)
+                    .execute(&d.command, &mut LabDisplays { engine, chain })
                     .unwrap_or_else(|f| f.render(&prompt) + "\n"),
                 None => "Info: the device is down.\n".into(),
             };
@@ -299,7 +301,7 @@ pub(crate) fn run(o: &LabOptions) -> Result<(), Box<dyn Error>> {
         plot(&sim, &nodes, p, at(warmup))?;
     }
     if let Some(device) = &o.shell {
-        shell(&sim, &nodes, &devices, device)?;
+        shell(&mut sim, &nodes, &devices, device)?;
     }
     Ok(())
 }
@@ -435,9 +437,9 @@ fn plot(
     Ok(())
 }
 
-/// A line-by-line VRP shell on one simulated device after the run.
+/// The VRP shell of one simulated device after the run.
 fn shell(
-    sim: &Simulator,
+    sim: &mut Simulator,
     nodes: &BTreeMap<String, NodeId>,
     devices: &[(String, Config)],
     device: &str,
@@ -450,8 +452,63 @@ fn shell(
         .find(|d| d.0 == device)
         .map(|d| d.1.clone())
         .unwrap_or_default();
+    let chain = trace(sim, nodes, devices, device);
     let engine = sim
-        .engine_as::<DeviceEngine>(node)
+        .engine_as_mut::<DeviceEngine>(node)
         .ok_or("the device is down")?;
-    crate::shell::interactive(Session::new(config), engine)
+    crate::shell::interactive(Session::new(config), &mut LabDisplays { engine, chain })
+}
+
+/// The NTP trace of `device` across the lab: each device's own hop, then the device owning its
+/// reference address, until a primary or local reference (or a loop).
+fn trace(
+    sim: &Simulator,
+    nodes: &BTreeMap<String, NodeId>,
+    devices: &[(String, Config)],
+    device: &str,
+) -> Vec<TraceHop> {
+    let mut hops = Vec::new();
+    let mut current = device.to_string();
+    while hops.len() < 16 {
+        let Some(node) = nodes.get(&current) else {
+            break;
+        };
+        let Some(ntp) = sim
+            .engine_as::<DeviceEngine>(*node)
+            .and_then(|e| e.ntp.as_ref())
+        else {
+            break;
+        };
+        let status = ntp.status();
+        hops.push(TraceHop::of(ntp.config().source.to_string(), &status));
+        let Reference::Peer(next) = status.reference else {
+            break;
+        };
+        match devices.iter().find(|(_, c)| addresses(c).contains(&next)) {
+            Some((name, _)) if name != &current => current = name.clone(),
+            _ => break,
+        }
+    }
+    hops
+}
+
+/// A device's displays inside the lab, where `trace` can follow the chain to other devices.
+struct LabDisplays<'a> {
+    engine: &'a mut DeviceEngine,
+    chain: Vec<TraceHop>,
+}
+
+impl Displays for LabDisplays<'_> {
+    fn ntp(&self, what: NtpDisplay) -> Option<String> {
+        match what {
+            NtpDisplay::Trace if !self.chain.is_empty() => Some(ntp_trace(&self.chain)),
+            _ => self.engine.ntp(what),
+        }
+    }
+    fn ptp(&self, what: &str, id: Option<u64>) -> Option<String> {
+        self.engine.ptp(what, id)
+    }
+    fn reset_ptp_statistics(&mut self) -> bool {
+        self.engine.reset_ptp_statistics()
+    }
 }
