@@ -249,3 +249,62 @@ fn abbreviations_undo_help_and_completion() {
     let t = transcript(&mut s, &["dis cur"]);
     assert!(t.contains("sysname HUAWEI"), "{t}");
 }
+
+/// A router after the seed's step 1: its interface up with its address.
+fn after_step_one(addr: &str) -> Session {
+    let text = format!(
+        "#\ninterface GigabitEthernet0/1/0\n undo shutdown\n ip address {addr} 255.255.255.0\n#\nreturn\n"
+    );
+    Session::load(&text).unwrap()
+}
+
+#[test]
+fn seed_004_device_d_and_e_procedures() {
+    let mut d = after_step_one("10.0.1.32");
+    let t = transcript(
+        &mut d,
+        &[
+            "system-view",
+            "sysname DeviceD",
+            "commit",
+            "ntp-service unicast-server 10.0.1.31",
+            "commit",
+            "ntp-service server source-interface gigabitethernet 0/1/0",
+            "commit",
+        ],
+    );
+    assert_eq!(
+        t,
+        "<HUAWEI> system-view
+[~HUAWEI] sysname DeviceD
+[*HUAWEI] commit
+[~DeviceD] ntp-service unicast-server 10.0.1.31
+[*DeviceD] commit
+[~DeviceD] ntp-service server source-interface gigabitethernet 0/1/0
+[*DeviceD] commit
+"
+    );
+    let mut e = after_step_one("10.0.1.33");
+    let t = transcript(
+        &mut e,
+        &[
+            "system-view",
+            "sysname DeviceE",
+            "commit",
+            "ntp-service unicast-peer 10.0.1.32",
+            "commit",
+        ],
+    );
+    assert_eq!(
+        t,
+        "<HUAWEI> system-view
+[~HUAWEI] sysname DeviceE
+[*HUAWEI] commit
+[~DeviceE] ntp-service unicast-peer 10.0.1.32
+[*DeviceE] commit
+"
+    );
+    // What they committed is exactly the seed's configuration files.
+    assert_eq!(d.running, Session::load(DEVICE_D).unwrap().running);
+    assert_eq!(e.running, Session::load(DEVICE_E).unwrap().running);
+}

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 
 use meridian_proto::ntp_service::Reference;
 use meridian_proto::time::{Duration, Timestamp};
+use meridian_proto::unicast::negotiation::Negotiation;
 use meridian_sim::metrics::{decade_steps, mtie, percentile, summarize, tdev};
 use meridian_sim::pdv::{G8263Load, PdvModel};
 use meridian_sim::plot::{Series, g8263_mtie_mask, plot_te, plot_wander};
@@ -94,6 +95,10 @@ struct Watched {
     ntp: Option<(bool, Reference)>,
     ptp_source: Option<Option<usize>>,
     ptp_servers: Vec<&'static str>,
+    /// Per server and message type: granted, and requests sent without a grant so far.
+    grants: Vec<[(bool, u32); 3]>,
+    /// Requests a server refused for lack of capacity.
+    refusals: u64,
 }
 
 fn watch(e: Option<&DeviceEngine>) -> Watched {
@@ -105,6 +110,18 @@ fn watch(e: Option<&DeviceEngine>) -> Watched {
         .as_ref()
         .map(|n| (n.synchronized(), n.system().reference));
     let client = e.ptp.as_ref().and_then(|p| p.client());
+    let grants = client.map_or_else(Vec::new, |c| {
+        c.servers()
+            .iter()
+            .map(|s| {
+                s.negotiations.map(|n| match n {
+                    Negotiation::Granted { .. } => (true, 0),
+                    Negotiation::Requesting { attempts, .. } => (false, attempts),
+                    Negotiation::Idle => (false, 0),
+                })
+            })
+            .collect()
+    });
     Watched {
         ntp,
         ptp_source: client.map(|c| c.selected()),
@@ -114,6 +131,12 @@ fn watch(e: Option<&DeviceEngine>) -> Watched {
                 .map(|s| negotiate_state(&s.negotiations))
                 .collect()
         }),
+        grants,
+        refusals: e
+            .ptp
+            .as_ref()
+            .and_then(|p| p.server())
+            .map_or(0, |s| s.refused_capacity),
     }
 }
 
@@ -249,6 +272,27 @@ pub(crate) fn run(o: &LabOptions) -> Result<(), Box<dyn Error>> {
                     format!("server{}", i + 1)
                 });
                 events.push(json!({"t_s": t, "device": name, "kind": "ptp-server-switch", "detail": detail}));
+            }
+            const TYPES: [&str; 3] = ["Announce", "Sync", "Delay_Resp"];
+            for (i, per_type) in now.grants.iter().enumerate() {
+                for (k, &(granted, attempts)) in per_type.iter().enumerate() {
+                    let (was_granted, was_attempts) =
+                        before.grants.get(i).map_or((false, 0), |g| g[k]);
+                    let what = match (was_granted, granted) {
+                        (false, true) => Some("grant"),
+                        (true, false) => Some("expiry"),
+                        (false, false) if attempts > was_attempts && attempts > 1 => {
+                            Some("retry (refused or unanswered)")
+                        }
+                        _ => None,
+                    };
+                    if let Some(w) = what {
+                        events.push(json!({"t_s": t, "device": name, "kind": "ptp-grant", "detail": format!("server{} {}: {w}", i + 1, TYPES[k])}));
+                    }
+                }
+            }
+            if now.refusals > before.refusals {
+                events.push(json!({"t_s": t, "device": name, "kind": "ptp-refusal", "detail": format!("{} requests refused: no free client slot", now.refusals - before.refusals)}));
             }
             for (i, state) in now.ptp_servers.iter().enumerate() {
                 if before.ptp_servers.get(i) != Some(state) {
