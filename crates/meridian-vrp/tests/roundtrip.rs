@@ -119,8 +119,7 @@ proptest! {
 
     #[test]
     fn render_then_load_is_identity(blocks in prop::collection::vec(command(), 0..24)) {
-        let mut s = Session::default();
-        s.view = View::System;
+        let mut s = Session { view: View::System, ..Session::default() };
         for line in blocks.iter().flatten() {
             // Lines the generator got wrong for the current state (e.g. a domain out of a
             // profile's range) are rejected and change nothing; that is tested elsewhere.
