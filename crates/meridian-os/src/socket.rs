@@ -1,0 +1,207 @@
+//! UDP sockets with kernel timestamps (SO_TIMESTAMPING): receive timestamps with every datagram,
+//! transmit timestamps from the error queue matched to their packets by the kernel's per-socket
+//! packet counter (SOF_TIMESTAMPING_OPT_ID). Where timestamping is unavailable the socket says
+//! so and the driver falls back to reading the clock.
+
+use std::io::{self, IoSliceMut};
+use std::net::{SocketAddr, SocketAddrV4, UdpSocket};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
+
+use nix::cmsg_space;
+use nix::sys::socket::{
+    ControlMessageOwned, MsgFlags, SockaddrIn, TimestampingFlag, recvmsg, setsockopt, sockopt,
+};
+use nix::sys::time::TimeSpec;
+
+/// A datagram as received.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Received {
+    /// Bytes received (into the caller's buffer).
+    pub len: usize,
+    /// The sender.
+    pub from: SocketAddrV4,
+    /// The kernel's software receive timestamp (CLOCK_REALTIME), if it gave one.
+    pub timestamp: Option<TimeSpec>,
+}
+
+/// A UDP socket bound to one address and port, with kernel timestamps.
+#[derive(Debug)]
+pub struct TimestampedSocket {
+    socket: UdpSocket,
+    local: SocketAddrV4,
+    /// Whether SO_TIMESTAMPING is active.
+    pub timestamping: bool,
+    /// The kernel's counter of packets sent (the OPT_ID of the next one).
+    next_id: u32,
+    tos: u8,
+}
+
+impl TimestampedSocket {
+    /// Binds to `local`, optionally to a VRF or interface device, non-blocking, with software RX
+    /// and TX timestamping.
+    pub fn bind(local: SocketAddrV4, device: Option<&str>) -> io::Result<Self> {
+        let socket = UdpSocket::bind(local)?;
+        socket.set_nonblocking(true)?;
+        if let Some(dev) = device {
+            setsockopt(
+                &socket,
+                sockopt::BindToDevice,
+                &std::ffi::OsString::from(dev),
+            )
+            .map_err(io::Error::from)?;
+        }
+        let flags = TimestampingFlag::SOF_TIMESTAMPING_SOFTWARE
+            | TimestampingFlag::SOF_TIMESTAMPING_RX_SOFTWARE
+            | TimestampingFlag::SOF_TIMESTAMPING_TX_SOFTWARE
+            | TimestampingFlag::SOF_TIMESTAMPING_OPT_ID
+            | TimestampingFlag::SOF_TIMESTAMPING_OPT_TSONLY;
+        let timestamping = setsockopt(&socket, sockopt::Timestamping, &flags).is_ok();
+        let local = match socket.local_addr()? {
+            SocketAddr::V4(a) => a,
+            SocketAddr::V6(_) => local,
+        };
+        Ok(Self {
+            socket,
+            local,
+            timestamping,
+            next_id: 0,
+            tos: 0,
+        })
+    }
+
+    /// The bound address.
+    #[must_use]
+    pub fn local(&self) -> SocketAddrV4 {
+        self.local
+    }
+
+    /// Sends `bytes` to `to` with DSCP `dscp`; returns the packet's id for its transmit
+    /// timestamp.
+    pub fn send(&mut self, to: SocketAddrV4, bytes: &[u8], dscp: u8) -> io::Result<u32> {
+        let tos = dscp << 2;
+        if tos != self.tos {
+            setsockopt(&self.socket, sockopt::Ipv4Tos, &i32::from(tos)).map_err(io::Error::from)?;
+            self.tos = tos;
+        }
+        self.socket.send_to(bytes, to)?;
+        let id = self.next_id;
+        self.next_id = self.next_id.wrapping_add(1);
+        Ok(id)
+    }
+
+    /// Receives one datagram, if one is waiting.
+    pub fn recv(&self, buf: &mut [u8]) -> io::Result<Option<Received>> {
+        let mut iov = [IoSliceMut::new(buf)];
+        let mut cmsg = cmsg_space!(nix::sys::socket::Timestamps);
+        let msg = match recvmsg::<SockaddrIn>(
+            self.socket.as_raw_fd(),
+            &mut iov,
+            Some(&mut cmsg),
+            MsgFlags::MSG_DONTWAIT,
+        ) {
+            Ok(m) => m,
+            Err(nix::errno::Errno::EAGAIN) => return Ok(None),
+            Err(e) => return Err(e.into()),
+        };
+        let mut timestamp = None;
+        if let Ok(cmsgs) = msg.cmsgs() {
+            for c in cmsgs {
+                if let ControlMessageOwned::ScmTimestampsns(ts) = c {
+                    timestamp = Some(ts.system);
+                }
+            }
+        }
+        let from = msg
+            .address
+            .map_or(SocketAddrV4::new(std::net::Ipv4Addr::UNSPECIFIED, 0), |a| {
+                SocketAddrV4::new(a.ip(), a.port())
+            });
+        Ok(Some(Received {
+            len: msg.bytes,
+            from,
+            timestamp,
+        }))
+    }
+
+    /// Reads one transmit timestamp from the error queue: (packet id, time), if one is waiting.
+    pub fn recv_tx_timestamp(&self) -> io::Result<Option<(u32, TimeSpec)>> {
+        let mut buf = [0u8; 64];
+        let mut iov = [IoSliceMut::new(&mut buf)];
+        let mut cmsg = cmsg_space!(nix::sys::socket::Timestamps, libc_sock_extended_err);
+        let msg = match recvmsg::<SockaddrIn>(
+            self.socket.as_raw_fd(),
+            &mut iov,
+            Some(&mut cmsg),
+            MsgFlags::MSG_ERRQUEUE | MsgFlags::MSG_DONTWAIT,
+        ) {
+            Ok(m) => m,
+            Err(nix::errno::Errno::EAGAIN) => return Ok(None),
+            Err(e) => return Err(e.into()),
+        };
+        let (mut ts, mut id) = (None, None);
+        if let Ok(cmsgs) = msg.cmsgs() {
+            for c in cmsgs {
+                match c {
+                    ControlMessageOwned::ScmTimestampsns(t) => ts = Some(t.system),
+                    ControlMessageOwned::Ipv4RecvErr(err, _) => id = Some(err.ee_data),
+                    _ => {}
+                }
+            }
+        }
+        Ok(ts.zip(id).map(|(t, i)| (i, t)))
+    }
+}
+
+/// Room for the extended error in the error-queue control buffer.
+#[allow(non_camel_case_types)]
+type libc_sock_extended_err = [u8; 16 + 16];
+
+impl AsFd for TimestampedSocket {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.socket.as_fd()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::Ipv4Addr;
+
+    fn wait<T>(mut f: impl FnMut() -> Option<T>) -> Option<T> {
+        for _ in 0..500 {
+            if let Some(x) = f() {
+                return Some(x);
+            }
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        None
+    }
+
+    #[test]
+    fn loopback_datagrams_carry_rx_and_tx_timestamps() {
+        let a = TimestampedSocket::bind(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 0), None).unwrap();
+        let mut b =
+            TimestampedSocket::bind(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 0), None).unwrap();
+        assert!(
+            a.timestamping && b.timestamping,
+            "SO_TIMESTAMPING is available on Linux"
+        );
+        let mut buf = [0u8; 64];
+        // The kernel switches software timestamping on asynchronously: the first packets may
+        // come without; within a few they carry one.
+        for k in 0..50u8 {
+            let id = b.send(a.local(), &[k; 5], 46).unwrap();
+            assert_eq!(id, u32::from(k), "ids count packets sent");
+            let r = wait(|| a.recv(&mut buf).unwrap()).expect("datagram");
+            assert_eq!((&buf[..r.len], r.from), (&[k; 5][..], b.local()));
+            let tx = wait(|| b.recv_tx_timestamp().unwrap());
+            if let (Some(rx), Some((tx_id, tx_ts))) = (r.timestamp, tx) {
+                assert_eq!(tx_id, id, "the TX timestamp names its packet");
+                assert!(tx_ts <= rx, "sent before received");
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        panic!("no packet carried both timestamps");
+    }
+}
