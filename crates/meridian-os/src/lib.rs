@@ -2,4 +2,6 @@
 //! and system clocks; the driver loop running a device's engines; the control socket. Unlike the
 //! core crates it reads clocks and touches sockets.
 
+pub mod clock;
+pub mod driver;
 pub mod socket;

@@ -20,6 +20,27 @@ pub enum ViewKind {
     Acl,
 }
 
+impl ViewKind {
+    /// The name the daemon's control socket uses for this view.
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::User => "user",
+            Self::System => "system",
+            Self::Interface => "interface",
+            Self::Acl => "acl",
+        }
+    }
+
+    /// The view named `name` (see [`ViewKind::name`]).
+    #[must_use]
+    pub fn from_name(name: &str) -> Option<Self> {
+        [Self::User, Self::System, Self::Interface, Self::Acl]
+            .into_iter()
+            .find(|v| v.name() == name)
+    }
+}
+
 /// Arguments by parameter name (keyword-only optional groups appear as [`Value::Flag`] under
 /// their first keyword).
 pub type Args = BTreeMap<&'static str, Value>;

@@ -23,7 +23,9 @@ pub enum View {
 }
 
 impl View {
-    fn kind(&self) -> ViewKind {
+    /// The kind of view, which decides the commands available.
+    #[must_use]
+    pub fn kind(&self) -> ViewKind {
         match self {
             Self::User => ViewKind::User,
             Self::System => ViewKind::System,
@@ -184,6 +186,28 @@ impl Session {
                 self.change(|c| undo(c, &ctx, &p.args))
             }
             (Action::Exec(e), false) => self.exec(e, &p.args, displays),
+        }
+    }
+
+    /// Runs one line as a terminal shows it: `?` lists what may follow, a command runs, and a
+    /// failure is rendered against the prompt. Shared by the interactive shell and the daemon's
+    /// control socket so both answer alike.
+    pub fn run_line(&mut self, line: &str, displays: &mut dyn Displays) -> String {
+        if let Some(head) = line.strip_suffix('?') {
+            let lines: Vec<String> = crate::parse::help(self.view.kind(), head)
+                .into_iter()
+                .map(|(l, h)| format!("  {l:<32}{h}"))
+                .collect();
+            return if lines.is_empty() {
+                "Error: Unrecognized command found at '^' position.\n".into()
+            } else {
+                lines.join("\n") + "\n"
+            };
+        }
+        let prompt = self.prompt();
+        match self.execute(line, displays) {
+            Ok(text) => text,
+            Err(f) => f.render(&prompt) + "\n",
         }
     }
 

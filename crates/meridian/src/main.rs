@@ -1,5 +1,5 @@
-//! `meridian`: the lab (`meridian lab DIR`), the simulator demo, and benchmarks. The VRP shell
-//! of a running daemon arrives with the daemon issue.
+//! `meridian`: the lab (`meridian lab DIR`), the VRP shell of a running daemon
+//! (`meridian shell --control PATH`), the simulator demo, and benchmarks.
 
 use std::path::PathBuf;
 
@@ -61,6 +61,15 @@ enum Command {
         #[arg(long, value_name = "DEVICE")]
         shell: Option<String>,
     },
+    /// The VRP shell of a running `meridiand`, over its control socket.
+    Shell {
+        /// The daemon's control socket.
+        #[arg(long)]
+        control: PathBuf,
+        /// Run these commands (in order) instead of an interactive session.
+        #[arg(short = 'c', long = "command", value_name = "LINE")]
+        commands: Vec<String>,
+    },
     /// Measures performance.
     Bench {
         #[command(subcommand)]
@@ -119,6 +128,17 @@ fn main() -> std::process::ExitCode {
             pcap,
             shell,
         }),
+        Command::Shell { control, commands } => {
+            let mut remote = shell::Remote { path: control };
+            if commands.is_empty() {
+                shell::interactive(&mut remote)
+            } else {
+                commands.iter().try_for_each(|c| {
+                    print!("{}", shell::Console::run(&mut remote, c)?);
+                    Ok(())
+                })
+            }
+        }
         Command::Demo {
             seed,
             duration,

@@ -7,7 +7,7 @@ use std::io::{BufRead, IsTerminal};
 
 use meridian_vrp::commands::ViewKind;
 use meridian_vrp::parse::{complete, help};
-use meridian_vrp::session::{Displays, Session, View};
+use meridian_vrp::session::{Displays, Session};
 use rustyline::completion::{Completer, Pair};
 use rustyline::highlight::Highlighter;
 use rustyline::hint::Hinter;
@@ -58,49 +58,75 @@ impl Highlighter for VrpHelper {}
 impl Validator for VrpHelper {}
 impl Helper for VrpHelper {}
 
-fn kind(v: &View) -> ViewKind {
-    match v {
-        View::User => ViewKind::User,
-        View::System => ViewKind::System,
-        View::Interface(_) => ViewKind::Interface,
-        View::Acl(_) => ViewKind::Acl,
+/// What the shell talks to: a session in this process, or a daemon's control socket.
+pub(crate) trait Console {
+    /// The prompt and the kind of view (for completion and help).
+    fn prompt(&mut self) -> Result<(String, ViewKind), Box<dyn Error>>;
+    /// Runs one line; the text to print.
+    fn run(&mut self, line: &str) -> Result<String, Box<dyn Error>>;
+}
+
+/// A session in this process over some engines' displays (the lab).
+pub(crate) struct Local<'a> {
+    pub(crate) session: Session,
+    pub(crate) displays: &'a mut dyn Displays,
+}
+
+impl Console for Local<'_> {
+    fn prompt(&mut self) -> Result<(String, ViewKind), Box<dyn Error>> {
+        Ok((self.session.prompt(), self.session.view.kind()))
+    }
+
+    fn run(&mut self, line: &str) -> Result<String, Box<dyn Error>> {
+        Ok(self.session.run_line(line, &mut *self.displays))
     }
 }
 
-/// Runs one line: `?` help, or a command; returns the text to print.
-#[must_use]
-pub(crate) fn run_line(session: &mut Session, line: &str, displays: &mut dyn Displays) -> String {
-    if let Some(head) = line.strip_suffix('?') {
-        let lines: Vec<String> = help(kind(&session.view), head)
-            .into_iter()
-            .map(|(l, h)| format!("  {l:<32}{h}"))
-            .collect();
-        return if lines.is_empty() {
-            "Error: Unrecognized command found at '^' position.\n".into()
-        } else {
-            lines.join("\n") + "\n"
-        };
+/// A running `meridiand`, one command per connection to its control socket.
+pub(crate) struct Remote {
+    pub(crate) path: std::path::PathBuf,
+}
+
+impl Remote {
+    fn exchange(&self, line: &str) -> Result<(String, ViewKind, String), Box<dyn Error>> {
+        use std::io::{Read, Write};
+        let mut s = std::os::unix::net::UnixStream::connect(&self.path)
+            .map_err(|e| format!("{}: {e}", self.path.display()))?;
+        s.set_read_timeout(Some(std::time::Duration::from_secs(10)))?;
+        writeln!(s, "{line}")?;
+        let mut reply = String::new();
+        s.read_to_string(&mut reply)?;
+        let (head, text) = reply
+            .split_once('\n')
+            .ok_or("the daemon closed the connection")?;
+        let (prompt, view) = head.split_once('\t').unwrap_or((head, "user"));
+        let view = ViewKind::from_name(view).unwrap_or(ViewKind::User);
+        Ok((prompt.to_string(), view, text.to_string()))
     }
-    let prompt = session.prompt();
-    match session.execute(line, displays) {
-        Ok(text) => text,
-        Err(f) => f.render(&prompt) + "\n",
+}
+
+impl Console for Remote {
+    fn prompt(&mut self) -> Result<(String, ViewKind), Box<dyn Error>> {
+        let (p, v, _) = self.exchange("")?;
+        Ok((p, v))
+    }
+
+    fn run(&mut self, line: &str) -> Result<String, Box<dyn Error>> {
+        Ok(self.exchange(line)?.2)
     }
 }
 
 /// An interactive session until `quit` from user view or end of input.
-pub(crate) fn interactive(
-    mut session: Session,
-    displays: &mut dyn Displays,
-) -> Result<(), Box<dyn Error>> {
+pub(crate) fn interactive(console: &mut dyn Console) -> Result<(), Box<dyn Error>> {
     if !std::io::stdin().is_terminal() {
         for line in std::io::stdin().lock().lines() {
             let line = line?;
-            if line.trim() == "quit" && session.view == View::User {
+            let (prompt, view) = console.prompt()?;
+            if line.trim() == "quit" && view == ViewKind::User {
                 break;
             }
-            println!("{} {line}", session.prompt());
-            print!("{}", run_line(&mut session, &line, &mut *displays));
+            println!("{prompt} {line}");
+            print!("{}", console.run(&line)?);
         }
         return Ok(());
     }
@@ -109,10 +135,11 @@ pub(crate) fn interactive(
         view: Cell::new(ViewKind::User),
     }));
     loop {
+        let (prompt, view) = console.prompt()?;
         if let Some(h) = editor.helper_mut() {
-            h.view.set(kind(&session.view));
+            h.view.set(view);
         }
-        let line = match editor.readline(&format!("{} ", session.prompt())) {
+        let line = match editor.readline(&format!("{prompt} ")) {
             Ok(l) => l,
             Err(
                 rustyline::error::ReadlineError::Eof | rustyline::error::ReadlineError::Interrupted,
@@ -120,10 +147,10 @@ pub(crate) fn interactive(
             Err(e) => return Err(e.into()),
         };
         let _ = editor.add_history_entry(line.as_str());
-        if line.trim() == "quit" && session.view == View::User {
+        if line.trim() == "quit" && view == ViewKind::User {
             break;
         }
-        print!("{}", run_line(&mut session, &line, &mut *displays));
+        print!("{}", console.run(&line)?);
     }
     Ok(())
 }

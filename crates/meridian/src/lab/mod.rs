@@ -500,7 +500,10 @@ fn shell(
     let engine = sim
         .engine_as_mut::<DeviceEngine>(node)
         .ok_or("the device is down")?;
-    crate::shell::interactive(Session::new(config), &mut LabDisplays { engine, chain })
+    crate::shell::interactive(&mut crate::shell::Local {
+        session: Session::new(config),
+        displays: &mut LabDisplays { engine, chain },
+    })
 }
 
 /// The NTP trace of `device` across the lab: each device's own hop, then the device owning its

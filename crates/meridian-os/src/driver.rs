@@ -1,0 +1,419 @@
+//! The daemon's loop: sockets, clock and control socket around a device's engines.
+
+use std::collections::BTreeMap;
+use std::io::{self, BufRead, BufReader, Write};
+use std::net::{Ipv4Addr, SocketAddrV4};
+use std::os::fd::AsFd;
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::net::UnixListener;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use meridian_proto::engine::{Datagram, Engine, Input, Instant, Now, Output, TxToken};
+use meridian_proto::time::{Duration, Timestamp};
+use meridian_vrp::config::Config;
+use meridian_vrp::device::{DeviceEngine, ntp_config};
+use meridian_vrp::session::Session;
+use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+
+use crate::clock::{Clock, monotonic};
+use crate::socket::TimestampedSocket;
+
+/// The standard ports the engines use; the daemon may bind others.
+const NTP: u16 = 123;
+const PTP_EVENT: u16 = 319;
+const PTP_GENERAL: u16 = 320;
+
+/// How long to wait for a kernel transmit timestamp before using the clock reading at send.
+const TX_TIMESTAMP_WAIT: Duration = Duration::from_millis(20);
+
+/// Daemon options.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// The configuration file.
+    pub config_path: PathBuf,
+    /// The control socket.
+    pub control: Option<PathBuf>,
+    /// Local NTP port.
+    pub ntp_port: u16,
+    /// Local PTP event and general ports (peers are assumed to use the same).
+    pub ptp_ports: (u16, u16),
+    /// A license file to activate before loading (licenses live on the device, not in its
+    /// configuration).
+    pub license: Option<PathBuf>,
+    /// Append a JSON line with the clock's offset from CLOCK_REALTIME every second (tests).
+    pub report: Option<PathBuf>,
+}
+
+/// A packet waiting for its transmit timestamp.
+struct PendingTx {
+    token: TxToken,
+    sent: Timestamp,
+    deadline: Instant,
+}
+
+/// The running daemon.
+pub struct Daemon<C: Clock> {
+    opts: Options,
+    session: Session,
+    engine: DeviceEngine,
+    clock: C,
+    sockets: BTreeMap<(Ipv4Addr, u16), TimestampedSocket>,
+    pending: BTreeMap<((Ipv4Addr, u16), u32), PendingTx>,
+    control: Option<UnixListener>,
+    /// Whether a missing TX timestamp was already logged.
+    warned_tx: bool,
+}
+
+fn log(msg: &str) {
+    eprintln!("meridiand: {msg}");
+}
+
+/// The local (address, standard port) pairs the configuration needs sockets for.
+fn binds(c: &Config) -> Vec<(Ipv4Addr, u16)> {
+    let mut out = Vec::new();
+    if let Some(n) = ntp_config(c) {
+        out.push((n.source, NTP));
+        out.extend(n.serve_on.iter().map(|a| (*a, NTP)));
+        out.extend(
+            n.associations
+                .iter()
+                .filter_map(|a| a.source)
+                .map(|a| (a, NTP)),
+        );
+    }
+    if c.ptp.enable
+        && let Some(ip) = c
+            .ptp
+            .local_ip
+            .or_else(|| meridian_vrp::device::addresses(c).first().copied())
+    {
+        out.push((ip, PTP_EVENT));
+        out.push((ip, PTP_GENERAL));
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
+impl<C: Clock> Daemon<C> {
+    /// Loads the configuration and opens everything.
+    pub fn new(opts: Options, clock: C) -> Result<Self, String> {
+        let text = std::fs::read_to_string(&opts.config_path)
+            .map_err(|e| format!("{}: {e}", opts.config_path.display()))?;
+        let license = match &opts.license {
+            Some(p) => {
+                let name = p.file_name().map_or_else(
+                    || "license.txt".into(),
+                    |n| n.to_string_lossy().into_owned(),
+                );
+                Some((
+                    name,
+                    std::fs::read_to_string(p).map_err(|e| format!("{}: {e}", p.display()))?,
+                ))
+            }
+            None => None,
+        };
+        let session = Session::load_licensed(
+            &text,
+            license.as_ref().map(|(n, c)| (n.as_str(), c.as_str())),
+        )
+        .map_err(|(line, msg)| format!("{}:{line}:\n{msg}", opts.config_path.display()))?;
+        let engine = DeviceEngine::new(&session.running, monotonic(), seed());
+        let control = match &opts.control {
+            Some(p) => {
+                let _ = std::fs::remove_file(p);
+                let l = UnixListener::bind(p).map_err(|e| format!("{}: {e}", p.display()))?;
+                std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o600))
+                    .map_err(|e| e.to_string())?;
+                l.set_nonblocking(true).map_err(|e| e.to_string())?;
+                Some(l)
+            }
+            None => None,
+        };
+        let mut d = Self {
+            opts,
+            session,
+            engine,
+            clock,
+            sockets: BTreeMap::new(),
+            pending: BTreeMap::new(),
+            control,
+            warned_tx: false,
+        };
+        d.open_sockets()?;
+        Ok(d)
+    }
+
+    fn local_port(&self, std: u16) -> u16 {
+        match std {
+            NTP => self.opts.ntp_port,
+            PTP_EVENT => self.opts.ptp_ports.0,
+            PTP_GENERAL => self.opts.ptp_ports.1,
+            p => p,
+        }
+    }
+
+    fn peer_port(&self, local: u16) -> u16 {
+        // NTP peers keep their own port (a server answers the port it was asked from); PTP
+        // peers are assumed to use the same remapped ports as this daemon.
+        if local == self.opts.ptp_ports.0 {
+            PTP_EVENT
+        } else if local == self.opts.ptp_ports.1 {
+            PTP_GENERAL
+        } else {
+            local
+        }
+    }
+
+    fn open_sockets(&mut self) -> Result<(), String> {
+        let want = binds(&self.session.running);
+        self.sockets.retain(|k, _| want.contains(k));
+        let vrf = self.session.running.ptp.vpn_instance.clone();
+        for (ip, std) in want {
+            if self.sockets.contains_key(&(ip, std)) {
+                continue;
+            }
+            let port = self.local_port(std);
+            let device = if std == NTP { None } else { vrf.as_deref() };
+            let s = TimestampedSocket::bind(SocketAddrV4::new(ip, port), device)
+                .map_err(|e| format!("bind {ip}:{port}: {e}"))?;
+            if !s.timestamping {
+                log(&format!(
+                    "{ip}:{port}: kernel timestamps unavailable; using clock readings"
+                ));
+            }
+            self.sockets.insert((ip, std), s);
+        }
+        Ok(())
+    }
+
+    fn now(&self) -> Now {
+        Now {
+            instant: monotonic(),
+            clock: self.clock.now(),
+        }
+    }
+
+    /// Runs until `stop` is set; then cancels live grants.
+    pub fn run(&mut self, stop: &Arc<AtomicBool>) -> io::Result<()> {
+        let mut last_report = monotonic();
+        self.engine.handle(self.now(), Input::Timeout);
+        self.flush()?;
+        while !stop.load(Ordering::Relaxed) {
+            let now = monotonic();
+            let wake = self
+                .engine
+                .poll_timeout()
+                .into_iter()
+                .chain(self.pending.values().map(|p| p.deadline))
+                .min();
+            let wait = wake
+                .map_or(Duration::from_millis(200), |w| {
+                    w.duration_since(now).max(Duration::ZERO)
+                })
+                .min(Duration::from_millis(200));
+            let ms = (wait.as_nanos_floor() / 1_000_000).clamp(0, 200) as u16;
+            {
+                let mut fds: Vec<PollFd<'_>> = self
+                    .sockets
+                    .values()
+                    .map(|s| PollFd::new(s.as_fd(), PollFlags::POLLIN | PollFlags::POLLERR))
+                    .collect();
+                if let Some(c) = &self.control {
+                    fds.push(PollFd::new(c.as_fd(), PollFlags::POLLIN));
+                }
+                match poll(&mut fds, PollTimeout::from(ms)) {
+                    Ok(_) | Err(nix::errno::Errno::EINTR) => {}
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            self.receive()?;
+            self.tx_timestamps()?;
+            if self.engine.poll_timeout().is_some_and(|t| t <= monotonic()) {
+                self.engine.handle(self.now(), Input::Timeout);
+            }
+            self.flush()?;
+            self.control()?;
+            if let Some(path) = &self.opts.report
+                && monotonic().duration_since(last_report) >= Duration::SECOND
+            {
+                last_report = monotonic();
+                let mut f = std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(path)?;
+                let offset = self.clock.now() - crate::clock::realtime();
+                writeln!(f, "{{\"offset_ns\": {:.1}}}", offset.as_nanos_f64())?;
+            }
+        }
+        if let Some(p) = self.engine.ptp.as_mut() {
+            p.shutdown();
+        }
+        self.engine.handle(self.now(), Input::Timeout);
+        self.flush()
+    }
+
+    fn receive(&mut self) -> io::Result<()> {
+        let mut buf = [0u8; 2048];
+        let keys: Vec<(Ipv4Addr, u16)> = self.sockets.keys().copied().collect();
+        for key in keys {
+            while let Some(r) = self.sockets[&key].recv(&mut buf)? {
+                let rx = r
+                    .timestamp
+                    .map_or_else(|| self.clock.now(), |t| self.clock.reading_at(t));
+                let from = SocketAddrV4::new(*r.from.ip(), self.peer_port(r.from.port()));
+                let to = SocketAddrV4::new(key.0, key.1);
+                let d = Datagram {
+                    from,
+                    to,
+                    bytes: &buf[..r.len],
+                    rx_timestamp: rx,
+                };
+                self.engine.handle(self.now(), Input::Datagram(d));
+                self.flush()?;
+            }
+        }
+        Ok(())
+    }
+
+    fn tx_timestamps(&mut self) -> io::Result<()> {
+        let keys: Vec<(Ipv4Addr, u16)> = self.sockets.keys().copied().collect();
+        for key in keys {
+            while let Some((id, ts)) = self.sockets[&key].recv_tx_timestamp()? {
+                if let Some(p) = self.pending.remove(&(key, id)) {
+                    let t = self.clock.reading_at(ts);
+                    self.engine.handle(
+                        self.now(),
+                        Input::TxTimestamp {
+                            token: p.token,
+                            timestamp: t,
+                        },
+                    );
+                }
+            }
+        }
+        // Fallback: no kernel timestamp in time, use the reading taken at send.
+        let now = monotonic();
+        let late: Vec<_> = self
+            .pending
+            .iter()
+            .filter(|(_, p)| p.deadline <= now)
+            .map(|(k, _)| *k)
+            .collect();
+        for k in late {
+            if let Some(p) = self.pending.remove(&k) {
+                if !self.warned_tx {
+                    self.warned_tx = true;
+                    log(
+                        "no kernel transmit timestamp arrived; falling back to clock readings at send",
+                    );
+                }
+                self.engine.handle(
+                    self.now(),
+                    Input::TxTimestamp {
+                        token: p.token,
+                        timestamp: p.sent,
+                    },
+                );
+            }
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        while let Some(out) = self.engine.poll_output() {
+            match out {
+                Output::Transmit(t) => {
+                    let key = (*t.from.ip(), t.from.port());
+                    let to_port = match t.to.port() {
+                        PTP_EVENT | PTP_GENERAL => self.local_port(t.to.port()),
+                        p => p,
+                    };
+                    let Some(sock) = self.sockets.get_mut(&key) else {
+                        log(&format!("no socket for {}; packet dropped", t.from));
+                        continue;
+                    };
+                    let sent = self.clock.now();
+                    match sock.send(SocketAddrV4::new(*t.to.ip(), to_port), &t.bytes, t.dscp) {
+                        Ok(id) => {
+                            if let Some(token) = t.token {
+                                let deadline = monotonic().after(TX_TIMESTAMP_WAIT);
+                                self.pending.insert(
+                                    (key, id),
+                                    PendingTx {
+                                        token,
+                                        sent,
+                                        deadline,
+                                    },
+                                );
+                            }
+                        }
+                        Err(e) => log(&format!("send to {}: {e}", t.to)),
+                    }
+                }
+                Output::AdjustClock(adj) => self.clock.apply(adj)?,
+            }
+        }
+        Ok(())
+    }
+
+    /// Serves one control connection: a command line in, the prompt line and the output back.
+    fn control(&mut self) -> io::Result<()> {
+        let Some(listener) = &self.control else {
+            return Ok(());
+        };
+        let stream = match listener.accept() {
+            Ok((s, _)) => s,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
+            Err(e) => return Err(e),
+        };
+        stream.set_nonblocking(false)?;
+        stream.set_read_timeout(Some(std::time::Duration::from_secs(2)))?;
+        let mut line = String::new();
+        BufReader::new(&stream).read_line(&mut line)?;
+        let line = line.trim_end_matches(['\r', '\n']);
+        let before = self.session.running.clone();
+        let text = self.session.run_line(line, &mut self.engine);
+        if self.session.running != before {
+            // A commit reconfigures the live engines without a restart.
+            if let Some(p) = self.engine.ptp.as_mut() {
+                p.shutdown();
+            }
+            self.flush()?;
+            self.engine = DeviceEngine::new(&self.session.running, monotonic(), seed());
+            if let Err(e) = self.open_sockets() {
+                log(&e);
+            }
+        }
+        if let Some(saved) = self.session.saved.take() {
+            save(&self.opts.config_path, &saved)?;
+        }
+        let mut w = &stream;
+        write!(
+            w,
+            "{}\t{}\n{text}",
+            self.session.prompt(),
+            self.session.view.kind().name()
+        )?;
+        Ok(())
+    }
+}
+
+/// Writes the configuration file atomically: a temporary file, fsync, rename.
+fn save(path: &std::path::Path, text: &str) -> io::Result<()> {
+    let tmp = path.with_extension("cfg.tmp");
+    {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(text.as_bytes())?;
+        f.sync_all()?;
+    }
+    std::fs::rename(tmp, path)
+}
+
+/// A seed for the engines' random choices (back-off jitter, NTP transmit timestamps).
+fn seed() -> u64 {
+    let t = crate::clock::realtime().ticks() as u64;
+    t ^ u64::from(std::process::id()).rotate_left(32)
+}

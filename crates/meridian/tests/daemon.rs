@@ -1,0 +1,274 @@
+//! `meridiand` on real loopback sockets with kernel timestamps: two daemons (server and client,
+//! each on its own 127.0.0.x address and the virtual clock) synchronize; the control socket
+//! displays, rejects and commits; SIGTERM stops the daemon cleanly. The client's virtual clock
+//! starts off by a phase and a frequency, and reports its true error (its offset from
+//! CLOCK_REALTIME, which the server's virtual clock reads) every second.
+
+// Wall-clock deadlines bound every wait: this test drives real processes, not the core.
+#![allow(clippy::disallowed_methods)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+
+/// A scratch directory removed on drop.
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new(name: &str) -> Self {
+        let p = std::env::temp_dir().join(format!("meridiand-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&p);
+        std::fs::create_dir_all(&p).unwrap();
+        Self(p)
+    }
+
+    fn file(&self, name: &str, text: &str) -> PathBuf {
+        let p = self.0.join(name);
+        std::fs::write(&p, text).unwrap();
+        p
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A daemon we started; killed on drop if still running.
+struct Daemon(Child);
+
+impl Daemon {
+    fn start(args: &[&str]) -> Self {
+        let child = Command::new(env!("CARGO_BIN_EXE_meridiand"))
+            .args(args)
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("start meridiand");
+        Self(child)
+    }
+
+    /// SIGTERM, then the exit status within 5 s.
+    fn terminate(&mut self) -> std::process::ExitStatus {
+        kill(Pid::from_raw(self.0.id() as i32), Signal::SIGTERM).unwrap();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            if let Some(s) = self.0.try_wait().unwrap() {
+                return s;
+            }
+            assert!(Instant::now() < deadline, "meridiand ignored SIGTERM");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        if self.0.try_wait().ok().flatten().is_none() {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+}
+
+/// One command through the control socket, as `meridian shell -c` runs it.
+fn shell(control: &Path, line: &str) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_meridian"))
+        .args(["shell", "--control"])
+        .arg(control)
+        .args(["-c", line])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// The client's reported offsets from CLOCK_REALTIME so far, ns.
+fn offsets(report: &Path) -> Vec<f64> {
+    std::fs::read_to_string(report)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter_map(|v| v["offset_ns"].as_f64())
+        .collect()
+}
+
+/// Waits (bounded) until the last `n` reported offsets are all within `bound_ns`.
+fn wait_settled(report: &Path, n: usize, bound_ns: f64, limit: Duration) -> Vec<f64> {
+    let deadline = Instant::now() + limit;
+    loop {
+        let v = offsets(report);
+        if v.len() >= n && v[v.len() - n..].iter().all(|x| x.abs() < bound_ns) {
+            return v;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "not within {bound_ns} ns after {limit:?}: {:?}",
+            v.iter().map(|x| (x / 1e3).round()).collect::<Vec<_>>()
+        );
+        std::thread::sleep(Duration::from_millis(250));
+    }
+}
+
+fn wait_for(path: &Path) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !path.exists() {
+        assert!(
+            Instant::now() < deadline,
+            "{} never appeared",
+            path.display()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn ntp_client_daemon_synchronizes_to_a_server_daemon_and_obeys_its_shell() {
+    let dir = Scratch::new("ntp");
+    let server = dir.file(
+        "server.cfg",
+        "sysname Server\n\
+         ntp-service refclock-master 2\n\
+         ntp-service server source-interface LoopBack1\n\
+         interface LoopBack1\n ip address 127.0.0.2 255.255.255.255\nreturn\n",
+    );
+    let client = dir.file(
+        "client.cfg",
+        "sysname Client\n\
+         ntp-service unicast-server 127.0.0.2 port 10123 iburst minpoll 4\n\
+         interface LoopBack1\n ip address 127.0.0.3 255.255.255.255\nreturn\n",
+    );
+    let (sc, cc, report) = (
+        dir.0.join("s.sock"),
+        dir.0.join("c.sock"),
+        dir.0.join("c.jsonl"),
+    );
+    let s = |p: &Path| p.to_str().unwrap().to_string();
+    let mut srv = Daemon::start(&[
+        "--config",
+        &s(&server),
+        "--ntp-port",
+        "10123",
+        "--control",
+        &s(&sc),
+    ]);
+    let mut cli = Daemon::start(&[
+        "--config",
+        &s(&client),
+        "--ntp-port",
+        "10123",
+        "--control",
+        &s(&cc),
+        "--virtual-offset-ms",
+        "5",
+        "--virtual-ppm",
+        "20",
+        "--report",
+        &s(&report),
+    ]);
+    // iburst: the 5 ms error is measured and stepped out within seconds.
+    let v = wait_settled(&report, 3, 1e6, Duration::from_secs(30));
+    assert!(v[0] > 4e6, "the client did not start 5 ms off: {}", v[0]);
+    let status = shell(&cc, "display ntp-service status");
+    assert!(status.contains("clock status: synchronized"), "{status}");
+    assert!(status.contains("reference clock ID: 127.0.0.2"), "{status}");
+    assert!(status.contains("clock stratum: 3"), "{status}");
+    let sessions = shell(&sc, "display ntp-service status");
+    assert!(sessions.contains("clock stratum: 2"), "{sessions}");
+
+    // A bad command is pointed at and changes nothing; a commit applies and `save` writes
+    // the file atomically.
+    wait_for(&sc);
+    assert_eq!(shell(&sc, "system-view"), "");
+    let err = shell(&sc, "ntp-service refclock-master 99");
+    assert!(err.contains("Error:") && err.contains('^'), "{err}");
+    assert_eq!(shell(&sc, "ntp-service refclock-master 4"), "");
+    assert_eq!(shell(&sc, "commit"), "");
+    assert_eq!(shell(&sc, "return"), "");
+    let saved = shell(&sc, "save");
+    assert!(!saved.contains("Error"), "{saved}");
+    let text = std::fs::read_to_string(&server).unwrap();
+    assert!(text.contains("ntp-service refclock-master 4"), "{text}");
+    let status = shell(&sc, "display ntp-service status");
+    assert!(status.contains("clock stratum: 4"), "{status}");
+
+    assert!(cli.terminate().success());
+    assert!(srv.terminate().success());
+}
+
+#[test]
+fn ptp_atr_client_daemon_locks_to_a_server_daemon() {
+    let dir = Scratch::new("ptp");
+    let license = dir.file(
+        "license.txt",
+        &std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../examples/atr-time-profile/license.txt"
+        ))
+        .unwrap(),
+    );
+    let common = "ptp-adaptive enable\nptp-adaptive time profile\nptp-adaptive domain 45\n\
+                  ptp-adaptive atr unicast-negotiate enable\nptp-adaptive dscp 60\n";
+    let server = dir.file(
+        "server.cfg",
+        &format!(
+            "sysname Server\n{common}ptp-adaptive device-type server\n\
+             ptp-adaptive local-ip 127.0.0.4\n\
+             interface LoopBack0\n ip address 127.0.0.4 255.255.255.255\nreturn\n"
+        ),
+    );
+    let client = dir.file(
+        "client.cfg",
+        &format!(
+            "sysname Client\n{common}ptp-adaptive device-type client\n\
+             ptp-adaptive local-ip 127.0.0.5\nptp-adaptive remote-server1-ip 127.0.0.4\n\
+             ptp-adaptive request sync-interval 3\n\
+             interface LoopBack0\n ip address 127.0.0.5 255.255.255.255\nreturn\n"
+        ),
+    );
+    let (cc, report) = (dir.0.join("c.sock"), dir.0.join("c.jsonl"));
+    let s = |p: &Path| p.to_str().unwrap().to_string();
+    let ports = "10319,10320";
+    let mut srv = Daemon::start(&[
+        "--config",
+        &s(&server),
+        "--license",
+        &s(&license),
+        "--ptp-ports",
+        ports,
+    ]);
+    let mut cli = Daemon::start(&[
+        "--config",
+        &s(&client),
+        "--license",
+        &s(&license),
+        "--ptp-ports",
+        ports,
+        "--control",
+        &s(&cc),
+        "--virtual-offset-ms",
+        "5",
+        "--virtual-ppm",
+        "20",
+        "--report",
+        &s(&report),
+    ]);
+    // Stepped at once, then the frequency is acquired (about 30 s) and the phase slewed out:
+    // ten consecutive seconds within 10 µs of true time.
+    wait_settled(&report, 10, 10e3, Duration::from_secs(150));
+    let all = shell(&cc, "display ptp-adaptive all");
+    assert!(
+        all.contains("127.0.0.4") && all.contains("Nego success"),
+        "{all}"
+    );
+    assert!(all.contains("Current trace source    :server1"), "{all}");
+    assert!(cli.terminate().success());
+    assert!(srv.terminate().success());
+}
