@@ -1,0 +1,143 @@
+//! Helpers for tests that run `meridiand` (and third-party peers) as real processes.
+// Wall-clock deadlines bound every wait: these tests drive real processes, not the core.
+#![allow(clippy::disallowed_methods, dead_code, unreachable_pub, unused_imports)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+
+#[path = "../../../meridian-sim/tests/common/mod.rs"]
+mod peers;
+pub use peers::tool_available;
+
+/// A scratch directory removed on drop.
+pub struct Scratch(pub PathBuf);
+
+impl Scratch {
+    pub fn new(name: &str) -> Self {
+        let p = std::env::temp_dir().join(format!("meridiand-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&p);
+        std::fs::create_dir_all(&p).unwrap();
+        Self(p)
+    }
+
+    pub fn file(&self, name: &str, text: &str) -> PathBuf {
+        let p = self.0.join(name);
+        std::fs::write(&p, text).unwrap();
+        p
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A daemon we started; killed on drop if still running.
+pub struct Daemon(pub Child);
+
+impl Daemon {
+    pub fn start(args: &[&str]) -> Self {
+        let child = Command::new(env!("CARGO_BIN_EXE_meridiand"))
+            .args(args)
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("start meridiand");
+        Self(child)
+    }
+
+    /// SIGTERM, then the exit status within 5 s.
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
+        kill(Pid::from_raw(self.0.id() as i32), Signal::SIGTERM).unwrap();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            if let Some(s) = self.0.try_wait().unwrap() {
+                return s;
+            }
+            assert!(Instant::now() < deadline, "meridiand ignored SIGTERM");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        if self.0.try_wait().ok().flatten().is_none() {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+}
+
+/// One command through the control socket, as `meridian shell -c` runs it.
+pub fn shell(control: &Path, line: &str) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_meridian"))
+        .args(["shell", "--control"])
+        .arg(control)
+        .args(["-c", line])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// The client's reported offsets from CLOCK_REALTIME so far, ns.
+pub fn offsets(report: &Path) -> Vec<f64> {
+    std::fs::read_to_string(report)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter_map(|v| v["offset_ns"].as_f64())
+        .collect()
+}
+
+/// Waits (bounded) until the last `n` reported offsets are all within `bound_ns`.
+pub fn wait_settled(report: &Path, n: usize, bound_ns: f64, limit: Duration) -> Vec<f64> {
+    let deadline = Instant::now() + limit;
+    loop {
+        let v = offsets(report);
+        if v.len() >= n && v[v.len() - n..].iter().all(|x| x.abs() < bound_ns) {
+            return v;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "not within {bound_ns} ns after {limit:?}: {:?}",
+            v.iter().map(|x| (x / 1e3).round()).collect::<Vec<_>>()
+        );
+        std::thread::sleep(Duration::from_millis(250));
+    }
+}
+
+pub fn wait_for(path: &Path) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !path.exists() {
+        assert!(
+            Instant::now() < deadline,
+            "{} never appeared",
+            path.display()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// A third-party daemon started under `notime` (it cannot adjust any clock); killed on drop.
+pub fn start_peer(program: &str, args: &[&str], log: &Path) -> Daemon {
+    let notime = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/tools/notime");
+    let out = std::fs::File::create(log).unwrap();
+    let child = Command::new(notime)
+        .arg(program)
+        .args(args)
+        .stdout(out.try_clone().unwrap())
+        .stderr(out)
+        .spawn()
+        .unwrap_or_else(|e| panic!("start {program} under {notime}: {e}"));
+    Daemon(child)
+}
