@@ -50,6 +50,9 @@ pub struct SelectionParams {
     pub step_threshold: Duration,
     /// A phase error above this for eight ticks returns the loop to its fastest setting.
     pub unlock_threshold: Duration,
+    /// Time recovery: phase gathered while the frequency was measured that is larger than this
+    /// is stepped out when the measurement ends (slewing it out would take minutes).
+    pub settle_step_threshold: Duration,
     /// Acquisition ends when the frequency's standard error is below this, ppb…
     pub acquisition_precision_ppb: f64,
     /// …or after this long.
@@ -69,6 +72,7 @@ impl Default for SelectionParams {
             select_fraction: 0.0,
             step_threshold: Duration::from_millis(1),
             unlock_threshold: Duration::from_micros(100),
+            settle_step_threshold: Duration::from_micros(2),
             acquisition_precision_ppb: 2.0,
             acquisition_max: Duration::from_secs(256),
         }
@@ -394,7 +398,7 @@ impl SelectionServo {
             // What accumulated meanwhile is stepped out if large, rather than slewed for long.
             if let Some(e) = self.phase_error(now)
                 && self.mode == ServoMode::Time
-                && e.abs() > self.p.unlock_threshold.as_nanos_f64()
+                && e.abs() > self.p.settle_step_threshold.as_nanos_f64()
             {
                 self.step(now, e, out);
             }
