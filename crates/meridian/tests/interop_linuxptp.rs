@@ -26,7 +26,7 @@ fn available() -> bool {
     if root && ptp4l && ip {
         return true;
     }
-    let why = format!("root {root}, ptp4l {ptp4l}, ip {ip}");
+    let why = format!("root {root}, ptp4l and tshark {ptp4l}, ip {ip}");
     assert!(
         !std::env::var("MERIDIAN_REQUIRE_PEERS").is_ok_and(|v| v == "1"),
         "linuxptp interop is required (MERIDIAN_REQUIRE_PEERS=1) but cannot run: {why}"
@@ -74,6 +74,10 @@ impl Namespaces {
 
     fn veth_a(&self) -> String {
         format!("mva{}", std::process::id() % 100_000)
+    }
+
+    fn veth_b(&self) -> String {
+        format!("mvb{}", std::process::id() % 100_000)
     }
 }
 
@@ -125,6 +129,24 @@ fn atr_client_locks_to_ptp4l_and_renews_its_grants() {
     );
     let (control, report) = (dir.0.join("c.sock"), dir.0.join("c.jsonl"));
     let s = |p: &Path| p.to_str().unwrap().to_string();
+    // tshark watches the client's side of the link for the whole run.
+    let pcap = dir.0.join("live.pcapng");
+    let mut capture = start_peer(
+        "ip",
+        &[
+            "netns",
+            "exec",
+            &ns.b,
+            "tshark",
+            "-q",
+            "-i",
+            &ns.veth_b(),
+            "-w",
+            &s(&pcap),
+        ],
+        &dir.0.join("tshark.log"),
+    );
+    std::thread::sleep(Duration::from_secs(2));
     let _gm = start_peer(
         "ip",
         &["netns", "exec", &ns.a, "ptp4l", "-f", &s(&gm), "-m"],
@@ -188,4 +210,58 @@ fn atr_client_locks_to_ptp4l_and_renews_its_grants() {
         "{all}"
     );
     assert!(cli.terminate().success());
+    // Let the capture take in the last packets (the CANCELs sent at shutdown).
+    std::thread::sleep(Duration::from_secs(2));
+    capture.terminate();
+    check_capture(&pcap);
+}
+
+/// Every packet of the run decodes without a malformed or error-level expert item, and the
+/// negotiation is on the wire: REQUEST, GRANT and (at meridiand's shutdown) CANCEL TLVs, and
+/// the two-way exchange.
+fn check_capture(pcap: &Path) {
+    let fields = |filter: &str, field: &str| -> Vec<String> {
+        let out = Command::new("tshark")
+            .arg("-r")
+            .arg(pcap)
+            .args(["-Y", filter, "-T", "fields", "-e", field])
+            .output()
+            .expect("run tshark");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(str::to_string)
+            .collect()
+    };
+    let bad = fields(
+        "_ws.malformed || _ws.expert.severity >= \"error\"",
+        "frame.number",
+    );
+    assert!(bad.is_empty(), "malformed or erroneous frames: {bad:?}");
+    let tlvs = fields("ptp.v2.messagetype == 0xc", "ptp.v2.sig.tlv.tlvType").join(",");
+    for (tlv, name) in [("4", "REQUEST"), ("5", "GRANT"), ("6", "CANCEL")] {
+        assert!(
+            tlvs.split(',')
+                .any(|t| t.trim() == tlv || t.trim() == format!("0x000{tlv}")),
+            "no {name} TLV captured: {tlvs}"
+        );
+    }
+    let types = fields("ptp", "ptp.v2.messagetype");
+    for (t, name) in [
+        ("0x00", "Sync"),
+        ("0x01", "Delay_Req"),
+        ("0x09", "Delay_Resp"),
+        ("0x0b", "Announce"),
+    ] {
+        let n = types
+            .iter()
+            .filter(|x| x.as_str() == t || x.as_str() == &t[3..])
+            .count();
+        assert!(n > 10, "{n} {name} messages captured");
+    }
+    eprintln!("tshark: {} PTP frames, none malformed", types.len());
 }
