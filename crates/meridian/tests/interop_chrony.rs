@@ -42,6 +42,17 @@ fn chronyd_selects_meridians_ntp_server_and_agrees_within_50_us() {
         ),
     );
     let s = |p: &Path| p.to_str().unwrap().to_string();
+    // tshark watches the exchange (capturing needs root; elsewhere that part is skipped).
+    let pcap = dir.0.join("ntp.pcapng");
+    let capture = (nix::unistd::geteuid().is_root() && tool_available("tshark")).then(|| {
+        let c = start_peer(
+            "tshark",
+            &["-q", "-i", "lo", "-f", "udp port 11123", "-w", &s(&pcap)],
+            &dir.0.join("tshark.log"),
+        );
+        std::thread::sleep(Duration::from_secs(2));
+        c
+    });
     let mut server = Daemon::start(&["--config", &s(&cfg), "--ntp-port", "11123"]);
     let _chrony = start_peer(
         "chronyd",
@@ -79,6 +90,67 @@ fn chronyd_selects_meridians_ntp_server_and_agrees_within_50_us() {
     );
     assert!(offset.abs() < 50e-6 && sd < 50e-6, "{stats}");
     assert!(server.terminate().success());
+    match capture {
+        Some(mut c) => {
+            std::thread::sleep(Duration::from_secs(1));
+            c.terminate();
+            check_ntp_capture(&pcap);
+        }
+        None => eprintln!("SKIPPED: the tshark check of this test needs root"),
+    }
+}
+
+/// The captured exchange decodes as NTP without malformed or error-level expert items, with
+/// chronyd's requests (mode 3) answered by meridian (mode 4, stratum 1, refid LOCL).
+fn check_ntp_capture(pcap: &Path) {
+    let fields = |filter: &str, field: &str| -> Vec<String> {
+        let out = Command::new("tshark")
+            .arg("-r")
+            .arg(pcap)
+            .args([
+                "-d",
+                "udp.port==11123,ntp",
+                "-Y",
+                filter,
+                "-T",
+                "fields",
+                "-e",
+                field,
+            ])
+            .output()
+            .expect("run tshark");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(str::to_string)
+            .collect()
+    };
+    let bad = fields(
+        "_ws.malformed || _ws.expert.severity >= \"error\"",
+        "frame.number",
+    );
+    assert!(bad.is_empty(), "malformed or erroneous frames: {bad:?}");
+    let requests = fields("ntp.flags.mode == 3", "frame.number").len();
+    let replies = fields("ntp.flags.mode == 4 && ntp.stratum == 1", "ntp.refid");
+    assert!(
+        requests >= 4 && replies.len() >= 4,
+        "{requests} requests, {} replies",
+        replies.len()
+    );
+    assert!(
+        replies
+            .iter()
+            .all(|r| r.starts_with("LOCL") || r == "4c4f434c"),
+        "{replies:?}"
+    );
+    eprintln!(
+        "tshark: {requests} requests, {} replies, none malformed",
+        replies.len()
+    );
 }
 
 #[test]
