@@ -10,6 +10,7 @@
 //! - [`engine`]: the `handle` / `poll_output` / `poll_timeout` contract every protocol engine follows.
 
 pub mod engine;
+mod fit;
 pub mod ntp;
 pub mod ntp_service;
 pub mod ptp;

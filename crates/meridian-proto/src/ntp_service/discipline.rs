@@ -206,7 +206,7 @@ impl Discipline {
         by_delay.sort_by(|a, b| a.2.total_cmp(&b.2));
         by_delay.truncate((self.fset.len() / 2).max(4));
         let points: Vec<(f64, f64)> = by_delay.iter().map(|p| (p.0, p.1)).collect();
-        let Some((slope, se)) = fit_slope(&points) else {
+        let Some((slope, se)) = crate::fit::slope(&points) else {
             return;
         };
         if se > 1e-6 && span < 600.0 {
@@ -315,27 +315,6 @@ impl Discipline {
         }
         self.poll = self.poll.clamp(minpoll, maxpoll);
     }
-}
-
-/// Least-squares slope of (t, y) points and its standard error.
-fn fit_slope(points: &[(f64, f64)]) -> Option<(f64, f64)> {
-    let n = points.len() as f64;
-    if points.len() < 3 {
-        return None;
-    }
-    let (mt, my) = points
-        .iter()
-        .fold((0.0, 0.0), |(a, b), (t, y)| (a + t / n, b + y / n));
-    let sxx: f64 = points.iter().map(|(t, _)| (t - mt).powi(2)).sum();
-    if sxx <= 0.0 {
-        return None;
-    }
-    let b = points.iter().map(|(t, y)| (t - mt) * (y - my)).sum::<f64>() / sxx;
-    let res: f64 = points
-        .iter()
-        .map(|(t, y)| (y - my - b * (t - mt)).powi(2))
-        .sum();
-    Some((b, (res / (n - 2.0) / sxx).sqrt()))
 }
 
 #[cfg(test)]

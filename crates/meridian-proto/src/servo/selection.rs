@@ -22,6 +22,7 @@ use std::collections::VecDeque;
 
 use super::{Applied, MAX_FREQUENCY_PPB, Sample, Servo, ServoMode, ServoState};
 use crate::engine::{ClockAdjustment, Instant};
+use crate::fit::slope;
 use crate::time::Duration;
 
 /// Tuning of the selection servo.
@@ -146,27 +147,6 @@ fn autocorrelation(x: &[f64], lag: usize) -> Option<f64> {
         .map(|w| (w[0] - mean) * (w[lag] - mean))
         .sum();
     Some(cov / var)
-}
-
-/// Least-squares slope of (t, y) points and its standard error.
-fn slope(points: &[(f64, f64)]) -> Option<(f64, f64)> {
-    let n = points.len() as f64;
-    if points.len() < 4 {
-        return None;
-    }
-    let (mt, my) = points
-        .iter()
-        .fold((0.0, 0.0), |(a, b), (t, y)| (a + t / n, b + y / n));
-    let sxx: f64 = points.iter().map(|(t, _)| (t - mt).powi(2)).sum();
-    if sxx <= 0.0 {
-        return None;
-    }
-    let b = points.iter().map(|(t, y)| (t - mt) * (y - my)).sum::<f64>() / sxx;
-    let res: f64 = points
-        .iter()
-        .map(|(t, y)| (y - my - b * (t - mt)).powi(2))
-        .sum();
-    Some((b, (res / (n - 2.0) / sxx).sqrt()))
 }
 
 /// Per-tick statistics of one direction's samples during acquisition.
@@ -612,14 +592,6 @@ mod tests {
         // A fraction selects at least that share of the lowest samples.
         let f = floor(&mut v, 1.0, 0.5).unwrap();
         assert_eq!((f.level, f.selected), ((100.0 + 101.0 + 105.0) / 3.0, 3));
-    }
-
-    #[test]
-    fn slope_fits_a_line() {
-        let pts: Vec<(f64, f64)> = (0..10).map(|t| (t as f64, 3.0 * t as f64 + 1.0)).collect();
-        let (b, se) = slope(&pts).unwrap();
-        assert!((b - 3.0).abs() < 1e-12 && se < 1e-9);
-        assert_eq!(slope(&pts[..3]), None);
     }
 
     #[test]
