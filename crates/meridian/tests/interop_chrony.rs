@@ -8,7 +8,13 @@ use std::time::Duration;
 
 mod common;
 
-use common::{Daemon, Scratch, shell, start_peer, tool_available, wait_for, wait_settled};
+use common::{
+    Daemon, Scratch, assert_well_formed, shell, start_peer, tool_available, tshark_fields,
+    wait_for, wait_settled,
+};
+
+/// meridiand's NTP port in the captured test, for tshark.
+const NTP_AS: &str = "udp.port==11123,ntp";
 
 /// `chronyc` against the command port, or panics.
 fn chronyc(port: u16, args: &[&str]) -> String {
@@ -103,37 +109,8 @@ fn chronyd_selects_meridians_ntp_server_and_agrees_within_50_us() {
 /// The captured exchange decodes as NTP without malformed or error-level expert items, with
 /// chronyd's requests (mode 3) answered by meridian (mode 4, stratum 1, refid LOCL).
 fn check_ntp_capture(pcap: &Path) {
-    let fields = |filter: &str, field: &str| -> Vec<String> {
-        let out = Command::new("tshark")
-            .arg("-r")
-            .arg(pcap)
-            .args([
-                "-d",
-                "udp.port==11123,ntp",
-                "-Y",
-                filter,
-                "-T",
-                "fields",
-                "-e",
-                field,
-            ])
-            .output()
-            .expect("run tshark");
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .map(str::to_string)
-            .collect()
-    };
-    let bad = fields(
-        "_ws.malformed || _ws.expert.severity >= \"error\"",
-        "frame.number",
-    );
-    assert!(bad.is_empty(), "malformed or erroneous frames: {bad:?}");
+    let fields = |filter: &str, field: &str| tshark_fields(pcap, Some(NTP_AS), filter, field);
+    assert_well_formed(pcap, Some(NTP_AS));
     let requests = fields("ntp.flags.mode == 3", "frame.number").len();
     let replies = fields("ntp.flags.mode == 4 && ntp.stratum == 1", "ntp.refid");
     assert!(

@@ -9,7 +9,9 @@ use std::time::Duration;
 
 mod common;
 
-use common::{Scratch, shell, start_peer, wait_for, wait_settled};
+use common::{
+    Scratch, assert_well_formed, shell, start_peer, tshark_fields, wait_for, wait_settled,
+};
 
 /// Whether this test can run here: root (for namespaces), `ip` and `ptp4l`. Missing pieces skip
 /// visibly, or fail under `MERIDIAN_REQUIRE_PEERS=1`.
@@ -39,6 +41,9 @@ fn available() -> bool {
 struct Namespaces {
     a: String,
     b: String,
+    /// The veth ends inside `a` and `b`.
+    veth_a: String,
+    veth_b: String,
 }
 
 fn ip(args: &[&str]) {
@@ -57,27 +62,21 @@ impl Namespaces {
         let ns = Self {
             a: format!("mrdA{id}"),
             b: format!("mrdB{id}"),
+            veth_a: format!("mva{id}"),
+            veth_b: format!("mvb{id}"),
         };
-        let (va, vb) = (format!("mva{id}"), format!("mvb{id}"));
+        let (va, vb) = (&ns.veth_a, &ns.veth_b);
         ip(&["netns", "add", &ns.a]);
         ip(&["netns", "add", &ns.b]);
-        ip(&["link", "add", &va, "type", "veth", "peer", "name", &vb]);
-        ip(&["link", "set", &va, "netns", &ns.a]);
-        ip(&["link", "set", &vb, "netns", &ns.b]);
-        for (n, v, addr) in [(&ns.a, &va, "192.0.2.1/24"), (&ns.b, &vb, "192.0.2.2/24")] {
+        ip(&["link", "add", va, "type", "veth", "peer", "name", vb]);
+        ip(&["link", "set", va, "netns", &ns.a]);
+        ip(&["link", "set", vb, "netns", &ns.b]);
+        for (n, v, addr) in [(&ns.a, va, "192.0.2.1/24"), (&ns.b, vb, "192.0.2.2/24")] {
             ip(&["-n", n, "addr", "add", addr, "dev", v]);
             ip(&["-n", n, "link", "set", v, "up"]);
             ip(&["-n", n, "link", "set", "lo", "up"]);
         }
         ns
-    }
-
-    fn veth_a(&self) -> String {
-        format!("mva{}", std::process::id() % 100_000)
-    }
-
-    fn veth_b(&self) -> String {
-        format!("mvb{}", std::process::id() % 100_000)
     }
 }
 
@@ -105,7 +104,7 @@ fn atr_client_locks_to_ptp4l_and_renews_its_grants() {
              delay_mechanism E2E\ntwoStepFlag 1\nmasterOnly 1\nunicast_listen 1\n\
              inhibit_multicast_service 1\nhybrid_e2e 1\nfree_running 1\nclockClass 6\n\
              logSyncInterval -3\nlogMinDelayReqInterval -3\nuds_address {d}/gm.sock\n[{}]\n",
-            ns.veth_a()
+            ns.veth_a
         ),
     );
     let license = dir.file(
@@ -140,7 +139,7 @@ fn atr_client_locks_to_ptp4l_and_renews_its_grants() {
             "tshark",
             "-q",
             "-i",
-            &ns.veth_b(),
+            &ns.veth_b,
             "-w",
             &s(&pcap),
         ],
@@ -220,28 +219,8 @@ fn atr_client_locks_to_ptp4l_and_renews_its_grants() {
 /// negotiation is on the wire: REQUEST, GRANT and (at meridiand's shutdown) CANCEL TLVs, and
 /// the two-way exchange.
 fn check_capture(pcap: &Path) {
-    let fields = |filter: &str, field: &str| -> Vec<String> {
-        let out = Command::new("tshark")
-            .arg("-r")
-            .arg(pcap)
-            .args(["-Y", filter, "-T", "fields", "-e", field])
-            .output()
-            .expect("run tshark");
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .map(str::to_string)
-            .collect()
-    };
-    let bad = fields(
-        "_ws.malformed || _ws.expert.severity >= \"error\"",
-        "frame.number",
-    );
-    assert!(bad.is_empty(), "malformed or erroneous frames: {bad:?}");
+    let fields = |filter: &str, field: &str| tshark_fields(pcap, None, filter, field);
+    assert_well_formed(pcap, None);
     let tlvs = fields("ptp.v2.messagetype == 0xc", "ptp.v2.sig.tlv.tlvType").join(",");
     for (tlv, name) in [("4", "REQUEST"), ("5", "GRANT"), ("6", "CANCEL")] {
         assert!(

@@ -143,3 +143,42 @@ pub fn start_peer(program: &str, args: &[&str], log: &Path) -> Daemon {
         .unwrap_or_else(|e| panic!("start {program} under {notime}: {e}"));
     Daemon(child)
 }
+
+/// One field of the frames of `pcap` matching `filter`, a line per frame (`decode_as` like
+/// `udp.port==11123,ntp` for a non-standard port).
+pub fn tshark_fields(
+    pcap: &Path,
+    decode_as: Option<&str>,
+    filter: &str,
+    field: &str,
+) -> Vec<String> {
+    let mut cmd = Command::new("tshark");
+    cmd.arg("-r").arg(pcap);
+    if let Some(d) = decode_as {
+        cmd.args(["-d", d]);
+    }
+    let out = cmd
+        .args(["-Y", filter, "-T", "fields", "-e", field])
+        .output()
+        .expect("run tshark");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+/// Asserts that no frame of `pcap` is malformed or carries an error-level expert item.
+pub fn assert_well_formed(pcap: &Path, decode_as: Option<&str>) {
+    let bad = tshark_fields(
+        pcap,
+        decode_as,
+        "_ws.malformed || _ws.expert.severity >= \"error\"",
+        "frame.number",
+    );
+    assert!(bad.is_empty(), "malformed or erroneous frames: {bad:?}");
+}
