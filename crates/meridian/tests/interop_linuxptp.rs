@@ -13,6 +13,16 @@ use common::{
     Scratch, assert_well_formed, shell, start_peer, tshark_fields, wait_for, wait_settled,
 };
 
+/// The tests of this file measure time error with software timestamps on a two-core host:
+/// they take turns so that one's load does not show up in the other's numbers.
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn take_turn() -> std::sync::MutexGuard<'static, ()> {
+    ONE_AT_A_TIME
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 /// Whether this test can run here: root (for namespaces), `ip` and `ptp4l`. Missing pieces skip
 /// visibly, or fail under `MERIDIAN_REQUIRE_PEERS=1`.
 fn available() -> bool {
@@ -57,13 +67,14 @@ fn ip(args: &[&str]) {
 }
 
 impl Namespaces {
-    fn new() -> Self {
+    /// `tag` (one letter) tells apart the tests of one process, which run in parallel.
+    fn new(tag: char) -> Self {
         let id = std::process::id() % 100_000;
         let ns = Self {
-            a: format!("mrdA{id}"),
-            b: format!("mrdB{id}"),
-            veth_a: format!("mva{id}"),
-            veth_b: format!("mvb{id}"),
+            a: format!("mrdA{tag}{id}"),
+            b: format!("mrdB{tag}{id}"),
+            veth_a: format!("mva{tag}{id}"),
+            veth_b: format!("mvb{tag}{id}"),
         };
         let (va, vb) = (&ns.veth_a, &ns.veth_b);
         ip(&["netns", "add", &ns.a]);
@@ -89,13 +100,53 @@ impl Drop for Namespaces {
     }
 }
 
+/// The ATR license file of the examples, copied into the scratch directory.
+fn license(dir: &Scratch) -> std::path::PathBuf {
+    dir.file(
+        "license.txt",
+        &std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../examples/atr-time-profile/license.txt"
+        ))
+        .unwrap(),
+    )
+}
+
+/// tshark on namespace `b`'s end of the link, writing `live.pcapng`; started before the
+/// daemons so that it sees the whole negotiation.
+fn capture(dir: &Scratch, ns: &Namespaces) -> (common::Daemon, std::path::PathBuf) {
+    capture_on(dir, &ns.b, &ns.veth_b)
+}
+
+fn capture_on(dir: &Scratch, netns: &str, dev: &str) -> (common::Daemon, std::path::PathBuf) {
+    let pcap = dir.0.join("live.pcapng");
+    let tshark = start_peer(
+        "ip",
+        &[
+            "netns",
+            "exec",
+            netns,
+            "tshark",
+            "-q",
+            "-i",
+            dev,
+            "-w",
+            pcap.to_str().unwrap(),
+        ],
+        &dir.0.join("tshark.log"),
+    );
+    std::thread::sleep(Duration::from_secs(2));
+    (tshark, pcap)
+}
+
 #[test]
 fn atr_client_locks_to_ptp4l_and_renews_its_grants() {
     if !available() {
         return;
     }
+    let _turn = take_turn();
     let dir = Scratch::new("linuxptp");
-    let ns = Namespaces::new();
+    let ns = Namespaces::new('c');
     let d = dir.0.display();
     let gm = dir.file(
         "gm.cfg",
@@ -107,14 +158,7 @@ fn atr_client_locks_to_ptp4l_and_renews_its_grants() {
             ns.veth_a
         ),
     );
-    let license = dir.file(
-        "license.txt",
-        &std::fs::read_to_string(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../examples/atr-time-profile/license.txt"
-        ))
-        .unwrap(),
-    );
+    let license = license(&dir);
     // Grants of 60 s: the run outlasts two of them, so renewals must work.
     let client = dir.file(
         "client.cfg",
@@ -129,23 +173,7 @@ fn atr_client_locks_to_ptp4l_and_renews_its_grants() {
     let (control, report) = (dir.0.join("c.sock"), dir.0.join("c.jsonl"));
     let s = |p: &Path| p.to_str().unwrap().to_string();
     // tshark watches the client's side of the link for the whole run.
-    let pcap = dir.0.join("live.pcapng");
-    let mut capture = start_peer(
-        "ip",
-        &[
-            "netns",
-            "exec",
-            &ns.b,
-            "tshark",
-            "-q",
-            "-i",
-            &ns.veth_b,
-            "-w",
-            &s(&pcap),
-        ],
-        &dir.0.join("tshark.log"),
-    );
-    std::thread::sleep(Duration::from_secs(2));
+    let (mut capture, pcap) = capture(&dir, &ns);
     let _gm = start_peer(
         "ip",
         &["netns", "exec", &ns.a, "ptp4l", "-f", &s(&gm), "-m"],
@@ -211,6 +239,117 @@ fn atr_client_locks_to_ptp4l_and_renews_its_grants() {
     assert!(cli.terminate().success());
     // Let the capture take in the last packets (the CANCELs sent at shutdown).
     std::thread::sleep(Duration::from_secs(2));
+    capture.terminate();
+    check_capture(&pcap);
+}
+
+#[test]
+fn ptp4l_client_negotiates_with_the_atr_server_and_agrees_on_the_time() {
+    if !available() {
+        return;
+    }
+    let _turn = take_turn();
+    let dir = Scratch::new("linuxptp-server");
+    let ns = Namespaces::new('s');
+    let d = dir.0.display();
+    let server = dir.file(
+        "server.cfg",
+        "sysname Server\nptp-adaptive enable\nptp-adaptive device-type server\n\
+         ptp-adaptive time profile\nptp-adaptive domain 45\nptp-adaptive local-ip 192.0.2.1\n\
+         ptp-adaptive atr unicast-negotiate enable\n\
+         interface GigabitEthernet0/1/0\n undo shutdown\n ip address 192.0.2.1 255.255.255.0\n\
+         \x20ptp-adaptive atr enable\nreturn\n",
+    );
+    // free_running: ptp4l only measures. summary_interval equal to the Sync interval makes it
+    // log every offset it computes; logging_level 7 logs the grants.
+    let client = dir.file(
+        "client.cfg",
+        &format!(
+            "[global]\nlogging_level 7\ndomainNumber 45\nnetwork_transport UDPv4\n\
+             time_stamping software\ndelay_mechanism E2E\nslaveOnly 1\nfree_running 1\n\
+             unicast_req_duration 60\nlogSyncInterval -3\nlogMinDelayReqInterval -3\n\
+             summary_interval -3\nuds_address {d}/client.sock\n\
+             [unicast_master_table]\ntable_id 1\nlogQueryInterval 0\nUDPv4 192.0.2.1\n\
+             [{}]\nunicast_master_table 1\n",
+            ns.veth_b
+        ),
+    );
+    let license = license(&dir);
+    let control = dir.0.join("s.sock");
+    let (mut capture, pcap) = capture_on(&dir, &ns.a, &ns.veth_a);
+    let mut srv = start_peer(
+        "ip",
+        &[
+            "netns",
+            "exec",
+            &ns.a,
+            env!("CARGO_BIN_EXE_meridiand"),
+            "--config",
+            server.to_str().unwrap(),
+            "--license",
+            license.to_str().unwrap(),
+            "--control",
+            control.to_str().unwrap(),
+        ],
+        &dir.0.join("meridiand.log"),
+    );
+    wait_for(&control);
+    let log = dir.0.join("ptp4l.log");
+    let mut ptp4l = start_peer(
+        "ip",
+        &[
+            "netns",
+            "exec",
+            &ns.b,
+            "ptp4l",
+            "-f",
+            client.to_str().unwrap(),
+            "-m",
+        ],
+        &log,
+    );
+    // ptp4l selects the server after its announce receipt timeout, then asks Sync and
+    // Delay_Resp; it logs an offset every 2 s (its frequency estimator's window).
+    std::thread::sleep(Duration::from_secs(70));
+    let clients = shell(&control, "display ptp-adaptive all");
+    // meridiand stops first: its CANCELs reach the live ptp4l.
+    assert!(srv.terminate().success());
+    std::thread::sleep(Duration::from_secs(1));
+    ptp4l.terminate();
+    let text = std::fs::read_to_string(&log).unwrap();
+    for kind in ["ANNOUNCE", "SYNC", "DELAY_RESP"] {
+        assert!(
+            text.contains(&format!("unicast {kind} granted for 60 sec")),
+            "ptp4l logged no {kind} grant:\n{text}"
+        );
+    }
+    let offsets: Vec<f64> = text
+        .lines()
+        .filter_map(|l| l.split("master offset").nth(1))
+        .filter_map(|r| r.split_whitespace().next()?.parse().ok())
+        .collect();
+    assert!(offsets.len() >= 15, "{} offsets:\n{text}", offsets.len());
+    // Software timestamps on a busy two-core host now and then stamp a packet tens of µs
+    // late; such outliers (over 20 µs from the median, at most one in ten) are left out of the
+    // mean and counted.
+    let mut sorted = offsets.clone();
+    sorted.sort_by(f64::total_cmp);
+    let median = sorted[sorted.len() / 2];
+    let kept: Vec<f64> = offsets
+        .iter()
+        .copied()
+        .filter(|x| (x - median).abs() < 20e3)
+        .collect();
+    let outliers = offsets.len() - kept.len();
+    let mean = kept.iter().sum::<f64>() / kept.len() as f64;
+    let sd = (kept.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / kept.len() as f64).sqrt();
+    eprintln!(
+        "ptp4l client: {} offsets, mean {mean:.0} ns, sd {sd:.0} ns, {outliers} outliers left out",
+        offsets.len()
+    );
+    assert!(outliers * 10 <= offsets.len(), "{offsets:?}");
+    assert!(mean.abs() < 2e3, "mean offset {mean} ns: {offsets:?}");
+    assert!(clients.contains("192.0.2.2"), "{clients}");
     capture.terminate();
     check_capture(&pcap);
 }

@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::net::{Ipv4Addr, SocketAddrV4};
 
-use super::config::{ClientConfig, RecoveryMode, ServoKind};
+use super::config::{ClientConfig, RecoveryMode, ServoKind, timescale_ahead_of_utc};
 use super::negotiation::{Due, Negotiation};
 use super::server::MessageCounters;
 use super::{GrantedType, transmit};
@@ -51,6 +51,8 @@ pub struct ServerLink {
     pub announce: Option<Announce>,
     /// When that Announce arrived.
     pub last_announce: Option<Instant>,
+    /// The timescale and traceability flags of that Announce (its header's second byte).
+    pub time_flags: Flags,
     /// When the last Sync arrived.
     pub last_sync: Option<Instant>,
     /// Since when it has been continuously usable.
@@ -80,6 +82,7 @@ impl ServerLink {
             negotiations: [Negotiation::Idle; 3],
             announce: None,
             last_announce: None,
+            time_flags: Flags(0),
             last_sync: None,
             healthy_since: None,
             ptsf: false,
@@ -90,6 +93,15 @@ impl ServerLink {
             t43: DelayStats::default(),
             sync_granted_at: None,
         }
+    }
+
+    /// How far its timestamps run ahead of UTC (TAI − UTC on the PTP timescale): taken off
+    /// T1 and T4 so the client's clock keeps UTC.
+    #[must_use]
+    pub fn ahead_of_utc(&self) -> Duration {
+        self.announce.map_or(Duration::ZERO, |a| {
+            timescale_ahead_of_utc(self.time_flags, a.current_utc_offset)
+        })
     }
 
     /// Usable for selection: a fresh Announce and no PTSF.
@@ -235,11 +247,14 @@ impl Client {
         self.servo.frequency_ppb()
     }
 
-    /// The Announce of the tracked server (what a server-and-client forwards).
+    /// The Announce of the tracked server and its timescale flags (what a server-and-client
+    /// forwards).
     #[must_use]
-    pub fn upstream(&self) -> Option<&Announce> {
-        self.selected
-            .and_then(|i| self.servers[i].announce.as_ref())
+    pub fn upstream(&self) -> Option<(&Announce, Flags)> {
+        self.selected.and_then(|i| {
+            let s = &self.servers[i];
+            s.announce.as_ref().map(|a| (a, s.time_flags))
+        })
     }
 
     fn port_identity(&self) -> PortIdentity {
@@ -331,6 +346,7 @@ impl Client {
                 let link = &mut self.servers[i];
                 link.counters[GrantedType::Announce as usize].received += 1;
                 link.announce = Some(*a);
+                link.time_flags = Flags(msg.header.flags.0 & 0x00FF);
                 link.identity = Some(msg.header.source_port);
                 link.last_announce = Some(now.instant);
                 if link.healthy_since.is_none() || link.ptsf {
@@ -430,7 +446,7 @@ impl Client {
                 self.syncs.pop_front();
             }
         } else {
-            let t1 = Timestamp::from_ptp(origin, msg.header.correction);
+            let t1 = Timestamp::from_ptp(origin, msg.header.correction) - link.ahead_of_utc();
             self.forward(now.instant, i, t1, rx);
         }
     }
@@ -449,7 +465,8 @@ impl Client {
             self.syncs
                 .remove(pos)
                 .unwrap_or((seq, Timestamp::EPOCH, Correction::ZERO));
-        let t1 = Timestamp::from_ptp(precise, msg.header.correction) + sync_corr.to_duration();
+        let t1 = Timestamp::from_ptp(precise, msg.header.correction) + sync_corr.to_duration()
+            - self.servers[i].ahead_of_utc();
         self.forward(now.instant, i, t1, t2);
     }
 
@@ -498,8 +515,9 @@ impl Client {
             .delay_req_t3
             .remove(pos)
             .unwrap_or((seq, Timestamp::EPOCH));
-        let t4 =
-            Timestamp::from_ptp(receive, Correction::ZERO) - msg.header.correction.to_duration();
+        let t4 = Timestamp::from_ptp(receive, Correction::ZERO)
+            - msg.header.correction.to_duration()
+            - link.ahead_of_utc();
         let d = t4 - t3;
         link.t43.record(d);
         let half = self

@@ -432,3 +432,48 @@ fn partial_grants_set_the_delay_req_rate_and_the_renewal_time() {
         "renewal at 3/4 of the granted 120 s"
     );
 }
+
+#[test]
+fn ptp_timescale_stamps_are_taken_back_to_utc() {
+    let mut c = Client::new(config([Some(S1), None]), Instant::ZERO, 1);
+    let mut ann = announce_msg(1, 6);
+    ann.header.flags = Flags::UNICAST | Flags::PTP_TIMESCALE | Flags::UTC_OFFSET_VALID;
+    c.handle_message(now(0.0), from(S1, 320), &ann, now(0.0).clock);
+    assert_eq!(c.servers()[0].ahead_of_utc(), Duration::from_secs(37));
+    c.handle_timeout(now(0.0));
+    transmits(&mut c);
+    c.handle_message(
+        now(0.1),
+        from(S1, 320),
+        &grant_msg(1, &[(MessageType::Sync, -4, 300)]),
+        now(0.1).clock,
+    );
+    // A one-step Sync stamped on TAI, 30 µs before it arrives by the client's UTC clock.
+    let rx = now(0.2).clock;
+    let t1_tai = rx - Duration::from_micros(30) + Duration::from_secs(37);
+    let (ts, frac) = t1_tai.to_ptp().unwrap();
+    let sync = Message {
+        header: Header {
+            flags: Flags::UNICAST,
+            correction: frac,
+            ..Header::new(server_port(1), 44, SequenceId(5))
+        },
+        body: Body::Sync {
+            origin_timestamp: ts,
+        },
+    };
+    c.handle_message(now(0.2), from(S1, 319), &sync, rx);
+    assert_eq!(c.servers()[0].t21.realtime, Some(Duration::from_micros(30)));
+
+    // An arbitrary timescale is taken as it comes.
+    ann.header.flags = Flags::UNICAST;
+    c.handle_message(now(0.3), from(S1, 320), &ann, now(0.3).clock);
+    assert_eq!(c.servers()[0].ahead_of_utc(), Duration::ZERO);
+    // A PTP timescale without a valid offset is taken to be TAI − UTC as of 2017.
+    ann.header.flags = Flags::UNICAST | Flags::PTP_TIMESCALE;
+    if let Body::Announce(a) = &mut ann.body {
+        a.current_utc_offset = 0;
+    }
+    c.handle_message(now(0.4), from(S1, 320), &ann, now(0.4).clock);
+    assert_eq!(c.servers()[0].ahead_of_utc(), Duration::from_secs(37));
+}

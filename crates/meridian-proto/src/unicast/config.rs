@@ -89,7 +89,32 @@ pub struct TimeProperties {
     pub flags: Flags,
 }
 
+/// TAI − UTC since 2017-01-01, seconds: what a PTP timescale whose offset is not marked valid
+/// is assumed to be ahead of UTC (as linuxptp assumes).
+pub const CURRENT_UTC_OFFSET: i16 = 37;
+
+/// How far a PTP timestamp carrying `flags` runs ahead of UTC, the timescale meridian's clocks
+/// keep (like the host clock): TAI − UTC on the PTP timescale, nothing on an arbitrary one.
+#[must_use]
+pub fn timescale_ahead_of_utc(flags: Flags, current_utc_offset: i16) -> Duration {
+    if !flags.contains(Flags::PTP_TIMESCALE) {
+        return Duration::ZERO;
+    }
+    let offset = if flags.contains(Flags::UTC_OFFSET_VALID) {
+        current_utc_offset
+    } else {
+        CURRENT_UTC_OFFSET
+    };
+    Duration::from_secs(i64::from(offset))
+}
+
 impl TimeProperties {
+    /// How far this clock's PTP timestamps run ahead of its UTC clock.
+    #[must_use]
+    pub fn ahead_of_utc(&self) -> Duration {
+        timescale_ahead_of_utc(self.flags, self.current_utc_offset)
+    }
+
     /// A grandmaster locked to GNSS: clock class 6, PTP timescale, traceable.
     #[must_use]
     pub fn primary(identity: ClockIdentity) -> Self {

@@ -82,10 +82,14 @@ impl PtpNode {
         self.parse_drops = ParseDrops::default();
     }
 
-    /// Sends CANCEL for every live grant the client holds (shutdown, deconfiguration).
+    /// Sends CANCEL for every live grant, held as a client or given as a server (shutdown,
+    /// deconfiguration).
     pub fn shutdown(&mut self) {
         if let Some(c) = self.client.as_mut() {
             c.cancel_all();
+        }
+        if let Some(s) = self.server.as_mut() {
+            s.cancel_all();
         }
         self.collect();
     }
@@ -114,7 +118,7 @@ impl PtpNode {
         };
         let locked = client.servo_state() == ServoState::Locked;
         let props = match client.upstream().filter(|_| locked) {
-            Some(a) => {
+            Some((a, flags)) => {
                 self.upstream_lost_at = None;
                 self.ever_locked = true;
                 TimeProperties {
@@ -125,7 +129,8 @@ impl PtpNode {
                     steps_removed: a.steps_removed.saturating_add(1),
                     time_source: a.time_source,
                     current_utc_offset: a.current_utc_offset,
-                    flags: own.flags,
+                    // The upstream's timescale and traceability, with its UTC offset.
+                    flags,
                 }
             }
             // Still locking to a live upstream: keep advertising what we had.

@@ -88,6 +88,8 @@ pub struct Server {
     timers: BTreeSet<(Instant, usize, TimerKind)>,
     follow_ups: BTreeMap<TxToken, (usize, SequenceId, LogInterval)>,
     next_token: u64,
+    /// The sequence of Signaling the server starts itself (its CANCELs).
+    signaling_seq: SequenceId,
     out: VecDeque<Output>,
     /// Dropped messages by reason.
     pub drops: ServerDrops,
@@ -110,6 +112,7 @@ impl Server {
             timers: BTreeSet::new(),
             follow_ups: BTreeMap::new(),
             next_token: 0,
+            signaling_seq: SequenceId(0),
             out: VecDeque::new(),
             drops: ServerDrops::default(),
             refused_capacity: 0,
@@ -320,6 +323,37 @@ impl Server {
         }
     }
 
+    /// Cancels every live grant (at shutdown), so clients turn to another server at once
+    /// instead of waiting for their service to time out.
+    pub fn cancel_all(&mut self) {
+        for slot in 0..self.slots.len() {
+            let Some(c) = self.slots[slot].as_ref() else {
+                continue;
+            };
+            let (addr, port) = (c.addr, c.port);
+            let tlvs: Vec<SignalingTlv> = GrantedType::ALL
+                .into_iter()
+                .filter(|&k| c.grants[k as usize].is_some())
+                .map(|k| SignalingTlv::Cancel(k.message_type()))
+                .collect();
+            for k in GrantedType::ALL {
+                self.remove_grant(slot, k);
+            }
+            self.free_if_idle(slot);
+            if tlvs.is_empty() {
+                continue;
+            }
+            let seq = self.signaling_seq;
+            self.signaling_seq = seq.next();
+            let header = self.header(seq, LogInterval::UNSPECIFIED, Flags::UNICAST);
+            let body = Body::Signaling(Signaling {
+                target_port: port,
+                tlvs,
+            });
+            self.send(addr, Message { header, body }, None);
+        }
+    }
+
     fn remove_grant(&mut self, slot: usize, kind: GrantedType) {
         let Some(c) = self.slots[slot].as_mut() else {
             return;
@@ -358,7 +392,7 @@ impl Server {
         };
         // t4 travels as whole nanoseconds; the sub-nanosecond rest goes, negated, into the
         // correction the client subtracts (IEEE 1588 11.3.2), after the request's own correction.
-        let (ts, frac) = rx.to_ptp().unwrap_or_default();
+        let (ts, frac) = self.on_wire(rx).to_ptp().unwrap_or_default();
         let correction = Correction(msg.header.correction.0.saturating_sub(frac.0));
         let header = Header {
             correction,
@@ -419,7 +453,7 @@ impl Server {
                 let p = self.properties;
                 let flags = Flags(Flags::UNICAST.0 | (p.flags.0 & 0x00FF));
                 let body = Body::Announce(Announce {
-                    origin_timestamp: now.clock.to_ptp_truncated(),
+                    origin_timestamp: self.on_wire(now.clock).to_ptp_truncated(),
                     current_utc_offset: p.current_utc_offset,
                     priority1: p.priority1,
                     clock_quality: p.clock_quality,
@@ -443,12 +477,12 @@ impl Server {
                 self.follow_ups.insert(token, (slot, seq, log));
                 let header = self.header(seq, log, Flags::TWO_STEP | Flags::UNICAST);
                 let body = Body::Sync {
-                    origin_timestamp: now.clock.to_ptp_truncated(),
+                    origin_timestamp: self.on_wire(now.clock).to_ptp_truncated(),
                 };
                 self.send(addr, Message { header, body }, Some(token));
             }
             GrantedType::Sync => {
-                let (ts, frac) = now.clock.to_ptp().unwrap_or_default();
+                let (ts, frac) = self.on_wire(now.clock).to_ptp().unwrap_or_default();
                 let header = Header {
                     correction: frac,
                     ..self.header(seq, log, Flags::UNICAST)
@@ -476,7 +510,7 @@ impl Server {
         let Some(addr) = self.slots[slot].as_ref().map(|c| c.addr) else {
             return;
         };
-        let (ts, frac) = timestamp.to_ptp().unwrap_or_default();
+        let (ts, frac) = self.on_wire(timestamp).to_ptp().unwrap_or_default();
         let header = Header {
             correction: frac,
             ..self.header(seq, log, Flags::UNICAST)
@@ -491,6 +525,12 @@ impl Server {
             },
             None,
         );
+    }
+
+    /// A reading of the local (UTC) clock on the timescale the Announce declares: the PTP
+    /// timescale runs TAI − UTC ahead.
+    fn on_wire(&self, local: Timestamp) -> Timestamp {
+        local + self.properties.ahead_of_utc()
     }
 
     fn send(&mut self, to: Ipv4Addr, msg: Message, token: Option<TxToken>) {

@@ -67,6 +67,9 @@ fn parse(t: &Transmit) -> Message {
     Message::parse(&t.bytes).unwrap()
 }
 
+/// TAI − UTC: how far the PTP timescale on the wire runs ahead of the server's UTC clock.
+const TAI_AHEAD: Duration = Duration::from_secs(37);
+
 fn server() -> Server {
     let mut c = ServerConfig::new(SERVER, GM, 44);
     c.capacity = 2;
@@ -230,9 +233,10 @@ fn two_step_sync_sends_follow_up_with_the_tx_timestamp() {
         panic!()
     };
     assert_eq!(fu.header.sequence_id, m.header.sequence_id);
+    // The server's clock keeps UTC; the wire carries the PTP timescale, 37 s ahead.
     assert_eq!(
         Timestamp::from_ptp(precise_origin_timestamp, fu.header.correction),
-        t1
+        t1 + TAI_AHEAD
     );
     // An unknown token is ignored.
     s.handle_tx_timestamp(TxToken(42), t1);
@@ -261,7 +265,7 @@ fn one_step_sync_carries_the_time_in_origin_plus_correction() {
     };
     assert_eq!(
         Timestamp::from_ptp(origin_timestamp, m.header.correction),
-        at.clock
+        at.clock + TAI_AHEAD
     );
 }
 
@@ -303,7 +307,7 @@ fn delay_req_needs_a_grant_and_the_reply_carries_t4_exactly() {
     // t4 = receiveTimestamp − correction.
     let back = Timestamp::from_ptp(receive_timestamp, Default::default())
         - m.header.correction.to_duration();
-    assert_eq!(back, t4);
+    assert_eq!(back, t4 + TAI_AHEAD);
 }
 
 #[test]
@@ -403,4 +407,83 @@ fn announce_carries_the_time_properties() {
             .flags
             .contains(Flags::PTP_TIMESCALE | Flags::UNICAST)
     );
+}
+
+#[test]
+fn an_arbitrary_timescale_is_served_as_the_clock_reads() {
+    let mut c = ServerConfig::new(SERVER, GM, 44);
+    c.two_step = false;
+    let mut s = Server::new(c);
+    let mut p = *s.properties();
+    p.flags = Flags(0);
+    s.set_properties(p);
+    s.handle_message(
+        now(0.0),
+        from(1),
+        &request(1, 1, vec![req(MessageType::Sync, -4, 300)]),
+        now(0.0).clock,
+    );
+    drain(&mut s);
+    let at = now(0.0);
+    s.handle_timeout(at);
+    let m = parse(&drain(&mut s)[0]);
+    let Body::Sync { origin_timestamp } = m.body else {
+        panic!()
+    };
+    assert_eq!(
+        Timestamp::from_ptp(origin_timestamp, m.header.correction),
+        at.clock
+    );
+}
+
+#[test]
+fn shutdown_cancels_every_live_grant() {
+    let mut s = server();
+    s.handle_message(
+        now(0.0),
+        from(1),
+        &request(
+            1,
+            1,
+            vec![
+                req(MessageType::Announce, 1, 300),
+                req(MessageType::DelayResp, -4, 300),
+            ],
+        ),
+        now(0.0).clock,
+    );
+    s.handle_message(
+        now(0.0),
+        from(2),
+        &request(2, 1, vec![req(MessageType::Sync, -4, 300)]),
+        now(0.0).clock,
+    );
+    drain(&mut s);
+    s.cancel_all();
+    let out = drain(&mut s);
+    let cancels: Vec<_> = out.iter().map(|t| (t.to, parse(t).body)).collect();
+    assert_eq!(
+        cancels,
+        vec![
+            (
+                SocketAddrV4::new(client_addr(1), 320),
+                Body::Signaling(Signaling {
+                    target_port: client_port(1),
+                    tlvs: vec![
+                        SignalingTlv::Cancel(MessageType::Announce),
+                        SignalingTlv::Cancel(MessageType::DelayResp)
+                    ]
+                })
+            ),
+            (
+                SocketAddrV4::new(client_addr(2), 320),
+                Body::Signaling(Signaling {
+                    target_port: client_port(2),
+                    tlvs: vec![SignalingTlv::Cancel(MessageType::Sync)]
+                })
+            )
+        ]
+    );
+    assert_eq!(s.clients().count(), 0);
+    assert_eq!(s.poll_timeout(), None);
 }

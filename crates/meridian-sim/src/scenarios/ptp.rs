@@ -661,10 +661,12 @@ pub fn boundary_chain_with(
         sim.run_until(at(t));
         let class = client_of(&sim, c)
             .and_then(Client::upstream)
-            .map(|a| a.clock_quality.clock_class);
+            .map(|(a, _)| a.clock_quality.clock_class);
         classes.push((t, class));
     }
-    let upstream = client_of(&sim, c).and_then(Client::upstream).copied();
+    let upstream = client_of(&sim, c)
+        .and_then(Client::upstream)
+        .map(|(a, _)| *a);
     let result = ChainResult {
         steps_removed: upstream.map(|a| a.steps_removed),
         grandmaster_forwarded: upstream.is_some_and(|a| a.grandmaster_identity == identity(1)),
