@@ -1,9 +1,29 @@
 //! Least-squares line fitting, shared by the NTP discipline's frequency measurement and the PTP
 //! selection servo's acquisition.
 
-/// Least-squares slope of (t, y) points and its standard error; `None` for fewer than four
-/// points or when all t are equal.
-pub(crate) fn slope(points: &[(f64, f64)]) -> Option<(f64, f64)> {
+/// A least-squares line through (t, y) points.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) struct Line {
+    /// dy/dt.
+    pub(crate) slope: f64,
+    /// The slope's standard error.
+    pub(crate) slope_se: f64,
+    /// The residuals' standard deviation (n − 2 degrees of freedom).
+    pub(crate) residual_sd: f64,
+    mean_t: f64,
+    mean_y: f64,
+}
+
+impl Line {
+    /// The line's value at `t`.
+    pub(crate) fn at(&self, t: f64) -> f64 {
+        self.mean_y + self.slope * (t - self.mean_t)
+    }
+}
+
+/// The least-squares line of `points`; `None` for fewer than four points or when all t are
+/// equal.
+pub(crate) fn fit(points: &[(f64, f64)]) -> Option<Line> {
     let n = points.len() as f64;
     if points.len() < 4 {
         return None;
@@ -20,7 +40,19 @@ pub(crate) fn slope(points: &[(f64, f64)]) -> Option<(f64, f64)> {
         .iter()
         .map(|(t, y)| (y - my - b * (t - mt)).powi(2))
         .sum();
-    Some((b, (res / (n - 2.0) / sxx).sqrt()))
+    let var = res / (n - 2.0);
+    Some(Line {
+        slope: b,
+        slope_se: (var / sxx).sqrt(),
+        residual_sd: var.sqrt(),
+        mean_t: mt,
+        mean_y: my,
+    })
+}
+
+/// Least-squares slope of (t, y) points and its standard error.
+pub(crate) fn slope(points: &[(f64, f64)]) -> Option<(f64, f64)> {
+    fit(points).map(|l| (l.slope, l.slope_se))
 }
 
 #[cfg(test)]
@@ -33,5 +65,7 @@ mod tests {
         let (b, se) = slope(&pts).unwrap();
         assert!((b - 3.0).abs() < 1e-12 && se < 1e-9);
         assert_eq!(slope(&pts[..3]), None);
+        let l = fit(&pts).unwrap();
+        assert!((l.at(20.0) - 61.0).abs() < 1e-9 && l.residual_sd < 1e-9);
     }
 }

@@ -229,12 +229,17 @@ impl Association {
     }
 
     /// Our clock was stepped by `step` seconds: every stored offset moves by as much, so the
-    /// filter keeps its history instead of starting over.
+    /// filter keeps its history instead of starting over, and the transmit time of a request
+    /// still in flight is restated on the stepped clock (else its reply would carry the whole
+    /// step as offset, and as a negative delay that makes it look like the best sample).
     pub fn shift(&mut self, step: f64) {
         for stage in self.filter.iter_mut().flatten() {
             stage.offset -= step;
         }
         self.offset -= step;
+        self.t1 = self
+            .t1
+            .map(|t| t + crate::time::Duration::from_secs_f64(step));
         self.fresh = false;
     }
 

@@ -39,6 +39,9 @@ const MAX_FREQ_PPB: f64 = 500_000.0;
 /// Poll adaptation: hill-climbing limit and the offset gate in units of jitter.
 const LIMIT: i32 = 30;
 const PGATE: f64 = 4.0;
+/// The phase gathered while measuring the frequency is stepped out when it exceeds this many
+/// standard deviations of the samples about the fitted line.
+const SETTLE_STEP_SIGMAS: f64 = 4.0;
 
 /// The discipline.
 #[derive(Clone, Debug)]
@@ -184,40 +187,51 @@ impl Discipline {
     /// A raw (unfiltered) offset of the system peer, ours minus the reference, s, with its
     /// round-trip delay. While the frequency is being measured (after the clock was set), a
     /// least-squares fit over the lower-delay half of these samples (the least disturbed by
-    /// queueing) gives it, once its standard error is below 1 ppm or after ten minutes.
+    /// queueing) gives it, once its standard error is below 1 ppm or after ten minutes. The
+    /// phase gathered meanwhile (the fit's value now) is still part of setting the clock: it is
+    /// stepped out when it stands clear of the samples' noise, else slewed. Returns the phase
+    /// stepped out (ours minus the reference, s), if any: stored samples must move by it.
+    #[must_use]
     pub fn observe(
         &mut self,
         now: Instant,
         theta: f64,
         delay: f64,
         out: &mut Vec<ClockAdjustment>,
-    ) {
+    ) -> Option<f64> {
         if self.state != DisciplineState::Fset {
-            return;
+            return None;
         }
         let start = *self.fset_start.get_or_insert(now);
-        self.fset
-            .push((now.duration_since(start).as_secs_f64(), theta, delay));
+        let t_now = now.duration_since(start).as_secs_f64();
+        self.fset.push((t_now, theta, delay));
         let span = self.fset.last().map_or(0.0, |l| l.0);
         if self.fset.len() < 4 || span < 6.0 {
-            return;
+            return None;
         }
         let mut by_delay: Vec<(f64, f64, f64)> = self.fset.clone();
         by_delay.sort_by(|a, b| a.2.total_cmp(&b.2));
         by_delay.truncate((self.fset.len() / 2).max(4));
         let points: Vec<(f64, f64)> = by_delay.iter().map(|p| (p.0, p.1)).collect();
-        let Some((slope, se)) = crate::fit::slope(&points) else {
-            return;
-        };
-        if se > 1e-6 && span < 600.0 {
-            return;
+        let line = crate::fit::fit(&points)?;
+        if line.slope_se > 1e-6 && span < 600.0 {
+            return None;
         }
-        self.frequency_ppb = (self.applied_ppb - slope * 1e9).clamp(-MAX_FREQ_PPB, MAX_FREQ_PPB);
+        self.frequency_ppb =
+            (self.applied_ppb - line.slope * 1e9).clamp(-MAX_FREQ_PPB, MAX_FREQ_PPB);
         self.state = DisciplineState::Sync;
         self.last = Some(now);
         self.fset.clear();
         self.fset_start = None;
-        self.apply(now, theta, out);
+        let phase = line.at(t_now);
+        if phase.abs() > SETTLE_STEP_SIGMAS * line.residual_sd {
+            let _ = self.step(phase, out);
+            // The new frequency takes over from here.
+            self.emit(now, out);
+            return Some(phase);
+        }
+        self.apply(now, phase, out);
+        None
     }
 
     fn tc(&self) -> f64 {
@@ -340,15 +354,42 @@ mod tests {
         );
         out.clear();
         // 20 ppm drift after the step: four raw samples 2 s apart measure it.
-        for k in 1..=4 {
-            d.observe(at(2.0 * k as f64), 20e-6 * 2.0 * k as f64, 0.001, &mut out);
-        }
+        let stepped: Vec<Option<f64>> = (1..=4)
+            .map(|k| d.observe(at(2.0 * k as f64), 20e-6 * 2.0 * k as f64, 0.001, &mut out))
+            .collect();
         assert_eq!(d.state, DisciplineState::Sync);
         assert!(
             (d.frequency_ppb + 20_000.0).abs() < 1.0,
             "{}",
             d.frequency_ppb
         );
+        // The 160 µs gathered meanwhile stand clear of the (noiseless) samples: stepped out,
+        // and the measured frequency takes over.
+        assert_eq!(stepped[..3], [None, None, None]);
+        let phase = stepped[3].expect("stepped");
+        assert!((phase - 160e-6).abs() < 1e-9, "{phase}");
+        assert!(
+            matches!(out[..], [ClockAdjustment::Step(s), ClockAdjustment::Frequency(f)]
+            if (s.as_secs_f64() + 160e-6).abs() < 1e-9 && (f + 20_000.0).abs() < 1.0)
+        );
+    }
+
+    #[test]
+    fn a_phase_within_the_noise_is_slewed_after_the_frequency_measurement() {
+        let mut d = Discipline::new(DisciplineLimits::default(), 6);
+        let mut out = Vec::new();
+        d.update(at(0.0), 0.100, 1e-5, (6, 10), &mut out);
+        out.clear();
+        // No drift, ±2 µs of alternating noise around a 3 µs phase.
+        let stepped: Vec<Option<f64>> = (1..=8)
+            .map(|k| {
+                let noise = if k % 2 == 0 { 2e-6 } else { -2e-6 };
+                d.observe(at(2.0 * k as f64), 3e-6 + noise, 0.001, &mut out)
+            })
+            .collect();
+        assert_eq!(d.state, DisciplineState::Sync);
+        assert!(stepped.iter().all(Option::is_none), "{stepped:?}");
+        assert!(!out.iter().any(|a| matches!(a, ClockAdjustment::Step(_))));
     }
 
     #[test]

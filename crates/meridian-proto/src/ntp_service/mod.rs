@@ -545,8 +545,15 @@ impl NtpNode {
             at: now.instant,
         });
         if self.sys.peer == Some(i) {
-            self.discipline
+            let stepped = self
+                .discipline
                 .observe(now.instant, -offset, delay, &mut self.scratch);
+            if let Some(theta) = stepped {
+                for a in &mut self.associations {
+                    a.shift(-theta);
+                }
+                self.sys.offset = 0.0;
+            }
             self.flush();
         }
         if released {
