@@ -5,14 +5,15 @@
 // Wall-clock deadlines bound the waits: this test drives real processes.
 #![allow(clippy::disallowed_methods)]
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
 mod common;
 
 use common::{
-    Daemon, Scratch, assert_well_formed, shell, start_peer, tool_available, tshark_fields, wait_for,
+    Daemon, Namespaces, Scratch, assert_well_formed, shell, start_peer, tool_available,
+    tshark_fields, wait_for, wait_settled,
 };
 
 /// meridiand's NTP port in the captured test, for tshark.
@@ -218,4 +219,244 @@ fn meridians_ntp_client_synchronizes_to_chronyd() {
     assert!(status.contains("reference clock ID: 127.0.0.1"), "{status}");
     assert!(client.terminate().success());
     finish_capture(capture, &pcap, "udp.port==11124,ntp", None);
+}
+
+/// Whether the namespaced tests can run: root and `ip` (and chronyd, checked by the caller).
+fn namespaces_available() -> bool {
+    let root = nix::unistd::geteuid().is_root();
+    let ip = Command::new("ip")
+        .arg("-V")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if root && ip {
+        return true;
+    }
+    assert!(
+        !std::env::var("MERIDIAN_REQUIRE_PEERS").is_ok_and(|v| v == "1"),
+        "symmetric peering with chronyd is required but needs root {root} and ip {ip}"
+    );
+    eprintln!("SKIPPED: symmetric peering with chronyd needs root ({root}) and ip ({ip})");
+    false
+}
+
+/// chronyd (namespace a, 192.0.2.1) and meridiand (namespace b, 192.0.2.2) configured as
+/// symmetric peers on port 123, with tshark on meridian's side.
+struct Peering {
+    _dir: Scratch,
+    ns: Namespaces,
+    control: PathBuf,
+    report: PathBuf,
+    pcap: PathBuf,
+    capture: Daemon,
+    meridian: Daemon,
+    _chrony: Daemon,
+}
+
+impl Peering {
+    /// `chrony_local`: chronyd's local reference stratum; `meridian_extra`: configuration lines
+    /// for meridian beyond the peer; `virtual_offset_ms`: where meridian's clock starts.
+    fn start(tag: char, chrony_local: u8, meridian_extra: &str, virtual_offset_ms: &str) -> Self {
+        let dir = Scratch::new(&format!("chrony-peer-{tag}"));
+        let ns = Namespaces::new(tag);
+        let d = dir.0.display();
+        let conf = dir.file(
+            "chrony.conf",
+            &format!(
+                "port 123\nbindaddress 192.0.2.1\nlocal stratum {chrony_local}\n\
+                 allow 192.0.2.0/24\npeer 192.0.2.2 minpoll 4 maxpoll 4\ncmdport 11127\n\
+                 bindcmdaddress 127.0.0.1\nbindcmdaddress /\ncmdallow 127.0.0.1\n\
+                 pidfile {d}/chronyd.pid\ndriftfile {d}/drift\n"
+            ),
+        );
+        let cfg = dir.file(
+            "peer.cfg",
+            &format!(
+                "sysname Peer\n{meridian_extra}ntp-service unicast-peer 192.0.2.1 minpoll 4\n\
+                 interface GigabitEthernet0/1/0\n undo shutdown\n\
+                 \x20ip address 192.0.2.2 255.255.255.0\nreturn\n"
+            ),
+        );
+        let (control, report) = (dir.0.join("p.sock"), dir.0.join("p.jsonl"));
+        let s = |p: &Path| p.to_str().unwrap().to_string();
+        let pcap = dir.0.join("peer.pcapng");
+        let capture = start_peer(
+            "ip",
+            &[
+                "netns",
+                "exec",
+                &ns.b,
+                "tshark",
+                "-q",
+                "-i",
+                &ns.veth_b,
+                "-f",
+                "udp port 123",
+                "-w",
+                &s(&pcap),
+            ],
+            &dir.0.join("tshark.log"),
+        );
+        std::thread::sleep(Duration::from_secs(2));
+        let chrony = start_peer(
+            "ip",
+            &[
+                "netns",
+                "exec",
+                &ns.a,
+                "chronyd",
+                "-x",
+                "-d",
+                "-u",
+                "root",
+                "-f",
+                &s(&conf),
+            ],
+            &dir.0.join("chronyd.log"),
+        );
+        let meridian = start_peer(
+            "ip",
+            &[
+                "netns",
+                "exec",
+                &ns.b,
+                env!("CARGO_BIN_EXE_meridiand"),
+                "--config",
+                &s(&cfg),
+                "--control",
+                &s(&control),
+                "--virtual-offset-ms",
+                virtual_offset_ms,
+                "--report",
+                &s(&report),
+            ],
+            &dir.0.join("meridiand.log"),
+        );
+        Self {
+            _dir: dir,
+            ns,
+            control,
+            report,
+            pcap,
+            capture,
+            meridian,
+            _chrony: chrony,
+        }
+    }
+
+    /// chronyc in chronyd's namespace.
+    fn chronyc(&self, args: &[&str]) -> String {
+        let out = Command::new("ip")
+            .args(["netns", "exec", &self.ns.a, "chronyc", "-p", "11127", "-n"])
+            .args(args)
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).to_string()
+    }
+
+    /// Polls `chronyc sources` (bounded) until `done` holds for meridian's line; returns the
+    /// whole listing and that line's columns.
+    fn wait_chrony(
+        &self,
+        limit: Duration,
+        done: impl Fn(&[&str]) -> bool,
+    ) -> (String, Vec<String>) {
+        let deadline = std::time::Instant::now() + limit;
+        loop {
+            let sources = self.chronyc(&["sources"]);
+            let cols: Vec<String> = sources
+                .lines()
+                .find(|l| l.contains("192.0.2.2"))
+                .map(|l| l.split_whitespace().map(str::to_string).collect())
+                .unwrap_or_default();
+            let refs: Vec<&str> = cols.iter().map(String::as_str).collect();
+            if (!refs.is_empty() && done(&refs)) || std::time::Instant::now() > deadline {
+                return (sources, cols);
+            }
+            std::thread::sleep(Duration::from_secs(1));
+        }
+    }
+
+    /// Stops meridian and the capture; both sides spoke symmetric active (mode 1) to each other
+    /// and nothing on the wire is malformed.
+    fn finish(mut self) {
+        assert!(self.meridian.terminate().success());
+        std::thread::sleep(Duration::from_secs(1));
+        self.capture.terminate();
+        let from = |src: &str| {
+            tshark_fields(
+                &self.pcap,
+                None,
+                &format!("ntp.flags.mode == 1 && ip.src == {src}"),
+                "frame.number",
+            )
+            .len()
+        };
+        assert_well_formed(&self.pcap, None);
+        let (mine, theirs) = (from("192.0.2.2"), from("192.0.2.1"));
+        eprintln!("tshark: {mine} symmetric-active packets from meridian, {theirs} from chronyd");
+        assert!(mine >= 4 && theirs >= 4, "{mine} / {theirs}");
+    }
+}
+
+#[test]
+fn meridian_takes_time_from_chronyd_as_its_symmetric_peer() {
+    if !tool_available("chronyd") || !namespaces_available() {
+        return;
+    }
+    // chronyd keeps a local reference at stratum 3; meridian has none and starts 3 ms off, so
+    // it takes its time from its peer, one stratum lower.
+    let p = Peering::start('p', 3, "", "3");
+    // A symmetric association has no burst: at poll 16 s the clock filter holds enough
+    // samples for a first update after ~1 min, and the frequency measurement takes ~1 min more.
+    let v = wait_settled(&p.report, 5, 50e3, Duration::from_secs(240));
+    let us = |x: f64| (x / 100.0).round() / 10.0;
+    eprintln!(
+        "meridian peer of chronyd: within 50 µs after {} s; TE (µs) every 10 s: {:?}",
+        v.len(),
+        v.iter().step_by(10).map(|&x| us(x)).collect::<Vec<_>>()
+    );
+    assert!(v[0] > 2e6, "the peer did not start 3 ms off: {}", v[0]);
+    let status = shell(&p.control, "display ntp-service status");
+    assert!(status.contains("clock status: synchronized"), "{status}");
+    assert!(status.contains("clock stratum: 4"), "{status}");
+    assert!(status.contains("reference clock ID: 192.0.2.1"), "{status}");
+    // chronyd lists meridian as a reachable symmetric peer (`=`) whose samples it does not use:
+    // meridian's reference ID is chronyd's own address, the loop chronyd's test D rejects.
+    let (sources, cols) = p.wait_chrony(Duration::from_secs(40), |c| c[4] != "0");
+    eprintln!("{sources}");
+    assert!(cols[0].starts_with('='), "not a peer:\n{sources}");
+    assert_ne!(cols[4], "0", "meridian unreachable for chronyd:\n{sources}");
+    assert!(
+        !cols[0].contains('*'),
+        "chronyd follows its own follower:\n{sources}"
+    );
+    p.finish();
+}
+
+#[test]
+fn chronyd_takes_time_from_meridian_as_its_symmetric_peer() {
+    if !tool_available("chronyd") || !namespaces_available() {
+        return;
+    }
+    // Now meridian holds the better reference (its local clock at stratum 2) and chronyd's
+    // local reference is stratum 5: chronyd selects meridian (`=*`, stratum 2) and ends at
+    // stratum 3 with meridian's address as its reference.
+    let p = Peering::start('q', 5, "ntp-service refclock-master 2\n", "0");
+    let (sources, cols) = p.wait_chrony(Duration::from_secs(180), |c| c[0] == "=*");
+    eprintln!("{sources}");
+    assert_eq!(cols[0], "=*", "chronyd did not select meridian:\n{sources}");
+    assert_eq!(cols[2], "2", "meridian's stratum:\n{sources}");
+    let tracking = p.chronyc(&["-c", "tracking"]);
+    // tracking CSV: reference ID (hex), its address, stratum, ..., last offset (s) at 6.
+    let t: Vec<&str> = tracking.trim().split(',').collect();
+    eprintln!("chronyd tracking: {tracking}");
+    assert_eq!((t[0], t[2]), ("C0000202", "3"), "{tracking}");
+    let offset: f64 = t[5].parse().unwrap();
+    assert!(
+        offset.abs() < 50e-6,
+        "chronyd's offset from meridian: {tracking}"
+    );
+    let status = shell(&p.control, "display ntp-service status");
+    assert!(status.contains("clock stratum: 2"), "{status}");
+    p.finish();
 }

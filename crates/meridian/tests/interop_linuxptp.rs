@@ -10,7 +10,8 @@ use std::time::Duration;
 mod common;
 
 use common::{
-    Scratch, assert_well_formed, shell, start_peer, tshark_fields, wait_for, wait_settled,
+    Namespaces, Scratch, assert_well_formed, shell, start_peer, tshark_fields, wait_for,
+    wait_settled,
 };
 
 /// The tests of this file measure time error with software timestamps on a two-core host:
@@ -45,59 +46,6 @@ fn available() -> bool {
     );
     eprintln!("SKIPPED: linuxptp interop needs {why}");
     false
-}
-
-/// Two namespaces joined by a veth pair: `a` holds 192.0.2.1, `b` 192.0.2.2. Removed on drop.
-struct Namespaces {
-    a: String,
-    b: String,
-    /// The veth ends inside `a` and `b`.
-    veth_a: String,
-    veth_b: String,
-}
-
-fn ip(args: &[&str]) {
-    let out = Command::new("ip").args(args).output().expect("run ip");
-    assert!(
-        out.status.success(),
-        "ip {}: {}",
-        args.join(" "),
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-impl Namespaces {
-    /// `tag` (one letter) tells apart the tests of one process, which run in parallel.
-    fn new(tag: char) -> Self {
-        let id = std::process::id() % 100_000;
-        let ns = Self {
-            a: format!("mrdA{tag}{id}"),
-            b: format!("mrdB{tag}{id}"),
-            veth_a: format!("mva{tag}{id}"),
-            veth_b: format!("mvb{tag}{id}"),
-        };
-        let (va, vb) = (&ns.veth_a, &ns.veth_b);
-        ip(&["netns", "add", &ns.a]);
-        ip(&["netns", "add", &ns.b]);
-        ip(&["link", "add", va, "type", "veth", "peer", "name", vb]);
-        ip(&["link", "set", va, "netns", &ns.a]);
-        ip(&["link", "set", vb, "netns", &ns.b]);
-        for (n, v, addr) in [(&ns.a, va, "192.0.2.1/24"), (&ns.b, vb, "192.0.2.2/24")] {
-            ip(&["-n", n, "addr", "add", addr, "dev", v]);
-            ip(&["-n", n, "link", "set", v, "up"]);
-            ip(&["-n", n, "link", "set", "lo", "up"]);
-        }
-        ns
-    }
-}
-
-impl Drop for Namespaces {
-    fn drop(&mut self) {
-        // Deleting a namespace deletes its end of the veth pair, and with it the other end.
-        for n in [&self.a, &self.b] {
-            let _ = Command::new("ip").args(["netns", "del", n]).output();
-        }
-    }
 }
 
 /// The ATR license file of the examples, copied into the scratch directory.

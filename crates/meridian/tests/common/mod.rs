@@ -182,3 +182,56 @@ pub fn assert_well_formed(pcap: &Path, decode_as: Option<&str>) {
     );
     assert!(bad.is_empty(), "malformed or erroneous frames: {bad:?}");
 }
+
+/// Two network namespaces joined by a veth pair: `a` holds 192.0.2.1, `b` 192.0.2.2. Removed on drop.
+pub struct Namespaces {
+    pub a: String,
+    pub b: String,
+    /// The veth ends inside `a` and `b`.
+    pub veth_a: String,
+    pub veth_b: String,
+}
+
+fn ip(args: &[&str]) {
+    let out = Command::new("ip").args(args).output().expect("run ip");
+    assert!(
+        out.status.success(),
+        "ip {}: {}",
+        args.join(" "),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+impl Namespaces {
+    /// `tag` (one letter) tells apart the tests of one process, which run in parallel.
+    pub fn new(tag: char) -> Self {
+        let id = std::process::id() % 100_000;
+        let ns = Self {
+            a: format!("mrdA{tag}{id}"),
+            b: format!("mrdB{tag}{id}"),
+            veth_a: format!("mva{tag}{id}"),
+            veth_b: format!("mvb{tag}{id}"),
+        };
+        let (va, vb) = (&ns.veth_a, &ns.veth_b);
+        ip(&["netns", "add", &ns.a]);
+        ip(&["netns", "add", &ns.b]);
+        ip(&["link", "add", va, "type", "veth", "peer", "name", vb]);
+        ip(&["link", "set", va, "netns", &ns.a]);
+        ip(&["link", "set", vb, "netns", &ns.b]);
+        for (n, v, addr) in [(&ns.a, va, "192.0.2.1/24"), (&ns.b, vb, "192.0.2.2/24")] {
+            ip(&["-n", n, "addr", "add", addr, "dev", v]);
+            ip(&["-n", n, "link", "set", v, "up"]);
+            ip(&["-n", n, "link", "set", "lo", "up"]);
+        }
+        ns
+    }
+}
+
+impl Drop for Namespaces {
+    fn drop(&mut self) {
+        // Deleting a namespace deletes its end of the veth pair, and with it the other end.
+        for n in [&self.a, &self.b] {
+            let _ = Command::new("ip").args(["netns", "del", n]).output();
+        }
+    }
+}
