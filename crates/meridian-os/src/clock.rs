@@ -21,6 +21,8 @@ pub trait Clock {
     fn reading_at(&self, ts: TimeSpec) -> Timestamp;
     /// Applies an engine's adjustment.
     fn apply(&mut self, adj: ClockAdjustment) -> io::Result<()>;
+    /// The frequency correction in force, ppb.
+    fn frequency_ppb(&self) -> f64;
 }
 
 /// CLOCK_REALTIME as a [`Timestamp`].
@@ -89,6 +91,10 @@ impl Clock for VirtualClock {
         self.at(realtime())
     }
 
+    fn frequency_ppb(&self) -> f64 {
+        self.correction_ppb()
+    }
+
     fn reading_at(&self, ts: TimeSpec) -> Timestamp {
         self.at(timespec(ts))
     }
@@ -147,6 +153,10 @@ impl SystemClock {
 impl Clock for SystemClock {
     fn now(&self) -> Timestamp {
         realtime()
+    }
+
+    fn frequency_ppb(&self) -> f64 {
+        self.correction * 1e9
     }
 
     fn reading_at(&self, ts: TimeSpec) -> Timestamp {

@@ -18,6 +18,7 @@ use meridian_vrp::session::Session;
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 
 use crate::clock::{Clock, monotonic};
+use crate::metrics::{self, MetricsServer};
 use crate::socket::TimestampedSocket;
 
 /// The standard ports the engines use; the daemon may bind others.
@@ -44,6 +45,8 @@ pub struct Options {
     pub license: Option<PathBuf>,
     /// Append a JSON line with the clock's offset from CLOCK_REALTIME every second (tests).
     pub report: Option<PathBuf>,
+    /// Serve Prometheus metrics on this loopback address.
+    pub metrics: Option<std::net::SocketAddr>,
 }
 
 /// A packet waiting for its transmit timestamp.
@@ -62,6 +65,7 @@ pub struct Daemon<C: Clock> {
     sockets: BTreeMap<(Ipv4Addr, u16), TimestampedSocket>,
     pending: BTreeMap<((Ipv4Addr, u16), u32), PendingTx>,
     control: Option<UnixListener>,
+    metrics: Option<MetricsServer>,
     /// Whether a missing TX timestamp was already logged.
     warned_tx: bool,
 }
@@ -132,6 +136,7 @@ impl<C: Clock> Daemon<C> {
             }
             None => None,
         };
+        let metrics = opts.metrics.map(MetricsServer::bind).transpose()?;
         let mut d = Self {
             opts,
             session,
@@ -140,6 +145,7 @@ impl<C: Clock> Daemon<C> {
             sockets: BTreeMap::new(),
             pending: BTreeMap::new(),
             control,
+            metrics,
             warned_tx: false,
         };
         d.open_sockets()?;
@@ -224,6 +230,9 @@ impl<C: Clock> Daemon<C> {
                 if let Some(c) = &self.control {
                     fds.push(PollFd::new(c.as_fd(), PollFlags::POLLIN));
                 }
+                if let Some(m) = &self.metrics {
+                    fds.push(PollFd::new(m.as_fd(), PollFlags::POLLIN));
+                }
                 match poll(&mut fds, PollTimeout::from(ms)) {
                     Ok(_) | Err(nix::errno::Errno::EINTR) => {}
                     Err(e) => return Err(e.into()),
@@ -236,6 +245,18 @@ impl<C: Clock> Daemon<C> {
             }
             self.flush()?;
             self.control()?;
+            if let Some(m) = &self.metrics {
+                let (engine, clock) = (&self.engine, &self.clock);
+                m.serve(|| {
+                    let offset = clock.now() - crate::clock::realtime();
+                    metrics::render(
+                        engine,
+                        monotonic(),
+                        offset.as_secs_f64(),
+                        clock.frequency_ppb(),
+                    )
+                })?;
+            }
             if let Some(path) = &self.opts.report
                 && monotonic().duration_since(last_report) >= Duration::SECOND
             {

@@ -4,4 +4,5 @@
 
 pub mod clock;
 pub mod driver;
+pub mod metrics;
 pub mod socket;

@@ -40,6 +40,8 @@ fn ntp_client_daemon_synchronizes_to_a_server_daemon_and_obeys_its_shell() {
         "10123",
         "--control",
         &s(&sc),
+        "--metrics",
+        "127.0.0.1:19123",
     ]);
     let mut cli = Daemon::start(&[
         "--config",
@@ -54,6 +56,8 @@ fn ntp_client_daemon_synchronizes_to_a_server_daemon_and_obeys_its_shell() {
         "20",
         "--report",
         &s(&report),
+        "--metrics",
+        "127.0.0.1:19124",
     ]);
     // iburst: the 5 ms error is measured and stepped out within seconds.
     let v = wait_settled(&report, 3, 1e6, Duration::from_secs(30));
@@ -64,6 +68,28 @@ fn ntp_client_daemon_synchronizes_to_a_server_daemon_and_obeys_its_shell() {
     assert!(status.contains("clock stratum: 3"), "{status}");
     let sessions = shell(&sc, "display ntp-service status");
     assert!(sessions.contains("clock stratum: 2"), "{sessions}");
+    // Prometheus metrics: the client's stratum and its peer; the server's clients are counted
+    // among its packets, none dropped.
+    let m = scrape(19124, "/metrics");
+    assert!(m.starts_with("HTTP/1.1 200 OK"), "{m}");
+    assert!(m.contains("\nmeridian_ntp_stratum 3\n"), "{m}");
+    assert!(m.contains("\nmeridian_ntp_synchronized 1\n"), "{m}");
+    let reach = metric(&m, "meridian_ntp_peer_reach{peer=\"127.0.0.2\"}");
+    assert!(reach > 0.0, "{m}");
+    assert!(
+        m.contains("# TYPE meridian_ntp_dropped_packets_total counter"),
+        "{m}"
+    );
+    let m = scrape(19123, "/metrics");
+    assert_eq!(
+        metric(
+            &m,
+            "meridian_ntp_dropped_packets_total{reason=\"malformed\"}"
+        ),
+        0.0,
+        "{m}"
+    );
+    assert!(scrape(19123, "/other").starts_with("HTTP/1.1 404"));
 
     // A bad command is pointed at and changes nothing; a commit applies and `save` writes
     // the file atomically.
@@ -125,6 +151,8 @@ fn ptp_atr_client_daemon_locks_to_a_server_daemon() {
         &s(&license),
         "--ptp-ports",
         ports,
+        "--metrics",
+        "127.0.0.1:19125",
     ]);
     let mut cli = Daemon::start(&[
         "--config",
@@ -151,6 +179,55 @@ fn ptp_atr_client_daemon_locks_to_a_server_daemon() {
         "{all}"
     );
     assert!(all.contains("Current trace source    :server1"), "{all}");
+    // The server's metrics count its client's Syncs and Delay_Resps.
+    let m = scrape(19125, "/metrics");
+    assert_eq!(metric(&m, "meridian_ptp_server_clients"), 1.0, "{m}");
+    let syncs = metric(
+        &m,
+        "meridian_ptp_server_messages_total{client=\"127.0.0.5\",type=\"sync\",dir=\"sent\"}",
+    );
+    let resps = metric(
+        &m,
+        "meridian_ptp_server_messages_total{client=\"127.0.0.5\",type=\"delay_resp\",dir=\"sent\"}",
+    );
+    assert!(syncs > 100.0 && resps > 100.0, "{m}");
     assert!(cli.terminate().success());
     assert!(srv.terminate().success());
+}
+
+/// One HTTP GET on loopback, the whole response.
+fn scrape(port: u16, path: &str) -> String {
+    use std::io::{Read, Write};
+    let mut c = std::net::TcpStream::connect(("127.0.0.1", port)).expect("metrics port");
+    c.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    write!(c, "GET {path} HTTP/1.1\r\nHost: localhost\r\n\r\n").unwrap();
+    let mut out = String::new();
+    c.read_to_string(&mut out).unwrap();
+    out
+}
+
+/// The value of one sample line of a scrape.
+fn metric(scrape: &str, series: &str) -> f64 {
+    scrape
+        .lines()
+        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
+        .unwrap_or_else(|| panic!("no {series} in\n{scrape}"))
+}
+
+#[test]
+fn metrics_only_on_loopback() {
+    let dir = Scratch::new("metrics-refused");
+    let cfg = dir.file("d.cfg", "sysname D\nreturn\n");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_meridiand"))
+        .args([
+            "--config",
+            cfg.to_str().unwrap(),
+            "--metrics",
+            "192.0.2.1:9123",
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("loopback address only"), "{err}");
 }

@@ -44,6 +44,9 @@ struct Args {
     /// Local PTP event and general ports, e.g. `10319,10320` (peers are assumed to use the same).
     #[arg(long, value_parser = parse_ports, default_value = "319,320")]
     ptp_ports: (u16, u16),
+    /// Serve Prometheus text metrics on this loopback address, e.g. `127.0.0.1:9123`.
+    #[arg(long)]
+    metrics: Option<std::net::SocketAddr>,
     /// Start the virtual clock this many milliseconds off CLOCK_REALTIME (testing).
     #[arg(long, default_value_t = 0.0, hide = true)]
     virtual_offset_ms: f64,
@@ -96,6 +99,7 @@ fn main() -> ExitCode {
         ptp_ports: args.ptp_ports,
         license: args.license,
         report: args.report,
+        metrics: args.metrics,
     };
     let result = match args.clock {
         ClockKind::Virtual => {

@@ -1,0 +1,382 @@
+//! Prometheus text metrics on a loopback HTTP port (`meridiand --metrics 127.0.0.1:9123`):
+//! the clock's offset and frequency, NTP peers (reach, poll, delay, offset), PTP servers and
+//! clients (message counters per grant type) and dropped packets by reason.
+//!
+//! The listener is non-blocking and served from the daemon's poll loop, one short request at a
+//! time: a scrape never holds up the protocol engines for more than its read timeout.
+
+use std::fmt::Write as _;
+use std::io::{self, BufRead, BufReader, Write as _};
+use std::net::{SocketAddr, TcpListener};
+use std::os::fd::{AsFd, BorrowedFd};
+
+use meridian_proto::servo::ServoState;
+use meridian_proto::unicast::GrantedType;
+use meridian_vrp::device::DeviceEngine;
+
+/// The metrics endpoint.
+#[derive(Debug)]
+pub struct MetricsServer {
+    listener: TcpListener,
+}
+
+impl MetricsServer {
+    /// Listens on `addr`, which must be a loopback address: the metrics carry no
+    /// authentication.
+    pub fn bind(addr: SocketAddr) -> Result<Self, String> {
+        if !addr.ip().is_loopback() {
+            return Err(format!(
+                "--metrics {addr}: metrics are served on a loopback address only"
+            ));
+        }
+        let listener = TcpListener::bind(addr).map_err(|e| format!("--metrics {addr}: {e}"))?;
+        listener
+            .set_nonblocking(true)
+            .map_err(|e| format!("--metrics {addr}: {e}"))?;
+        Ok(Self { listener })
+    }
+
+    /// The bound address (the port, when 0 was asked for).
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// Answers one waiting request, if any: `GET /metrics` gets `body()`, anything else 404.
+    pub fn serve(&self, body: impl FnOnce() -> String) -> io::Result<()> {
+        let stream = match self.listener.accept() {
+            Ok((s, _)) => s,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
+            Err(e) => return Err(e),
+        };
+        stream.set_nonblocking(false)?;
+        stream.set_read_timeout(Some(std::time::Duration::from_millis(500)))?;
+        let mut request = String::new();
+        // A client that sends nothing in time gets nothing.
+        if BufReader::new(io::Read::take(&stream, 4096))
+            .read_line(&mut request)
+            .is_err()
+        {
+            return Ok(());
+        }
+        let mut parts = request.split_whitespace();
+        let (method, path) = (parts.next(), parts.next());
+        let (status, text) = match (method, path) {
+            (Some("GET"), Some("/metrics" | "/")) => ("200 OK", body()),
+            _ => ("404 Not Found", "not found\n".to_string()),
+        };
+        let mut w = &stream;
+        // A scraper that went away is its own problem, not the daemon's.
+        let _ = write!(
+            w,
+            "HTTP/1.1 {status}\r\nContent-Type: text/plain; version=0.0.4\r\n\
+             Content-Length: {}\r\nConnection: close\r\n\r\n{text}",
+            text.len()
+        );
+        Ok(())
+    }
+}
+
+impl AsFd for MetricsServer {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.listener.as_fd()
+    }
+}
+
+/// Text exposition builder: each metric family gets its HELP and TYPE once.
+struct Exposition(String);
+
+impl Exposition {
+    fn family(&mut self, name: &str, kind: &str, help: &str) {
+        let _ = writeln!(self.0, "# HELP {name} {help}\n# TYPE {name} {kind}");
+    }
+
+    fn sample(&mut self, name: &str, labels: &[(&str, &str)], value: f64) {
+        self.0.push_str(name);
+        if !labels.is_empty() {
+            self.0.push('{');
+            for (i, (k, v)) in labels.iter().enumerate() {
+                if i > 0 {
+                    self.0.push(',');
+                }
+                // Label values here are addresses and fixed words: nothing to escape.
+                let _ = write!(self.0, "{k}=\"{v}\"");
+            }
+            self.0.push('}');
+        }
+        let _ = writeln!(self.0, " {value}");
+    }
+
+    fn one(&mut self, name: &str, kind: &str, help: &str, value: f64) {
+        self.family(name, kind, help);
+        self.sample(name, &[], value);
+    }
+}
+
+fn grant_name(k: GrantedType) -> &'static str {
+    match k {
+        GrantedType::Announce => "announce",
+        GrantedType::Sync => "sync",
+        GrantedType::DelayResp => "delay_resp",
+    }
+}
+
+fn servo_state(s: ServoState) -> f64 {
+    match s {
+        ServoState::Unlocked => 0.0,
+        ServoState::Locking => 1.0,
+        ServoState::Locked => 2.0,
+        ServoState::Holdover => 3.0,
+    }
+}
+
+/// The metrics of `engine`; `clock_offset_s` is the clock's offset from the host clock (the
+/// virtual clock's correction; 0 when the host clock is steered).
+#[must_use]
+pub fn render(
+    engine: &DeviceEngine,
+    now: meridian_proto::engine::Instant,
+    clock_offset_s: f64,
+    clock_frequency_ppb: f64,
+) -> String {
+    let mut e = Exposition(String::new());
+    e.one(
+        "meridian_clock_offset_from_host_seconds",
+        "gauge",
+        "How far the served clock is from the host clock (CLOCK_REALTIME).",
+        clock_offset_s,
+    );
+    e.one(
+        "meridian_clock_frequency_ppb",
+        "gauge",
+        "The frequency correction in force on the served clock, ppb.",
+        clock_frequency_ppb,
+    );
+    if let Some(ntp) = &engine.ntp {
+        ntp_metrics(&mut e, ntp, now);
+    }
+    if let Some(ptp) = &engine.ptp {
+        ptp_metrics(&mut e, ptp);
+    }
+    e.0
+}
+
+fn ntp_metrics(
+    e: &mut Exposition,
+    ntp: &meridian_proto::ntp_service::NtpNode,
+    now: meridian_proto::engine::Instant,
+) {
+    let st = ntp.status();
+    e.one(
+        "meridian_ntp_synchronized",
+        "gauge",
+        "1 when the NTP clock is synchronized.",
+        f64::from(u8::from(st.synchronized)),
+    );
+    e.one(
+        "meridian_ntp_stratum",
+        "gauge",
+        "The NTP stratum.",
+        f64::from(st.stratum),
+    );
+    e.one(
+        "meridian_ntp_offset_seconds",
+        "gauge",
+        "The system offset (ours minus the reference) at the last update.",
+        st.offset_ms / 1e3,
+    );
+    e.one(
+        "meridian_ntp_root_delay_seconds",
+        "gauge",
+        "Root delay.",
+        st.root_delay_ms / 1e3,
+    );
+    e.one(
+        "meridian_ntp_root_dispersion_seconds",
+        "gauge",
+        "Root dispersion.",
+        st.root_dispersion_ms / 1e3,
+    );
+    let sessions = ntp.sessions(now);
+    type Field = fn(&meridian_proto::ntp_service::snapshot::Session) -> f64;
+    let per_peer: [(&str, &str, Field); 5] = [
+        ("meridian_ntp_peer_reach", "Reach register (8 bits).", |s| {
+            f64::from(s.reach)
+        }),
+        ("meridian_ntp_peer_poll_seconds", "Poll interval.", |s| {
+            f64::from(s.poll_s)
+        }),
+        (
+            "meridian_ntp_peer_delay_seconds",
+            "Round-trip delay.",
+            |s| s.delay_ms / 1e3,
+        ),
+        (
+            "meridian_ntp_peer_offset_seconds",
+            "Offset (the peer minus us).",
+            |s| s.offset_ms / 1e3,
+        ),
+        ("meridian_ntp_peer_stratum", "The peer's stratum.", |s| {
+            f64::from(s.stratum)
+        }),
+    ];
+    for (name, help, f) in per_peer {
+        e.family(name, "gauge", help);
+        for s in &sessions {
+            let peer = s.source.to_string();
+            e.sample(name, &[("peer", &peer)], f(s));
+        }
+    }
+    let d = ntp.drops;
+    e.family(
+        "meridian_ntp_dropped_packets_total",
+        "counter",
+        "NTP packets dropped, by reason.",
+    );
+    for (reason, n) in [
+        ("malformed", d.malformed),
+        ("control", d.control),
+        ("denied", d.denied),
+        ("rate_limited", d.rate_limited),
+        ("not_serving", d.not_serving),
+        ("auth", d.auth),
+        ("no_association", d.no_association),
+        ("passive_refused", d.passive_refused),
+        ("broadcast", d.broadcast),
+    ] {
+        e.sample(
+            "meridian_ntp_dropped_packets_total",
+            &[("reason", reason)],
+            n as f64,
+        );
+    }
+}
+
+fn ptp_metrics(e: &mut Exposition, ptp: &meridian_proto::unicast::PtpNode) {
+    e.family(
+        "meridian_ptp_dropped_packets_total",
+        "counter",
+        "PTP packets dropped, by reason.",
+    );
+    let drop = |e: &mut Exposition, reason: &str, n: u64| {
+        e.sample(
+            "meridian_ptp_dropped_packets_total",
+            &[("reason", reason)],
+            n as f64,
+        );
+    };
+    drop(e, "malformed", ptp.parse_drops.malformed);
+    drop(e, "not_handled", ptp.parse_drops.not_handled);
+    if let Some(c) = ptp.client() {
+        drop(e, "client_wrong_domain", c.drops.wrong_domain);
+        drop(e, "client_unknown_source", c.drops.unknown_source);
+        drop(e, "client_not_selected", c.drops.not_selected);
+        drop(e, "client_unmatched", c.drops.unmatched);
+    }
+    if let Some(s) = ptp.server() {
+        drop(e, "server_wrong_domain", s.drops.wrong_domain);
+        drop(e, "server_not_for_us", s.drops.not_for_us);
+        drop(
+            e,
+            "server_delay_req_without_grant",
+            s.drops.delay_req_without_grant,
+        );
+        drop(e, "server_unexpected", s.drops.unexpected);
+        drop(e, "server_refused_capacity", s.refused_capacity);
+    }
+    if let Some(c) = ptp.client() {
+        e.one(
+            "meridian_ptp_client_servo_state",
+            "gauge",
+            "0 unlocked, 1 locking, 2 locked, 3 holdover.",
+            servo_state(c.servo_state()),
+        );
+        e.one(
+            "meridian_ptp_client_frequency_ppb",
+            "gauge",
+            "The client's frequency correction, ppb.",
+            c.frequency_ppb(),
+        );
+        e.family(
+            "meridian_ptp_server_selected",
+            "gauge",
+            "1 for the server the client tracks.",
+        );
+        for (i, s) in c.servers().iter().enumerate() {
+            let server = s.addr.to_string();
+            e.sample(
+                "meridian_ptp_server_selected",
+                &[("server", &server)],
+                f64::from(u8::from(c.selected() == Some(i))),
+            );
+        }
+        e.family(
+            "meridian_ptp_client_messages_total",
+            "counter",
+            "Messages exchanged with each server, by grant type and direction.",
+        );
+        for s in c.servers() {
+            let server = s.addr.to_string();
+            for k in GrantedType::ALL {
+                let n = s.counters[k as usize];
+                for (dir, v) in [
+                    ("received", n.received),
+                    ("sent", n.sent),
+                    ("discarded", n.discarded),
+                ] {
+                    e.sample(
+                        "meridian_ptp_client_messages_total",
+                        &[("server", &server), ("type", grant_name(k)), ("dir", dir)],
+                        v as f64,
+                    );
+                }
+            }
+        }
+        e.family(
+            "meridian_ptp_client_path_seconds",
+            "gauge",
+            "The last T2 − T1 (forward) and T4 − T3 (reverse) per server.",
+        );
+        for s in c.servers() {
+            let server = s.addr.to_string();
+            for (way, d) in [("forward", s.t21.realtime), ("reverse", s.t43.realtime)] {
+                if let Some(d) = d {
+                    e.sample(
+                        "meridian_ptp_client_path_seconds",
+                        &[("server", &server), ("way", way)],
+                        d.as_secs_f64(),
+                    );
+                }
+            }
+        }
+    }
+    if let Some(s) = ptp.server() {
+        e.one(
+            "meridian_ptp_server_clients",
+            "gauge",
+            "Clients holding at least one grant.",
+            s.clients().count() as f64,
+        );
+        e.family(
+            "meridian_ptp_server_messages_total",
+            "counter",
+            "Messages exchanged with each client, by grant type and direction.",
+        );
+        for c in s.clients() {
+            let client = c.addr.to_string();
+            for k in GrantedType::ALL {
+                let n = c.counters[k as usize];
+                for (dir, v) in [
+                    ("received", n.received),
+                    ("sent", n.sent),
+                    ("discarded", n.discarded),
+                ] {
+                    e.sample(
+                        "meridian_ptp_server_messages_total",
+                        &[("client", &client), ("type", grant_name(k)), ("dir", dir)],
+                        v as f64,
+                    );
+                }
+            }
+        }
+    }
+}
