@@ -17,6 +17,10 @@ use meridian_vrp::device::{DeviceEngine, ntp_config};
 use meridian_vrp::session::Session;
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 
+use meridian_proto::ntp_service::Reference;
+use meridian_proto::servo::ServoState;
+use tracing::{info, warn};
+
 use crate::clock::{Clock, monotonic};
 use crate::metrics::{self, MetricsServer};
 use crate::socket::TimestampedSocket;
@@ -70,8 +74,51 @@ pub struct Daemon<C: Clock> {
     warned_tx: bool,
 }
 
-fn log(msg: &str) {
-    eprintln!("meridiand: {msg}");
+/// What an operator wants to hear about when it changes: the NTP reference and stratum, the
+/// PTP server tracked and the servo's state.
+#[derive(Clone, Debug, Default, PartialEq)]
+struct Summary {
+    ntp: Option<(bool, Reference, u8)>,
+    ptp: Option<(Option<Ipv4Addr>, ServoState)>,
+}
+
+impl Summary {
+    fn of(engine: &DeviceEngine) -> Self {
+        Self {
+            ntp: engine.ntp.as_ref().map(|n| {
+                let s = n.system();
+                (n.synchronized(), s.reference, s.stratum)
+            }),
+            ptp: engine
+                .ptp
+                .as_ref()
+                .and_then(|p| p.client())
+                .map(|c| (c.selected().map(|i| c.servers()[i].addr), c.servo_state())),
+        }
+    }
+
+    /// Logs what differs from `before`.
+    fn log_changes(&self, before: &Self) {
+        if self.ntp != before.ntp
+            && let Some((synced, reference, stratum)) = self.ntp
+        {
+            match reference {
+                Reference::Peer(a) if synced => {
+                    info!(peer = %a, stratum, "NTP synchronized to {a}");
+                }
+                Reference::Local(_) => info!(stratum, "NTP serving its local clock"),
+                _ => warn!("NTP unsynchronized"),
+            }
+        }
+        if self.ptp != before.ptp
+            && let Some((server, state)) = self.ptp
+        {
+            match server {
+                Some(a) => info!(server = %a, ?state, "PTP tracking {a}, servo {state:?}"),
+                None => warn!(?state, "PTP: no usable server, servo {state:?}"),
+            }
+        }
+    }
 }
 
 /// The local (address, standard port) pairs the configuration needs sockets for.
@@ -186,10 +233,9 @@ impl<C: Clock> Daemon<C> {
             let s = TimestampedSocket::bind(SocketAddrV4::new(ip, port), device)
                 .map_err(|e| format!("bind {ip}:{port}: {e}"))?;
             if !s.timestamping {
-                log(&format!(
-                    "{ip}:{port}: kernel timestamps unavailable; using clock readings"
-                ));
+                warn!("{ip}:{port}: kernel timestamps unavailable; using clock readings");
             }
+            info!("listening on {ip}:{port}");
             self.sockets.insert((ip, std), s);
         }
         Ok(())
@@ -205,6 +251,12 @@ impl<C: Clock> Daemon<C> {
     /// Runs until `stop` is set; then cancels live grants.
     pub fn run(&mut self, stop: &Arc<AtomicBool>) -> io::Result<()> {
         let mut last_report = monotonic();
+        let mut summary = Summary::default();
+        if let Some(m) = &self.metrics
+            && let Ok(a) = m.local_addr()
+        {
+            info!("metrics on http://{a}/metrics");
+        }
         self.engine.handle(self.now(), Input::Timeout);
         self.flush()?;
         while !stop.load(Ordering::Relaxed) {
@@ -245,6 +297,9 @@ impl<C: Clock> Daemon<C> {
             }
             self.flush()?;
             self.control()?;
+            let now_summary = Summary::of(&self.engine);
+            now_summary.log_changes(&summary);
+            summary = now_summary;
             if let Some(m) = &self.metrics {
                 let (engine, clock) = (&self.engine, &self.clock);
                 m.serve(|| {
@@ -269,6 +324,7 @@ impl<C: Clock> Daemon<C> {
                 writeln!(f, "{{\"offset_ns\": {:.1}}}", offset.as_nanos_f64())?;
             }
         }
+        info!("stopping: cancelling live grants");
         if let Some(p) = self.engine.ptp.as_mut() {
             p.shutdown();
         }
@@ -327,8 +383,9 @@ impl<C: Clock> Daemon<C> {
             if let Some(p) = self.pending.remove(&k) {
                 if !self.warned_tx {
                     self.warned_tx = true;
-                    log(
-                        "no kernel transmit timestamp arrived; falling back to clock readings at send",
+                    warn!(
+                        "no kernel transmit timestamp arrived within 20 ms; \
+                         falling back to clock readings at send"
                     );
                 }
                 self.engine.handle(
@@ -353,7 +410,7 @@ impl<C: Clock> Daemon<C> {
                         p => p,
                     };
                     let Some(sock) = self.sockets.get_mut(&key) else {
-                        log(&format!("no socket for {}; packet dropped", t.from));
+                        warn!("no socket for {}; packet dropped", t.from);
                         continue;
                     };
                     let sent = self.clock.now();
@@ -371,7 +428,7 @@ impl<C: Clock> Daemon<C> {
                                 );
                             }
                         }
-                        Err(e) => log(&format!("send to {}: {e}", t.to)),
+                        Err(e) => warn!("send to {}: {e}", t.to),
                     }
                 }
                 Output::AdjustClock(adj) => self.clock.apply(adj)?,
@@ -398,6 +455,7 @@ impl<C: Clock> Daemon<C> {
         let before = self.session.running.clone();
         let text = self.session.run_line(line, &mut self.engine);
         if self.session.running != before {
+            info!("configuration committed; engines rebuilt");
             // A commit reconfigures the live engines without a restart.
             if let Some(p) = self.engine.ptp.as_mut() {
                 p.shutdown();
@@ -405,7 +463,7 @@ impl<C: Clock> Daemon<C> {
             self.flush()?;
             self.engine = DeviceEngine::new(&self.session.running, monotonic(), seed());
             if let Err(e) = self.open_sockets() {
-                log(&e);
+                warn!("{e}");
             }
         }
         if let Some(saved) = self.session.saved.take() {

@@ -47,6 +47,10 @@ struct Args {
     /// Serve Prometheus text metrics on this loopback address, e.g. `127.0.0.1:9123`.
     #[arg(long)]
     metrics: Option<std::net::SocketAddr>,
+    /// Log level: error, warn, info, debug or trace. Under systemd (JOURNAL_STREAM set) lines
+    /// carry no timestamp of their own: the journal adds one.
+    #[arg(long, default_value = "info")]
+    log_level: tracing_subscriber::filter::LevelFilter,
     /// Start the virtual clock this many milliseconds off CLOCK_REALTIME (testing).
     #[arg(long, default_value_t = 0.0, hide = true)]
     virtual_offset_ms: f64,
@@ -85,8 +89,21 @@ fn run<C: Clock>(opts: Options, clock: C, stop: &Arc<AtomicBool>) -> Result<(), 
     daemon.run(stop).map_err(|e| e.to_string())
 }
 
+fn init_logging(level: tracing_subscriber::filter::LevelFilter) {
+    let fmt = tracing_subscriber::fmt()
+        .with_max_level(level)
+        .with_target(false)
+        .with_writer(std::io::stderr);
+    if std::env::var_os("JOURNAL_STREAM").is_some() {
+        fmt.without_time().init();
+    } else {
+        fmt.init();
+    }
+}
+
 fn main() -> ExitCode {
     let args = Args::parse();
+    init_logging(args.log_level);
     let stop = Arc::new(AtomicBool::new(false));
     if let Err(e) = watch_signals(Arc::clone(&stop)) {
         eprintln!("meridiand: signals: {e}");
