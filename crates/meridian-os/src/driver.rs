@@ -30,6 +30,9 @@ const NTP: u16 = 123;
 const PTP_EVENT: u16 = 319;
 const PTP_GENERAL: u16 = 320;
 
+/// Datagrams read from one socket before the loop moves on.
+const RX_BATCH: usize = 256;
+
 /// How long to wait for a kernel transmit timestamp before using the clock reading at send.
 const TX_TIMESTAMP_WAIT: Duration = Duration::from_millis(20);
 
@@ -336,7 +339,12 @@ impl<C: Clock> Daemon<C> {
         let mut buf = [0u8; 2048];
         let keys: Vec<(Ipv4Addr, u16)> = self.sockets.keys().copied().collect();
         for key in keys {
-            while let Some(r) = self.sockets[&key].recv(&mut buf)? {
+            // A bounded batch per socket and round: a flood on one socket must not starve the
+            // others, the timers or the control socket.
+            for _ in 0..RX_BATCH {
+                let Some(r) = self.sockets[&key].recv(&mut buf)? else {
+                    break;
+                };
                 let rx = r
                     .timestamp
                     .map_or_else(|| self.clock.now(), |t| self.clock.reading_at(t));

@@ -7,6 +7,7 @@ use clap::{Parser, Subcommand};
 
 mod bench;
 mod bench_ptp;
+mod bench_server;
 mod demo;
 mod lab;
 mod shell;
@@ -100,6 +101,21 @@ enum BenchKind {
         #[arg(long)]
         quick: bool,
     },
+    /// NTP server capacity on real sockets (loopback): replies per second.
+    NtpServer {
+        /// Measured seconds (after one of warm-up).
+        #[arg(long, default_value_t = 5)]
+        seconds: u64,
+        /// Client sockets.
+        #[arg(long, default_value_t = 16)]
+        clients: usize,
+        /// Requests in flight per client socket.
+        #[arg(long, default_value_t = 8)]
+        window: usize,
+        /// Load another server at this address instead (chronyd, ntpsec) for comparison.
+        #[arg(long)]
+        against: Option<std::net::SocketAddr>,
+    },
     /// Codec throughput: messages parsed per second.
     Codec {
         /// Parses per message kind.
@@ -161,6 +177,15 @@ fn main() -> std::process::ExitCode {
             bench_ptp::run(seed, quick);
             Ok(())
         }
+        Command::Bench {
+            what:
+                BenchKind::NtpServer {
+                    seconds,
+                    clients,
+                    window,
+                    against,
+                },
+        } => bench_server::ntp(seconds, clients, window, against).map_err(Into::into),
         Command::Bench {
             what: BenchKind::Codec { iterations },
         } => {
