@@ -11,6 +11,7 @@ pub mod commands;
 pub mod config;
 pub mod device;
 pub mod display;
+pub mod json;
 pub mod parse;
 pub mod render;
 pub mod session;

@@ -193,6 +193,18 @@ impl Session {
     /// failure is rendered against the prompt. Shared by the interactive shell and the daemon's
     /// control socket so both answer alike.
     pub fn run_line(&mut self, line: &str, displays: &mut dyn Displays) -> String {
+        if let Some(cmd) = json_modifier(line) {
+            // `display` as typed or abbreviated (the parser settles ambiguity).
+            let first = cmd.split_whitespace().next().unwrap_or_default();
+            if first.len() < 2 || !"display".starts_with(first) {
+                return "Error: `| json` applies to display commands only.\n".into();
+            }
+            let prompt = self.prompt();
+            return match self.execute(cmd, displays) {
+                Ok(text) => crate::json::display_to_json(&text),
+                Err(f) => f.render(&prompt) + "\n",
+            };
+        }
         if let Some(head) = line.strip_suffix('?') {
             let lines: Vec<String> = crate::parse::help(self.view.kind(), head)
                 .into_iter()
@@ -370,4 +382,10 @@ impl Session {
         s.view = View::User;
         Ok(s)
     }
+}
+
+/// The command before a trailing `| json`, if the line ends so.
+fn json_modifier(line: &str) -> Option<&str> {
+    let rest = line.trim_end().strip_suffix("json")?.trim_end();
+    rest.strip_suffix('|').map(str::trim_end)
 }

@@ -308,3 +308,36 @@ fn seed_004_device_d_and_e_procedures() {
     assert_eq!(d.running, Session::load(DEVICE_D).unwrap().running);
     assert_eq!(e.running, Session::load(DEVICE_E).unwrap().running);
 }
+
+/// Engines that answer `display ntp-service status` with fixed text.
+struct Canned;
+
+impl meridian_vrp::session::Displays for Canned {
+    fn ntp(&self, _: meridian_vrp::session::NtpDisplay) -> Option<String> {
+        Some(" clock status: synchronized\n clock stratum: 2\n".into())
+    }
+
+    fn ptp(&self, _: &str, _: Option<u64>) -> Option<String> {
+        None
+    }
+}
+
+#[test]
+fn display_json_modifier() {
+    let mut s = Session::default();
+    assert_eq!(
+        s.run_line("display ntp-service status | json", &mut Canned),
+        "[{\"clock status\":\"synchronized\",\"clock stratum\":\"2\"}]\n"
+    );
+    // Abbreviated, without spaces around the bar: the same.
+    assert_eq!(
+        s.run_line("dis ntp-service status|json", &mut Canned),
+        "[{\"clock status\":\"synchronized\",\"clock stratum\":\"2\"}]\n"
+    );
+    // A bad display stays a VRP error; `| json` on anything else is refused.
+    let bad = s.run_line("display ntp-service bogus | json", &mut Canned);
+    assert!(bad.contains("Error:") && bad.contains('^'), "{bad}");
+    let other = s.run_line("system-view | json", &mut Canned);
+    assert!(other.contains("display commands only"), "{other}");
+    assert_eq!(s.prompt(), "<HUAWEI>");
+}
