@@ -10,6 +10,7 @@ mod bench_ptp;
 mod bench_server;
 mod demo;
 mod lab;
+mod relay;
 mod shell;
 
 #[derive(Parser)]
@@ -70,6 +71,37 @@ enum Command {
         /// Run these commands (in order) instead of an interactive session.
         #[arg(short = 'c', long = "command", value_name = "LINE")]
         commands: Vec<String>,
+    },
+    /// A UDP relay between one client and one server that delays each datagram by a floor
+    /// plus packet delay variation (the simulator's models), for impairing real daemons.
+    Relay {
+        /// The relay's address (the one the client is configured to use as its server).
+        #[arg(long)]
+        listen: std::net::Ipv4Addr,
+        /// The client.
+        #[arg(long)]
+        client: std::net::Ipv4Addr,
+        /// The server.
+        #[arg(long)]
+        server: std::net::Ipv4Addr,
+        /// UDP ports to relay, e.g. `123` or `319,320`.
+        #[arg(long, value_delimiter = ',', required = true)]
+        ports: Vec<u16>,
+        /// Fixed one-way delay, µs (both directions unless --floor-back-us).
+        #[arg(long, default_value_t = 0.0)]
+        floor_us: f64,
+        /// Server → client fixed delay, µs.
+        #[arg(long)]
+        floor_back_us: Option<f64>,
+        /// PDV model as in topology.toml, e.g. `{ model = "exponential", mean_us = 50 }`.
+        #[arg(long, default_value = "{ model = \"constant\" }")]
+        pdv: String,
+        /// Server → client PDV model (default: as --pdv).
+        #[arg(long)]
+        pdv_back: Option<String>,
+        /// Seed of the PDV draws.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
     },
     /// Measures performance.
     Bench {
@@ -160,6 +192,39 @@ fn main() -> std::process::ExitCode {
             duration,
             out,
         } => demo::run(seed, duration, &out),
+        Command::Relay {
+            listen,
+            client,
+            server,
+            ports,
+            floor_us,
+            floor_back_us,
+            pdv,
+            pdv_back,
+            seed,
+        } => (|| {
+            let us = |v: f64| meridian_proto::time::Duration::from_nanos_f64(v * 1e3);
+            let forth = lab::pdv_from_toml(&pdv)?;
+            let back = pdv_back.as_deref().map_or(Ok(forth), lab::pdv_from_toml)?;
+            let o = relay::RelayOptions {
+                listen,
+                ports,
+                client,
+                server,
+                forth: relay::Direction {
+                    floor: us(floor_us),
+                    pdv: forth,
+                },
+                back: relay::Direction {
+                    floor: us(floor_back_us.unwrap_or(floor_us)),
+                    pdv: back,
+                },
+                seed,
+            };
+            let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+            relay::run(&o, &stop).map(|_| ())
+        })()
+        .map_err(Into::into),
         Command::Bench {
             what:
                 BenchKind::Sim {

@@ -62,6 +62,18 @@ fn pdv(p: Pdv) -> PdvModel {
     }
 }
 
+/// A PDV model written as in `topology.toml`, e.g. `{ model = "exponential", mean_us = 50 }`
+/// (what `meridian relay --pdv` takes).
+pub(crate) fn pdv_from_toml(text: &str) -> Result<PdvModel, String> {
+    #[derive(serde::Deserialize)]
+    struct One {
+        pdv: Pdv,
+    }
+    toml::from_str::<One>(&format!("pdv = {text}"))
+        .map(|o| pdv(o.pdv))
+        .map_err(|e| format!("--pdv {text}: {e}"))
+}
+
 /// Reads every `<device>.cfg` of `dir`, in name order.
 fn load_devices(dir: &Path) -> Result<Vec<(String, Config)>, Box<dyn Error>> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(dir)?
