@@ -152,3 +152,208 @@ fn ntp_client_converges_through_a_pdv_relay() {
         .unwrap_or_else(|| panic!("{j}"));
     assert!(delay >= 0.4, "round trip {delay} ms");
 }
+
+/// One network namespace with only loopback, removed on drop.
+struct Netns(String);
+
+impl Netns {
+    fn new(name: String) -> Self {
+        let ok = |args: &[&str]| {
+            let out = Command::new("ip").args(args).output().unwrap();
+            assert!(
+                out.status.success(),
+                "ip {args:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        };
+        ok(&["netns", "add", &name]);
+        ok(&["-n", &name, "link", "set", "lo", "up"]);
+        Self(name)
+    }
+
+    fn add_address(&self, a: &str) {
+        let out = Command::new("ip")
+            .args([
+                "-n",
+                &self.0,
+                "addr",
+                "add",
+                &format!("{a}/32"),
+                "dev",
+                "lo",
+            ])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+impl Drop for Netns {
+    fn drop(&mut self) {
+        let _ = Command::new("ip").args(["netns", "del", &self.0]).output();
+    }
+}
+
+/// Every device of every example topology runs as its own meridiand on real sockets: one
+/// namespace per example, each device's interface addresses on its loopback, the files loaded
+/// unchanged. What each example is about then happens on the wire.
+#[test]
+fn the_lab_examples_run_on_real_sockets() {
+    if !available() {
+        return;
+    }
+    let examples = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples");
+    let dir = Scratch::new("harness-examples");
+    let mut running = Vec::new();
+    for (i, example) in [
+        "atr-time-profile",
+        "acr-dual-server",
+        "server-and-client",
+        "ntp-peer-mode",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let ns = Netns::new(format!("mrdX{i}{}", std::process::id() % 100_000));
+        let path = Path::new(examples).join(example);
+        let license = path.join("license.txt");
+        let mut devices = Vec::new();
+        let mut cfgs: Vec<_> = std::fs::read_dir(&path)
+            .unwrap()
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x == "cfg"))
+            .collect();
+        cfgs.sort();
+        for cfg in cfgs {
+            let text = std::fs::read_to_string(&cfg).unwrap();
+            for l in text.lines() {
+                if let Some(rest) = l.trim().strip_prefix("ip address ") {
+                    ns.add_address(rest.split_whitespace().next().unwrap());
+                }
+            }
+            let name = cfg.file_stem().unwrap().to_string_lossy().to_string();
+            let control = dir.0.join(format!("{example}-{name}.sock"));
+            let mut args = vec![
+                "netns".to_string(),
+                "exec".into(),
+                ns.0.clone(),
+                env!("CARGO_BIN_EXE_meridiand").into(),
+                "--config".into(),
+                cfg.to_string_lossy().into(),
+                "--control".into(),
+                control.to_string_lossy().into(),
+                "--log-level".into(),
+                "warn".into(),
+            ];
+            if license.exists() {
+                args.extend(["--license".into(), license.to_string_lossy().into()]);
+            }
+            let a: Vec<&str> = args.iter().map(String::as_str).collect();
+            let d = start_peer("ip", &a, &dir.0.join(format!("{example}-{name}.log")));
+            devices.push((name, control, d));
+        }
+        running.push((example, ns, devices));
+    }
+    // What each example shows, and on which device. The NTP example has no iburst and polls
+    // every 64 s, so within the test it shows the first exchanges: DeviceD hears DeviceC's
+    // stratum 2, DeviceE's symmetric association with DeviceD is reachable.
+    fn has(text: &str) -> impl Fn(&str) -> bool + '_ {
+        move |out| out.contains(text)
+    }
+    fn reached(out: &str) -> bool {
+        out.lines().any(|l| {
+            l.trim()
+                .strip_prefix("reach: ")
+                .is_some_and(|r| r.trim() != "0")
+        })
+    }
+    type Check<'a> = (&'a str, &'a str, &'a str, Box<dyn Fn(&str) -> bool + 'a>);
+    let checks: Vec<Check<'_>> = vec![
+        (
+            "atr-time-profile",
+            "Client",
+            "display ptp-adaptive all",
+            Box::new(has("Nego success")),
+        ),
+        (
+            "acr-dual-server",
+            "DeviceC",
+            "display ptp-adaptive all",
+            Box::new(has("Nego success")),
+        ),
+        (
+            "server-and-client",
+            "Boundary",
+            "display ptp-adaptive all",
+            Box::new(has("Nego success")),
+        ),
+        (
+            "server-and-client",
+            "Client",
+            "display ptp-adaptive all",
+            Box::new(has("Nego success")),
+        ),
+        (
+            "ntp-peer-mode",
+            "DeviceC",
+            "display ntp-service status",
+            Box::new(has("clock stratum: 2")),
+        ),
+        (
+            "ntp-peer-mode",
+            "DeviceD",
+            "display ntp-service sessions",
+            Box::new(|o: &str| {
+                o.contains("clock source: 10.0.1.31") && o.contains("clock stratum: 2")
+            }),
+        ),
+        (
+            "ntp-peer-mode",
+            "DeviceE",
+            "display ntp-service sessions",
+            Box::new(reached),
+        ),
+    ];
+    let control = |example: &str, device: &str| dir.0.join(format!("{example}-{device}.sock"));
+    let names: Vec<String> = checks.iter().map(|c| format!("{}/{}", c.0, c.1)).collect();
+    let deadline = std::time::Instant::now() + Duration::from_secs(150);
+    let mut pending = checks;
+    while !pending.is_empty() {
+        pending.retain(|(example, device, display, ok)| {
+            let c = control(example, device);
+            !(c.exists() && ok(&shell(&c, display)))
+        });
+        if std::time::Instant::now() > deadline {
+            let shown: Vec<String> = pending
+                .iter()
+                .map(|(e, d, display, _)| format!("{e}/{d}: {}", shell(&control(e, d), display)))
+                .collect();
+            panic!("not seen within 150 s:\n{}", shown.join("\n"));
+        }
+        std::thread::sleep(Duration::from_secs(1));
+    }
+    // Every daemon is still up, and its running configuration is the file it was given.
+    for (example, _ns, devices) in &mut running {
+        for (name, control, d) in devices.iter_mut() {
+            assert!(d.0.try_wait().unwrap().is_none(), "{example}/{name} exited");
+            let file = std::fs::read_to_string(
+                Path::new(examples)
+                    .join(&example)
+                    .join(format!("{name}.cfg")),
+            )
+            .unwrap();
+            let shown = shell(control, "display current-configuration");
+            let sysname = format!("sysname {name}");
+            assert!(
+                shown.contains(&sysname) && file.contains(&sysname),
+                "{shown}"
+            );
+        }
+    }
+    eprintln!("the four lab examples ran on real sockets: {names:?}");
+}
