@@ -190,7 +190,8 @@ impl Discipline {
     /// queueing) gives it, once its standard error is below 1 ppm or after ten minutes. The
     /// phase gathered meanwhile (the fit's value now) is still part of setting the clock: it is
     /// stepped out when it stands clear of the samples' noise, else slewed. Returns the phase
-    /// stepped out (ours minus the reference, s), if any: stored samples must move by it.
+    /// stepped out (ours minus the reference, s) and the drift measured (s/s), if stepped:
+    /// stored samples must move by the step and by the drift since they were taken.
     #[must_use]
     pub fn observe(
         &mut self,
@@ -198,7 +199,7 @@ impl Discipline {
         theta: f64,
         delay: f64,
         out: &mut Vec<ClockAdjustment>,
-    ) -> Option<f64> {
+    ) -> Option<(f64, f64)> {
         if self.state != DisciplineState::Fset {
             return None;
         }
@@ -228,7 +229,7 @@ impl Discipline {
             let _ = self.step(phase, out);
             // The new frequency takes over from here.
             self.emit(now, out);
-            return Some(phase);
+            return Some((phase, line.slope));
         }
         self.apply(now, phase, out);
         None
@@ -354,7 +355,7 @@ mod tests {
         );
         out.clear();
         // 20 ppm drift after the step: four raw samples 2 s apart measure it.
-        let stepped: Vec<Option<f64>> = (1..=4)
+        let stepped: Vec<Option<(f64, f64)>> = (1..=4)
             .map(|k| d.observe(at(2.0 * k as f64), 20e-6 * 2.0 * k as f64, 0.001, &mut out))
             .collect();
         assert_eq!(d.state, DisciplineState::Sync);
@@ -366,7 +367,7 @@ mod tests {
         // The 160 µs gathered meanwhile stand clear of the (noiseless) samples: stepped out,
         // and the measured frequency takes over.
         assert_eq!(stepped[..3], [None, None, None]);
-        let phase = stepped[3].expect("stepped");
+        let phase = stepped[3].expect("stepped").0;
         assert!((phase - 160e-6).abs() < 1e-9, "{phase}");
         assert!(
             matches!(out[..], [ClockAdjustment::Step(s), ClockAdjustment::Frequency(f)]
@@ -381,7 +382,7 @@ mod tests {
         d.update(at(0.0), 0.100, 1e-5, (6, 10), &mut out);
         out.clear();
         // No drift, ±2 µs of alternating noise around a 3 µs phase.
-        let stepped: Vec<Option<f64>> = (1..=8)
+        let stepped: Vec<Option<(f64, f64)>> = (1..=8)
             .map(|k| {
                 let noise = if k % 2 == 0 { 2e-6 } else { -2e-6 };
                 d.observe(at(2.0 * k as f64), 3e-6 + noise, 0.001, &mut out)
