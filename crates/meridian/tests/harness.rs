@@ -16,20 +16,7 @@ use common::{Namespaces, Scratch, shell, start_peer, wait_for, wait_settled};
 /// Root and `ip` are needed; missing, the test skips visibly or fails under
 /// `MERIDIAN_REQUIRE_PEERS=1`.
 fn available() -> bool {
-    let root = nix::unistd::geteuid().is_root();
-    let ip = Command::new("ip")
-        .arg("-V")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if root && ip {
-        return true;
-    }
-    assert!(
-        !std::env::var("MERIDIAN_REQUIRE_PEERS").is_ok_and(|v| v == "1"),
-        "the namespace harness is required but needs root ({root}) and ip ({ip})"
-    );
-    eprintln!("SKIPPED: the namespace harness needs root ({root}) and ip ({ip})");
-    false
+    common::require("the namespace harness", &common::namespace_needs())
 }
 
 #[test]

@@ -4,7 +4,6 @@
 //! one host clock, so the client's virtual-clock offset from CLOCK_REALTIME is its true error.
 
 use std::path::Path;
-use std::process::Command;
 use std::time::Duration;
 
 mod common;
@@ -27,25 +26,11 @@ fn take_turn() -> std::sync::MutexGuard<'static, ()> {
 /// Whether this test can run here: root (for namespaces), `ip` and `ptp4l`. Missing pieces skip
 /// visibly, or fail under `MERIDIAN_REQUIRE_PEERS=1`.
 fn available() -> bool {
-    let root = nix::unistd::geteuid().is_root();
-    let ptp4l = Command::new("ptp4l")
-        .arg("-v")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    let ip = Command::new("ip")
-        .arg("-V")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if root && ptp4l && ip {
-        return true;
-    }
-    let why = format!("root {root}, ptp4l and tshark {ptp4l}, ip {ip}");
-    assert!(
-        !std::env::var("MERIDIAN_REQUIRE_PEERS").is_ok_and(|v| v == "1"),
-        "linuxptp interop is required (MERIDIAN_REQUIRE_PEERS=1) but cannot run: {why}"
-    );
-    eprintln!("SKIPPED: linuxptp interop needs {why}");
-    false
+    let [root, ip] = common::namespace_needs();
+    common::require(
+        "linuxptp interop",
+        &[root, ip, ("ptp4l", common::runs("ptp4l", &["-v"]))],
+    )
 }
 
 /// The ATR license file of the examples, copied into the scratch directory.

@@ -7,7 +7,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 mod common;
 
@@ -33,22 +33,11 @@ fn ntpd() -> Option<PathBuf> {
 /// Whether this test can run here: root (namespaces), `ip` and ntpsec. Missing pieces skip
 /// visibly, or fail under `MERIDIAN_REQUIRE_PEERS=1`.
 fn available() -> Option<PathBuf> {
-    let root = nix::unistd::geteuid().is_root();
-    let ip = Command::new("ip")
-        .arg("-V")
-        .output()
-        .is_ok_and(|o| o.status.success());
     let ntpd = ntpd();
-    if root && ip && ntpd.is_some() {
-        return ntpd;
-    }
-    let why = format!("root {root}, ip {ip}, ntpsec {}", ntpd.is_some());
-    assert!(
-        !std::env::var("MERIDIAN_REQUIRE_PEERS").is_ok_and(|v| v == "1"),
-        "ntpsec interop is required (MERIDIAN_REQUIRE_PEERS=1) but cannot run: {why}"
-    );
-    eprintln!("SKIPPED: ntpsec interop needs {why}");
-    None
+    let [root, ip] = common::namespace_needs();
+    common::require("ntpsec interop", &[root, ip, ("ntpsec", ntpd.is_some())])
+        .then_some(ntpd)
+        .flatten()
 }
 
 #[test]
@@ -119,33 +108,8 @@ fn meridians_ntp_client_synchronizes_to_ntpsec_in_orphan_mode() {
         ],
         &dir.0.join("meridiand.log"),
     );
-    let deadline = Instant::now() + Duration::from_secs(100);
-    let v = loop {
-        let v = common::offsets(&report);
-        if v.len() >= 65 {
-            break v;
-        }
-        assert!(Instant::now() < deadline, "{} reports", v.len());
-        std::thread::sleep(Duration::from_millis(500));
-    };
-    let us = |x: f64| (x / 100.0).round() / 10.0;
-    eprintln!(
-        "meridian client of ntpsec, TE (µs) every 10 s: {:?}",
-        v.iter().step_by(10).map(|&x| us(x)).collect::<Vec<_>>()
-    );
-    assert!(v[0] > 4e6, "the client did not start 5 ms off: {}", v[0]);
-    // The issue asks for 50 µs at 60 s. Most runs are within 10 µs by then, but not all: the
-    // frequency measurement can end early with a few ppm of error, and once an unexplained
-    // frequency excursion of ~13 ppm followed 16 s after it (200 µs at 65 s). Until that is
-    // found the test guards what always held (the 5 ms stepped out, under 1 ms after 60 s)
-    // and prints the figure for the notes.
-    let worst = v[60..65].iter().fold(0f64, |m, x| m.max(x.abs()));
-    eprintln!("|TE| over 60–65 s: at most {:.1} µs", worst / 1e3);
-    assert!(
-        worst < 1e6,
-        "|TE| {worst} ns after 60 s; µs: {:?}",
-        v.iter().map(|&x| us(x)).collect::<Vec<_>>()
-    );
+    let v = common::wait_reports(&report, 65, Duration::from_secs(100));
+    common::check_te_after_60s("meridian client of ntpsec", &v);
     // Stratum = ntpsec's orphan stratum + 1; the reference is ntpsec's address.
     let status = shell(&control, "display ntp-service status");
     assert!(status.contains("clock status: synchronized"), "{status}");
