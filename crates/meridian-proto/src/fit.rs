@@ -12,12 +12,18 @@ pub(crate) struct Line {
     pub(crate) residual_sd: f64,
     mean_t: f64,
     mean_y: f64,
+    sxx: f64,
 }
 
 impl Line {
     /// The line's value at `t`.
     pub(crate) fn at(&self, t: f64) -> f64 {
         self.mean_y + self.slope * (t - self.mean_t)
+    }
+
+    /// The slope's standard error had the points' noise been `sd`.
+    pub(crate) fn slope_se_for(&self, sd: f64) -> f64 {
+        sd / self.sxx.sqrt()
     }
 }
 
@@ -47,6 +53,7 @@ pub(crate) fn fit(points: &[(f64, f64)]) -> Option<Line> {
         residual_sd: var.sqrt(),
         mean_t: mt,
         mean_y: my,
+        sxx,
     })
 }
 

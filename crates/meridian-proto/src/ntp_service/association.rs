@@ -243,18 +243,6 @@ impl Association {
         self.fresh = false;
     }
 
-    /// Our clock ran `drift` s/s fast (ours minus the reference) until now, when that drift
-    /// was measured and corrected: each stored offset is brought to what it would read now,
-    /// so that an old sample the filter still prefers carries no stale drift.
-    pub fn age(&mut self, drift: f64, now: Instant) {
-        for stage in self.filter.iter_mut().flatten() {
-            stage.offset -= drift * now.duration_since(stage.at).as_secs_f64();
-        }
-        if let Some(u) = self.update {
-            self.offset -= drift * now.duration_since(u).as_secs_f64();
-        }
-    }
-
     /// Clears the filter (the peer became unreachable).
     pub fn clear_filter(&mut self) {
         self.filter = [None; NSTAGE];

@@ -548,10 +548,9 @@ impl NtpNode {
             let stepped = self
                 .discipline
                 .observe(now.instant, -offset, delay, &mut self.scratch);
-            if let Some((theta, drift)) = stepped {
+            if let Some(theta) = stepped {
                 for a in &mut self.associations {
                     a.shift(-theta);
-                    a.age(drift, now.instant);
                 }
                 self.sys.offset = 0.0;
             }
