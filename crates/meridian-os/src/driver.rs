@@ -18,8 +18,9 @@ use meridian_vrp::session::Session;
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 
 use meridian_proto::ntp_service::Reference;
+use meridian_proto::ntp_service::discipline::{DisciplineState, FsetFit};
 use meridian_proto::servo::ServoState;
-use tracing::{info, warn};
+use tracing::{debug, info, warn};
 
 use crate::clock::{Clock, monotonic};
 use crate::metrics::{self, MetricsServer};
@@ -78,10 +79,12 @@ pub struct Daemon<C: Clock> {
 }
 
 /// What an operator wants to hear about when it changes: the NTP reference and stratum, the
-/// PTP server tracked and the servo's state.
+/// discipline's state and frequency measurement, the PTP server tracked and the servo's state.
 #[derive(Clone, Debug, Default, PartialEq)]
 struct Summary {
     ntp: Option<(bool, Reference, u8)>,
+    discipline: Option<DisciplineState>,
+    fset: Option<FsetFit>,
     ptp: Option<(Option<Ipv4Addr>, ServoState)>,
 }
 
@@ -92,6 +95,8 @@ impl Summary {
                 let s = n.system();
                 (n.synchronized(), s.reference, s.stratum)
             }),
+            discipline: engine.ntp.as_ref().map(|n| n.discipline().state),
+            fset: engine.ntp.as_ref().and_then(|n| n.discipline().fset_fit),
             ptp: engine
                 .ptp
                 .as_ref()
@@ -101,7 +106,34 @@ impl Summary {
     }
 
     /// Logs what differs from `before`.
-    fn log_changes(&self, before: &Self) {
+    fn log_changes(&self, before: &Self, engine: &DeviceEngine) {
+        if self.fset != before.fset
+            && let Some(f) = self.fset
+        {
+            debug!(
+                samples = f.samples,
+                steered = f.steered,
+                "NTP frequency measurement: {:.3} ± {:.3} ppm, phase {:.1} µs",
+                f.frequency_ppb / 1e3,
+                f.within_ppb / 1e3,
+                f.phase * 1e6
+            );
+        }
+        if self.discipline != before.discipline
+            && let (Some(state), Some(n)) = (self.discipline, engine.ntp.as_ref())
+        {
+            let d = n.discipline();
+            let ppm = d.frequency_ppb / 1e3;
+            match state {
+                DisciplineState::Fset => info!("NTP clock set; measuring its frequency"),
+                DisciplineState::Sync => info!(
+                    frequency_ppm = ppm,
+                    "NTP clock tracking, frequency correction {ppm:.3} ppm"
+                ),
+                DisciplineState::Spik => warn!("NTP offset beyond the step threshold; waiting"),
+                DisciplineState::Nset => {}
+            }
+        }
         if self.ntp != before.ntp
             && let Some((synced, reference, stratum)) = self.ntp
         {
@@ -293,15 +325,17 @@ impl<C: Clock> Daemon<C> {
                     Err(e) => return Err(e.into()),
                 }
             }
-            self.receive()?;
+            // Transmit timestamps first: a reply on a fast path can be in the same wake-up as
+            // its request's timestamp, and must not be matched with the estimate taken at send.
             self.tx_timestamps()?;
+            self.receive()?;
             if self.engine.poll_timeout().is_some_and(|t| t <= monotonic()) {
                 self.engine.handle(self.now(), Input::Timeout);
             }
             self.flush()?;
             self.control()?;
             let now_summary = Summary::of(&self.engine);
-            now_summary.log_changes(&summary);
+            now_summary.log_changes(&summary, &self.engine);
             summary = now_summary;
             if let Some(m) = &self.metrics {
                 let (engine, clock) = (&self.engine, &self.clock);
@@ -363,7 +397,14 @@ impl<C: Clock> Daemon<C> {
         Ok(())
     }
 
+    /// Kernel transmit timestamps, then the fallback for those overdue.
     fn tx_timestamps(&mut self) -> io::Result<()> {
+        self.read_tx_timestamps()?;
+        self.tx_fallbacks()
+    }
+
+    /// The kernel's transmit timestamps queued so far, handed to the engine.
+    fn read_tx_timestamps(&mut self) -> io::Result<()> {
         let keys: Vec<(Ipv4Addr, u16)> = self.sockets.keys().copied().collect();
         for key in keys {
             while let Some((id, ts)) = self.sockets[&key].recv_tx_timestamp()? {
@@ -379,6 +420,11 @@ impl<C: Clock> Daemon<C> {
                 }
             }
         }
+        Ok(())
+    }
+
+    /// Transmissions whose kernel timestamp is overdue fall back to the reading taken at send.
+    fn tx_fallbacks(&mut self) -> io::Result<()> {
         // Fallback: no kernel timestamp in time, use the reading taken at send.
         let now = monotonic();
         let late: Vec<_> = self

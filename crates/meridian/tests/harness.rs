@@ -11,7 +11,7 @@ use std::time::Duration;
 
 mod common;
 
-use common::{Namespaces, Scratch, shell, start_peer, wait_for, wait_settled};
+use common::{Namespaces, Scratch, shell, start_peer, wait_for};
 
 /// Root and `ip` are needed; missing, the test skips visibly or fails under
 /// `MERIDIAN_REQUIRE_PEERS=1`.
@@ -115,18 +115,25 @@ fn ntp_client_converges_through_a_pdv_relay() {
             "20",
             "--report",
             &s(&report),
+            "--log-level",
+            "debug",
         ],
         &dir.0.join("client.log"),
     );
-    // Under this PDV the frequency measurement can end with about a ppm of error, which the
-    // PLL removes only slowly: the bound is 250 µs (runs have settled at −16 to −19 µs, and
-    // once at −93 µs drifting to −186 µs over two minutes).
-    let v = wait_settled(&report, 10, 250e3, Duration::from_secs(240));
+    // Four minutes, of which the last must hold within 300 µs: the simulator's run of this
+    // case (`h_startup_under_pdv`; 200 seeds) stayed within 227 µs over the fourth minute.
+    let v = common::wait_reports(&report, 240, Duration::from_secs(300));
     let us = |x: f64| (x / 100.0).round() / 10.0;
+    let worst = v[180..240].iter().fold(0f64, |m, x| m.max(x.abs()));
     eprintln!(
-        "NTP client through the PDV relay: within 250 µs for 10 s after {} s; TE (µs) every 10 s: {:?}",
-        v.len(),
+        "NTP client through the PDV relay: |TE| over 180–240 s at most {:.1} µs; TE (µs) every 10 s: {:?}",
+        worst / 1e3,
         v.iter().step_by(10).map(|&x| us(x)).collect::<Vec<_>>()
+    );
+    assert!(
+        worst < 300e3,
+        "|TE| {worst} ns; µs: {:?}",
+        v.iter().map(|&x| us(x)).collect::<Vec<_>>()
     );
     assert!(v[0] > 4e6, "the client did not start 5 ms off: {}", v[0]);
     wait_for(&control);

@@ -189,6 +189,8 @@ fn meridians_ntp_client_synchronizes_to_chronyd() {
         "20",
         "--report",
         &s(&report),
+        "--log-level",
+        "debug",
     ]);
     let v = common::wait_reports(&report, 65, Duration::from_secs(100));
     common::check_te_after_60s("meridian client of chronyd", &v);
