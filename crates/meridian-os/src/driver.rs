@@ -23,7 +23,9 @@ use meridian_proto::servo::ServoState;
 use tracing::{debug, info, warn};
 
 use crate::clock::{Clock, monotonic};
+use crate::hwts;
 use crate::metrics::{self, MetricsServer};
+use crate::socket::KernelTime;
 use crate::socket::TimestampedSocket;
 
 /// The standard ports the engines use; the daemon may bind others.
@@ -72,6 +74,11 @@ pub struct Daemon<C: Clock> {
     clock: C,
     sockets: BTreeMap<(Ipv4Addr, u16), TimestampedSocket>,
     pending: BTreeMap<((Ipv4Addr, u16), u32), PendingTx>,
+    /// Per interface: the PHC its sockets take hardware timestamps from, if any.
+    interfaces: BTreeMap<String, Option<u32>>,
+    /// The PHCs in use, by index.
+    phcs: BTreeMap<u32, hwts::Phc>,
+    next_phc_compare: Option<Instant>,
     control: Option<UnixListener>,
     metrics: Option<MetricsServer>,
     /// Whether a missing TX timestamp was already logged.
@@ -226,6 +233,9 @@ impl<C: Clock> Daemon<C> {
             clock,
             sockets: BTreeMap::new(),
             pending: BTreeMap::new(),
+            interfaces: BTreeMap::new(),
+            phcs: BTreeMap::new(),
+            next_phc_compare: None,
             control,
             metrics,
             warned_tx: false,
@@ -265,15 +275,86 @@ impl<C: Clock> Daemon<C> {
             }
             let port = self.local_port(std);
             let device = if std == NTP { None } else { vrf.as_deref() };
-            let s = TimestampedSocket::bind(SocketAddrV4::new(ip, port), device)
+            let phc = self.hardware_for(ip);
+            let s = TimestampedSocket::bind(SocketAddrV4::new(ip, port), device, phc)
                 .map_err(|e| format!("bind {ip}:{port}: {e}"))?;
             if !s.timestamping {
                 warn!("{ip}:{port}: kernel timestamps unavailable; using clock readings");
             }
-            info!("listening on {ip}:{port}");
+            match s.phc {
+                Some(n) => info!("listening on {ip}:{port}, hardware timestamps (/dev/ptp{n})"),
+                None => info!("listening on {ip}:{port}, software timestamps"),
+            }
             self.sockets.insert((ip, std), s);
         }
         Ok(())
+    }
+
+    /// The PHC to take hardware timestamps from for sockets on `ip`, if its interface offers
+    /// them and accepts being switched to them; decided (and logged) once per interface.
+    fn hardware_for(&mut self, ip: Ipv4Addr) -> Option<u32> {
+        let interface = hwts::interface_of(ip)?;
+        if let Some(&known) = self.interfaces.get(&interface) {
+            return known;
+        }
+        let hw = match hwts::TsInfo::query(&interface) {
+            Ok(info) => info.hardware(),
+            Err(e) => {
+                warn!("{interface}: timestamping capabilities unknown ({e}); software timestamps");
+                None
+            }
+        };
+        let phc = match hw {
+            None => {
+                info!("{interface}: no hardware timestamping for all packets; software timestamps");
+                None
+            }
+            Some(hw) => match hwts::enable(&interface, hw).and_then(|()| {
+                if let std::collections::btree_map::Entry::Vacant(slot) = self.phcs.entry(hw.phc) {
+                    let mut phc = hwts::Phc::open(hw.phc)?;
+                    phc.compare()?;
+                    slot.insert(phc);
+                }
+                Ok(hw.phc)
+            }) {
+                Ok(n) => {
+                    info!("{interface}: hardware timestamps against /dev/ptp{n}");
+                    Some(n)
+                }
+                Err(e) => {
+                    warn!("{interface}: hardware timestamping refused ({e}); software timestamps");
+                    None
+                }
+            },
+        };
+        self.interfaces.insert(interface, phc);
+        phc
+    }
+
+    /// A kernel timestamp on the clock's timescale; `None` for a hardware timestamp whose PHC
+    /// has no comparison with the system clock yet.
+    fn kernel_reading(&self, t: KernelTime, phc: Option<u32>) -> Option<Timestamp> {
+        match t {
+            KernelTime::Software(ts) => Some(self.clock.reading_at(ts)),
+            KernelTime::Hardware(ts) => {
+                let sys = self.phcs.get(&phc?)?.to_system(ts)?;
+                Some(self.clock.reading_at(sys))
+            }
+        }
+    }
+
+    /// Compares every PHC in use with the system clock, once a second.
+    fn compare_phcs(&mut self) {
+        let now = monotonic();
+        if self.phcs.is_empty() || self.next_phc_compare.is_some_and(|t| t > now) {
+            return;
+        }
+        self.next_phc_compare = Some(now.after(Duration::SECOND));
+        for (n, phc) in &mut self.phcs {
+            if let Err(e) = phc.compare() {
+                warn!("/dev/ptp{n}: comparison with the system clock failed: {e}");
+            }
+        }
     }
 
     fn now(&self) -> Now {
@@ -327,6 +408,7 @@ impl<C: Clock> Daemon<C> {
             }
             // Transmit timestamps first: a reply on a fast path can be in the same wake-up as
             // its request's timestamp, and must not be matched with the estimate taken at send.
+            self.compare_phcs();
             self.tx_timestamps()?;
             self.receive()?;
             if self.engine.poll_timeout().is_some_and(|t| t <= monotonic()) {
@@ -379,9 +461,11 @@ impl<C: Clock> Daemon<C> {
                 let Some(r) = self.sockets[&key].recv(&mut buf)? else {
                     break;
                 };
+                let phc = self.sockets[&key].phc;
                 let rx = r
                     .timestamp
-                    .map_or_else(|| self.clock.now(), |t| self.clock.reading_at(t));
+                    .and_then(|t| self.kernel_reading(t, phc))
+                    .unwrap_or_else(|| self.clock.now());
                 let from = SocketAddrV4::new(*r.from.ip(), self.peer_port(r.from.port()));
                 let to = SocketAddrV4::new(key.0, key.1);
                 let d = Datagram {
@@ -407,9 +491,10 @@ impl<C: Clock> Daemon<C> {
     fn read_tx_timestamps(&mut self) -> io::Result<()> {
         let keys: Vec<(Ipv4Addr, u16)> = self.sockets.keys().copied().collect();
         for key in keys {
+            let phc = self.sockets[&key].phc;
             while let Some((id, ts)) = self.sockets[&key].recv_tx_timestamp()? {
                 if let Some(p) = self.pending.remove(&(key, id)) {
-                    let t = self.clock.reading_at(ts);
+                    let t = self.kernel_reading(ts, phc).unwrap_or(p.sent);
                     self.engine.handle(
                         self.now(),
                         Input::TxTimestamp {

@@ -4,5 +4,6 @@
 
 pub mod clock;
 pub mod driver;
+pub mod hwts;
 pub mod metrics;
 pub mod socket;

@@ -13,6 +13,15 @@ use nix::sys::socket::{
 };
 use nix::sys::time::TimeSpec;
 
+/// A kernel timestamp and its timescale.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KernelTime {
+    /// CLOCK_REALTIME, taken in software.
+    Software(TimeSpec),
+    /// The NIC's PTP hardware clock, taken in hardware.
+    Hardware(TimeSpec),
+}
+
 /// A datagram as received.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Received {
@@ -20,8 +29,8 @@ pub struct Received {
     pub len: usize,
     /// The sender.
     pub from: SocketAddrV4,
-    /// The kernel's software receive timestamp (CLOCK_REALTIME), if it gave one.
-    pub timestamp: Option<TimeSpec>,
+    /// The kernel's receive timestamp (hardware where enabled and given), if it gave one.
+    pub timestamp: Option<KernelTime>,
 }
 
 /// A UDP socket bound to one address and port, with kernel timestamps.
@@ -31,6 +40,8 @@ pub struct TimestampedSocket {
     local: SocketAddrV4,
     /// Whether SO_TIMESTAMPING is active.
     pub timestamping: bool,
+    /// The PHC whose hardware timestamps the socket asked for, if any.
+    pub phc: Option<u32>,
     /// The kernel's counter of packets sent (the OPT_ID of the next one).
     next_id: u32,
     tos: u8,
@@ -38,8 +49,9 @@ pub struct TimestampedSocket {
 
 impl TimestampedSocket {
     /// Binds to `local`, optionally to a VRF or interface device, non-blocking, with software RX
-    /// and TX timestamping.
-    pub fn bind(local: SocketAddrV4, device: Option<&str>) -> io::Result<Self> {
+    /// and TX timestamping, or hardware ones from `phc` (its interface already switched to
+    /// hardware timestamping; software receive timestamps stay on for packets it misses).
+    pub fn bind(local: SocketAddrV4, device: Option<&str>, phc: Option<u32>) -> io::Result<Self> {
         let socket = UdpSocket::bind(local)?;
         socket.set_nonblocking(true)?;
         if let Some(dev) = device {
@@ -50,11 +62,19 @@ impl TimestampedSocket {
             )
             .map_err(io::Error::from)?;
         }
-        let flags = TimestampingFlag::SOF_TIMESTAMPING_SOFTWARE
+        let mut flags = TimestampingFlag::SOF_TIMESTAMPING_SOFTWARE
             | TimestampingFlag::SOF_TIMESTAMPING_RX_SOFTWARE
-            | TimestampingFlag::SOF_TIMESTAMPING_TX_SOFTWARE
             | TimestampingFlag::SOF_TIMESTAMPING_OPT_ID
             | TimestampingFlag::SOF_TIMESTAMPING_OPT_TSONLY;
+        // One transmit timestamp per packet: the error queue would otherwise hold a software
+        // and a hardware one under the same id.
+        flags |= if phc.is_some() {
+            TimestampingFlag::SOF_TIMESTAMPING_RX_HARDWARE
+                | TimestampingFlag::SOF_TIMESTAMPING_TX_HARDWARE
+                | TimestampingFlag::SOF_TIMESTAMPING_RAW_HARDWARE
+        } else {
+            TimestampingFlag::SOF_TIMESTAMPING_TX_SOFTWARE
+        };
         let timestamping = setsockopt(&socket, sockopt::Timestamping, &flags).is_ok();
         let local = match socket.local_addr()? {
             SocketAddr::V4(a) => a,
@@ -64,6 +84,7 @@ impl TimestampedSocket {
             socket,
             local,
             timestamping,
+            phc: phc.filter(|_| timestamping),
             next_id: 0,
             tos: 0,
         })
@@ -107,7 +128,7 @@ impl TimestampedSocket {
         if let Ok(cmsgs) = msg.cmsgs() {
             for c in cmsgs {
                 if let ControlMessageOwned::ScmTimestampsns(ts) = c {
-                    timestamp = Some(ts.system);
+                    timestamp = Some(kernel_time(&ts));
                 }
             }
         }
@@ -124,7 +145,7 @@ impl TimestampedSocket {
     }
 
     /// Reads one transmit timestamp from the error queue: (packet id, time), if one is waiting.
-    pub fn recv_tx_timestamp(&self) -> io::Result<Option<(u32, TimeSpec)>> {
+    pub fn recv_tx_timestamp(&self) -> io::Result<Option<(u32, KernelTime)>> {
         let mut buf = [0u8; 64];
         let mut iov = [IoSliceMut::new(&mut buf)];
         let mut cmsg = cmsg_space!(nix::sys::socket::Timestamps, libc_sock_extended_err);
@@ -142,13 +163,23 @@ impl TimestampedSocket {
         if let Ok(cmsgs) = msg.cmsgs() {
             for c in cmsgs {
                 match c {
-                    ControlMessageOwned::ScmTimestampsns(t) => ts = Some(t.system),
+                    ControlMessageOwned::ScmTimestampsns(t) => ts = Some(kernel_time(&t)),
                     ControlMessageOwned::Ipv4RecvErr(err, _) => id = Some(err.ee_data),
                     _ => {}
                 }
             }
         }
         Ok(ts.zip(id).map(|(t, i)| (i, t)))
+    }
+}
+
+/// The hardware timestamp where the kernel gave one, else the software one.
+fn kernel_time(ts: &nix::sys::socket::Timestamps) -> KernelTime {
+    let zero = TimeSpec::new(0, 0);
+    if ts.hw_raw != zero {
+        KernelTime::Hardware(ts.hw_raw)
+    } else {
+        KernelTime::Software(ts.system)
     }
 }
 
@@ -179,9 +210,10 @@ mod tests {
 
     #[test]
     fn loopback_datagrams_carry_rx_and_tx_timestamps() {
-        let a = TimestampedSocket::bind(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 0), None).unwrap();
+        let a =
+            TimestampedSocket::bind(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 0), None, None).unwrap();
         let mut b =
-            TimestampedSocket::bind(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 0), None).unwrap();
+            TimestampedSocket::bind(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 0), None, None).unwrap();
         assert!(
             a.timestamping && b.timestamping,
             "SO_TIMESTAMPING is available on Linux"
@@ -195,7 +227,9 @@ mod tests {
             let r = wait(|| a.recv(&mut buf).unwrap()).expect("datagram");
             assert_eq!((&buf[..r.len], r.from), (&[k; 5][..], b.local()));
             let tx = wait(|| b.recv_tx_timestamp().unwrap());
-            if let (Some(rx), Some((tx_id, tx_ts))) = (r.timestamp, tx) {
+            if let (Some(KernelTime::Software(rx)), Some((tx_id, KernelTime::Software(tx_ts)))) =
+                (r.timestamp, tx)
+            {
                 assert_eq!(tx_id, id, "the TX timestamp names its packet");
                 assert!(tx_ts <= rx, "sent before received");
                 return;

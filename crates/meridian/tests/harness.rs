@@ -136,6 +136,15 @@ fn ntp_client_converges_through_a_pdv_relay() {
         v.iter().map(|&x| us(x)).collect::<Vec<_>>()
     );
     assert!(v[0] > 4e6, "the client did not start 5 ms off: {}", v[0]);
+    // A veth has no hardware timestamping: the daemon asked, said so, and took software ones.
+    let log = std::fs::read_to_string(dir.0.join("client.log")).unwrap();
+    assert!(
+        log.contains(&format!(
+            "{}: no hardware timestamping for all packets; software timestamps",
+            ns.veth_b
+        )) && log.contains("listening on 192.0.2.2:123, software timestamps"),
+        "{log}"
+    );
     wait_for(&control);
     let status = shell(&control, "display ntp-service status");
     assert!(status.contains("clock stratum: 2"), "{status}");
