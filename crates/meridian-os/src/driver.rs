@@ -163,18 +163,22 @@ impl Summary {
     }
 }
 
-/// The local (address, standard port) pairs the configuration needs sockets for.
-fn binds(c: &Config) -> Vec<(Ipv4Addr, u16)> {
-    let mut out = Vec::new();
+/// The sockets the configuration needs, each with the VRF device it must be bound to: the PTP
+/// ports to `ptp-adaptive vpn-instance`, an NTP source address to the `vpn-instance` of the
+/// associations sending from it (an address belongs to one VRF, so the first named wins).
+fn binds(c: &Config) -> BTreeMap<(Ipv4Addr, u16), Option<String>> {
+    let mut out: BTreeMap<(Ipv4Addr, u16), Option<String>> = BTreeMap::new();
     if let Some(n) = ntp_config(c) {
-        out.push((n.source, NTP));
-        out.extend(n.serve_on.iter().map(|a| (*a, NTP)));
-        out.extend(
-            n.associations
-                .iter()
-                .filter_map(|a| a.source)
-                .map(|a| (a, NTP)),
-        );
+        out.insert((n.source, NTP), None);
+        for a in &n.serve_on {
+            out.entry((*a, NTP)).or_default();
+        }
+        for a in &n.associations {
+            let device = out.entry((a.source.unwrap_or(n.source), NTP)).or_default();
+            if device.is_none() {
+                device.clone_from(&a.vpn_instance);
+            }
+        }
     }
     if c.ptp.enable
         && let Some(ip) = c
@@ -182,11 +186,9 @@ fn binds(c: &Config) -> Vec<(Ipv4Addr, u16)> {
             .local_ip
             .or_else(|| meridian_vrp::device::addresses(c).first().copied())
     {
-        out.push((ip, PTP_EVENT));
-        out.push((ip, PTP_GENERAL));
+        out.insert((ip, PTP_EVENT), c.ptp.vpn_instance.clone());
+        out.insert((ip, PTP_GENERAL), c.ptp.vpn_instance.clone());
     }
-    out.sort();
-    out.dedup();
     out
 }
 
@@ -267,23 +269,26 @@ impl<C: Clock> Daemon<C> {
 
     fn open_sockets(&mut self) -> Result<(), String> {
         let want = binds(&self.session.running);
-        self.sockets.retain(|k, _| want.contains(k));
-        let vrf = self.session.running.ptp.vpn_instance.clone();
-        for (ip, std) in want {
+        // A socket stays if still wanted on the same VRF; one moved to another is reopened.
+        self.sockets
+            .retain(|k, s| want.get(k).is_some_and(|d| *d == s.device));
+        for ((ip, std), device) in want {
             if self.sockets.contains_key(&(ip, std)) {
                 continue;
             }
             let port = self.local_port(std);
-            let device = if std == NTP { None } else { vrf.as_deref() };
             let phc = self.hardware_for(ip);
-            let s = TimestampedSocket::bind(SocketAddrV4::new(ip, port), device, phc)
+            let s = TimestampedSocket::bind(SocketAddrV4::new(ip, port), device.as_deref(), phc)
                 .map_err(|e| format!("bind {ip}:{port}: {e}"))?;
             if !s.timestamping {
                 warn!("{ip}:{port}: kernel timestamps unavailable; using clock readings");
             }
+            let vrf = device.map(|d| format!(" in VRF {d}")).unwrap_or_default();
             match s.phc {
-                Some(n) => info!("listening on {ip}:{port}, hardware timestamps (/dev/ptp{n})"),
-                None => info!("listening on {ip}:{port}, software timestamps"),
+                Some(n) => {
+                    info!("listening on {ip}:{port}{vrf}, hardware timestamps (/dev/ptp{n})");
+                }
+                None => info!("listening on {ip}:{port}{vrf}, software timestamps"),
             }
             self.sockets.insert((ip, std), s);
         }
@@ -634,4 +639,48 @@ fn save(path: &std::path::Path, text: &str) -> io::Result<()> {
 fn seed() -> u64 {
     let t = crate::clock::realtime().ticks() as u64;
     t ^ u64::from(std::process::id()).rotate_left(32)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn binds_of(text: &str) -> BTreeMap<(Ipv4Addr, u16), Option<String>> {
+        let license = include_str!("../../../examples/atr-time-profile/license.txt");
+        let session = Session::load_licensed(text, Some(("license.txt", license)));
+        binds(&session.expect("loads").running)
+    }
+
+    #[test]
+    fn ntp_associations_bind_their_source_to_their_vpn_instance() {
+        let b = binds_of(
+            "sysname D\n\
+             ntp-service unicast-server 198.51.100.1 source-interface GigabitEthernet0/1/1 vpn-instance blue iburst\n\
+             ntp-service unicast-server 203.0.113.1\n\
+             interface GigabitEthernet0/1/0\n ip address 192.0.2.2 255.255.255.0\n\
+             interface GigabitEthernet0/1/1\n ip address 198.51.100.2 255.255.255.0\n\
+             return\n",
+        );
+        let ip = |s: &str| s.parse::<Ipv4Addr>().unwrap();
+        assert_eq!(
+            b.into_iter().collect::<Vec<_>>(),
+            vec![
+                ((ip("192.0.2.2"), NTP), None),
+                ((ip("198.51.100.2"), NTP), Some("blue".to_string())),
+            ]
+        );
+    }
+
+    #[test]
+    fn ptp_ports_bind_to_the_ptp_vpn_instance() {
+        let b = binds_of(
+            "sysname A\nptp-adaptive enable\nptp-adaptive local-ip 192.0.2.2\n\
+             ptp-adaptive vpn-instance red\n\
+             interface GigabitEthernet0/1/0\n ip address 192.0.2.2 255.255.255.0\nreturn\n",
+        );
+        let red = Some("red".to_string());
+        let ip = Ipv4Addr::new(192, 0, 2, 2);
+        assert_eq!(b.get(&(ip, PTP_EVENT)), Some(&red));
+        assert_eq!(b.get(&(ip, PTP_GENERAL)), Some(&red));
+    }
 }

@@ -42,6 +42,8 @@ pub struct TimestampedSocket {
     pub timestamping: bool,
     /// The PHC whose hardware timestamps the socket asked for, if any.
     pub phc: Option<u32>,
+    /// The device (VRF) it is bound to, if any.
+    pub device: Option<String>,
     /// The kernel's counter of packets sent (the OPT_ID of the next one).
     next_id: u32,
     tos: u8,
@@ -85,6 +87,7 @@ impl TimestampedSocket {
             local,
             timestamping,
             phc: phc.filter(|_| timestamping),
+            device: device.map(str::to_string),
             next_id: 0,
             tos: 0,
         })

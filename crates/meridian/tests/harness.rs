@@ -51,12 +51,16 @@ fn ntp_client_converges_through_a_pdv_relay() {
          interface GigabitEthernet0/1/0\n undo shutdown\n ip address 192.0.2.1 255.255.255.0\n\
          return\n",
     );
-    // The client's server is the relay.
+    // The client's server is the relay. Its `vpn-instance` names the veth: this kernel has no
+    // VRF devices, and SO_BINDTODEVICE treats a VRF and an interface alike.
     let client = dir.file(
         "client.cfg",
-        "sysname Client\nntp-service unicast-server 192.0.2.3 iburst minpoll 4\n\
-         interface GigabitEthernet0/1/0\n undo shutdown\n ip address 192.0.2.2 255.255.255.0\n\
-         return\n",
+        &format!(
+            "sysname Client\nntp-service unicast-server 192.0.2.3 vpn-instance {} iburst minpoll 4\n\
+             interface GigabitEthernet0/1/0\n undo shutdown\n ip address 192.0.2.2 255.255.255.0\n\
+             return\n",
+            ns.veth_b
+        ),
     );
     let (control, report) = (dir.0.join("c.sock"), dir.0.join("c.jsonl"));
     let s = |p: &Path| p.to_str().unwrap().to_string();
@@ -136,13 +140,17 @@ fn ntp_client_converges_through_a_pdv_relay() {
         v.iter().map(|&x| us(x)).collect::<Vec<_>>()
     );
     assert!(v[0] > 4e6, "the client did not start 5 ms off: {}", v[0]);
-    // A veth has no hardware timestamping: the daemon asked, said so, and took software ones.
+    // A veth has no hardware timestamping: the daemon asked, said so, and took software ones;
+    // the association's socket is bound to its vpn-instance.
     let log = std::fs::read_to_string(dir.0.join("client.log")).unwrap();
     assert!(
         log.contains(&format!(
             "{}: no hardware timestamping for all packets; software timestamps",
             ns.veth_b
-        )) && log.contains("listening on 192.0.2.2:123, software timestamps"),
+        )) && log.contains(&format!(
+            "listening on 192.0.2.2:123 in VRF {}, software timestamps",
+            ns.veth_b
+        )),
         "{log}"
     );
     wait_for(&control);
