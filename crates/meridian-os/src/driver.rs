@@ -83,6 +83,8 @@ pub struct Daemon<C: Clock> {
     metrics: Option<MetricsServer>,
     /// Whether a missing TX timestamp was already logged.
     warned_tx: bool,
+    /// Whether a datagram without a kernel receive timestamp was already logged.
+    warned_rx: bool,
 }
 
 /// What an operator wants to hear about when it changes: the NTP reference and stratum, the
@@ -241,6 +243,7 @@ impl<C: Clock> Daemon<C> {
             control,
             metrics,
             warned_tx: false,
+            warned_rx: false,
         };
         d.open_sockets()?;
         Ok(d)
@@ -467,10 +470,20 @@ impl<C: Clock> Daemon<C> {
                     break;
                 };
                 let phc = self.sockets[&key].phc;
-                let rx = r
-                    .timestamp
-                    .and_then(|t| self.kernel_reading(t, phc))
-                    .unwrap_or_else(|| self.clock.now());
+                let rx = match r.timestamp.and_then(|t| self.kernel_reading(t, phc)) {
+                    Some(t) => t,
+                    None => {
+                        if !self.warned_rx {
+                            self.warned_rx = true;
+                            warn!(
+                                "{}:{}: a datagram came without a kernel receive timestamp; \
+                                 using the clock reading now",
+                                key.0, key.1
+                            );
+                        }
+                        self.clock.now()
+                    }
+                };
                 let from = SocketAddrV4::new(*r.from.ip(), self.peer_port(r.from.port()));
                 let to = SocketAddrV4::new(key.0, key.1);
                 let d = Datagram {
