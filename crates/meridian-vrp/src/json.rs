@@ -7,6 +7,11 @@
 //! are part of them), and the lines that are not fields under `"lines"`. A field name seen
 //! again in the same block starts the next record (the per-peer sections of
 //! `display ntp-service sessions`).
+//!
+//! For scripts that want numbers, every field whose value is a number, alone or followed by one
+//! unit (`0.0100 ms`, `-19.846 ppm`, `255`), appears again under `"values"` as
+//! `{"value": number, "unit": "ms"}` (no `unit` when there is none); addresses, times and
+//! words stay strings only.
 
 use std::fmt::Write as _;
 
@@ -31,6 +36,18 @@ fn field(line: &str) -> Option<(&str, &str)> {
     let name_like =
         k.len() <= 48 && k.chars().next().is_some_and(char::is_alphabetic) && !k.contains("  ");
     name_like.then(|| (k, v.trim()))
+}
+
+/// A value that is a finite number, alone or with one unit word after it.
+fn number(v: &str) -> Option<(f64, Option<&str>)> {
+    let mut parts = v.split_whitespace();
+    let n: f64 = parts.next()?.parse().ok().filter(|n: &f64| n.is_finite())?;
+    let unit = parts.next();
+    let unit_like = |u: &str| {
+        u.chars()
+            .all(|c| c.is_alphabetic() || matches!(c, '%' | '/'))
+    };
+    (parts.next().is_none() && unit.is_none_or(unit_like)).then_some((n, unit))
 }
 
 /// A JSON string literal.
@@ -94,6 +111,31 @@ pub fn display_to_json(text: &str) -> String {
             out.push(':');
             quote(v, &mut out);
         }
+        let numbers: Vec<(&String, (f64, Option<&str>))> = r
+            .fields
+            .iter()
+            .filter_map(|(k, v)| number(v).map(|n| (k, n)))
+            .collect();
+        if !numbers.is_empty() {
+            if !first {
+                out.push(',');
+            }
+            first = false;
+            out.push_str("\"values\":{");
+            for (j, (k, (n, unit))) in numbers.iter().enumerate() {
+                if j > 0 {
+                    out.push(',');
+                }
+                quote(k, &mut out);
+                let _ = write!(out, ":{{\"value\":{n}");
+                if let Some(u) = unit {
+                    out.push_str(",\"unit\":");
+                    quote(u, &mut out);
+                }
+                out.push('}');
+            }
+            out.push('}');
+        }
         if !r.lines.is_empty() {
             if !first {
                 out.push(',');
@@ -125,11 +167,28 @@ mod tests {
         assert_eq!(
             display_to_json(text),
             "[{\"clock status\":\"synchronized\",\"clock stratum\":\"3\",\
-             \"reference time\":\"23:54:56.421 UTC\"},\
-             {\"clock source\":\"192.0.2.1\",\"reach\":\"3\"},\
-             {\"clock source\":\"192.0.2.9\",\"reach\":\"0\"},\
+             \"reference time\":\"23:54:56.421 UTC\",\"values\":{\"clock stratum\":{\"value\":3}}},\
+             {\"clock source\":\"192.0.2.1\",\"reach\":\"3\",\"values\":{\"reach\":{\"value\":3}}},\
+             {\"clock source\":\"192.0.2.9\",\"reach\":\"0\",\"values\":{\"reach\":{\"value\":0}}},\
              {\"Current trace source\":\"server1\",\"lines\":[\"MS Name  Stratum\",\"say \\\"hi\\\"\\\\\"]}]\n"
         );
+    }
+
+    #[test]
+    fn numbers_with_a_unit_are_also_typed() {
+        let text = " delay: 0.0100 ms\n offset: -5.0433 ms\n frequency: -19.846 ppm\n\
+                    load: 12 %\n peer: 10.0.1.31\n since: 3 days ago\n odd: nan\n";
+        let j: serde_json::Value = serde_json::from_str(&display_to_json(text)).unwrap();
+        let v = &j[0]["values"];
+        assert_eq!(v["delay"], serde_json::json!({"value": 0.01, "unit": "ms"}));
+        assert_eq!(v["offset"]["value"], -5.0433);
+        assert_eq!(v["frequency"]["unit"], "ppm");
+        assert_eq!(v["load"], serde_json::json!({"value": 12, "unit": "%"}));
+        // Strings stay strings: an address, a phrase, a non-finite number.
+        for k in ["peer", "since", "odd"] {
+            assert!(v.get(k).is_none(), "{k}: {v}");
+        }
+        assert_eq!(j[0]["delay"], "0.0100 ms");
     }
 
     #[test]

@@ -325,15 +325,14 @@ impl meridian_vrp::session::Displays for Canned {
 #[test]
 fn display_json_modifier() {
     let mut s = Session::default();
+    let json = "[{\"clock status\":\"synchronized\",\"clock stratum\":\"2\",\
+                \"values\":{\"clock stratum\":{\"value\":2}}}]\n";
     assert_eq!(
         s.run_line("display ntp-service status | json", &mut Canned),
-        "[{\"clock status\":\"synchronized\",\"clock stratum\":\"2\"}]\n"
+        json
     );
     // Abbreviated, without spaces around the bar: the same.
-    assert_eq!(
-        s.run_line("dis ntp-service status|json", &mut Canned),
-        "[{\"clock status\":\"synchronized\",\"clock stratum\":\"2\"}]\n"
-    );
+    assert_eq!(s.run_line("dis ntp-service status|json", &mut Canned), json);
     // A bad display stays a VRP error; `| json` on anything else is refused.
     let bad = s.run_line("display ntp-service bogus | json", &mut Canned);
     assert!(bad.contains("Error:") && bad.contains('^'), "{bad}");

@@ -73,6 +73,7 @@ fn ntp_client_daemon_synchronizes_to_a_server_daemon_and_obeys_its_shell() {
         serde_json::from_str(&shell(&cc, "display ntp-service sessions | json")).unwrap();
     assert_eq!(j[0]["clock source"], "127.0.0.2", "{j}");
     assert_eq!(j[0]["clock stratum"], "2", "{j}");
+    assert_eq!(j[0]["values"]["clock stratum"]["value"], 2, "{j}");
     // Prometheus metrics: the client's stratum and its peer; the server's clients are counted
     // among its packets, none dropped.
     let m = scrape(19124, "/metrics");
