@@ -93,6 +93,50 @@ pub fn reference_server(addr: Ipv4Addr, stratum: u8) -> NtpConfig {
     c
 }
 
+/// A stratum-1 server at 10.0.`subnet`.1 and an iburst client of it at 10.0.`subnet`.2
+/// (`minpoll` if given, else the vendor's default) whose clock starts `phase` and `ppb` off.
+/// Links are the caller's.
+struct ClientOfServer {
+    server: NodeId,
+    client: NodeId,
+    server_ip: Ipv4Addr,
+    client_ip: Ipv4Addr,
+}
+
+fn client_of_server(
+    sim: &mut Simulator,
+    subnet: u8,
+    minpoll: Option<i8>,
+    phase: Duration,
+    ppb: f64,
+) -> ClientOfServer {
+    let (server_ip, client_ip) = (
+        Ipv4Addr::new(10, 0, subnet, 1),
+        Ipv4Addr::new(10, 0, subnet, 2),
+    );
+    let server = add_ntp(
+        sim,
+        "server",
+        server_ip,
+        reference_server(server_ip, 1),
+        software(Duration::ZERO, 0.0),
+    );
+    let base = AssociationConfig::server(server_ip);
+    let mut cc = NtpConfig::new(client_ip);
+    cc.associations.push(AssociationConfig {
+        iburst: true,
+        minpoll: minpoll.unwrap_or(base.minpoll),
+        ..base
+    });
+    let client = add_ntp(sim, "client", client_ip, cc, software(phase, ppb));
+    ClientOfServer {
+        server,
+        client,
+        server_ip,
+        client_ip,
+    }
+}
+
 fn max_abs_te(samples: &[TeSample], from: Timestamp) -> f64 {
     samples
         .iter()
@@ -315,26 +359,11 @@ pub fn strata_and_loops(seed: u64, seconds: i64) -> Strata {
 pub fn convergence(seed: u64) -> (Option<i64>, f64) {
     let mut sim = Simulator::new(seed, at(0));
     let net = lan(&mut sim);
-    let (s_ip, c_ip) = (Ipv4Addr::new(10, 0, 4, 1), Ipv4Addr::new(10, 0, 4, 2));
-    let s = add_ntp(
-        &mut sim,
-        "server",
-        s_ip,
-        reference_server(s_ip, 1),
-        software(Duration::ZERO, 0.0),
-    );
-    let mut cc = NtpConfig::new(c_ip);
-    cc.associations.push(AssociationConfig {
-        iburst: true,
-        ..AssociationConfig::server(s_ip)
-    });
-    let c = add_ntp(
-        &mut sim,
-        "client",
-        c_ip,
-        cc,
-        software(Duration::from_millis(100), 20_000.0),
-    );
+    let ClientOfServer {
+        server: s,
+        client: c,
+        ..
+    } = client_of_server(&mut sim, 4, None, Duration::from_millis(100), 20_000.0);
     join(&mut sim, net, s, Duration::ZERO);
     join(&mut sim, net, c, Duration::ZERO);
     let mut synced = None;
@@ -404,30 +433,13 @@ impl Engine for Spoofer {
 pub fn spoofing(seed: u64, seconds: i64) -> (f64, u64, u64) {
     let mut sim = Simulator::new(seed, at(0));
     let net = lan(&mut sim);
-    let (s_ip, c_ip, x_ip) = (
-        Ipv4Addr::new(10, 0, 5, 1),
-        Ipv4Addr::new(10, 0, 5, 2),
-        Ipv4Addr::new(10, 0, 5, 66),
-    );
-    let s = add_ntp(
-        &mut sim,
-        "server",
-        s_ip,
-        reference_server(s_ip, 1),
-        software(Duration::ZERO, 0.0),
-    );
-    let mut cc = NtpConfig::new(c_ip);
-    cc.associations.push(AssociationConfig {
-        iburst: true,
-        ..AssociationConfig::server(s_ip)
-    });
-    let c = add_ntp(
-        &mut sim,
-        "client",
-        c_ip,
-        cc,
-        software(Duration::from_millis(5), 5_000.0),
-    );
+    let ClientOfServer {
+        server: s,
+        client: c,
+        server_ip: s_ip,
+        client_ip: c_ip,
+    } = client_of_server(&mut sim, 5, None, Duration::from_millis(5), 5_000.0);
+    let x_ip = Ipv4Addr::new(10, 0, 5, 66);
     let x = sim.add_node(
         NodeConfig {
             name: "attacker".into(),
@@ -466,26 +478,11 @@ pub fn spoofing(seed: u64, seconds: i64) -> (f64, u64, u64) {
 pub fn jitter_accuracy(seed: u64, jitter: Duration, seconds: i64, warmup: i64) -> (f64, f64) {
     let mut sim = Simulator::new(seed, at(0));
     let net = lan(&mut sim);
-    let (s_ip, c_ip) = (Ipv4Addr::new(10, 0, 6, 1), Ipv4Addr::new(10, 0, 6, 2));
-    let s = add_ntp(
-        &mut sim,
-        "server",
-        s_ip,
-        reference_server(s_ip, 1),
-        software(Duration::ZERO, 0.0),
-    );
-    let mut cc = NtpConfig::new(c_ip);
-    cc.associations.push(AssociationConfig {
-        iburst: true,
-        ..AssociationConfig::server(s_ip)
-    });
-    let c = add_ntp(
-        &mut sim,
-        "client",
-        c_ip,
-        cc,
-        software(Duration::from_millis(10), 10_000.0),
-    );
+    let ClientOfServer {
+        server: s,
+        client: c,
+        ..
+    } = client_of_server(&mut sim, 6, None, Duration::from_millis(10), 10_000.0);
     join(&mut sim, net, s, jitter);
     join(&mut sim, net, c, jitter);
     sim.sample_every(Duration::SECOND);
@@ -699,14 +696,8 @@ pub fn keys_and_access(seed: u64, seconds: i64, kod: bool) -> KeysAndAccess {
 pub struct StartupUnderPdv {
     /// At 60 s.
     pub at_60: f64,
-    /// At 120 s.
-    pub at_120: f64,
-    /// The largest from 120 s to the end.
-    pub max_after_120: f64,
     /// The largest over the last minute.
     pub last_minute: f64,
-    /// At the end.
-    pub at_end: f64,
 }
 
 /// h. The namespace harness's case in simulation: an iburst client (minpoll 4) 5 ms and 20 ppm
@@ -721,27 +712,11 @@ pub fn startup_under_pdv(
 ) -> StartupUnderPdv {
     let mut sim = Simulator::new(seed, at(0));
     let net = lan(&mut sim);
-    let (s_ip, c_ip) = (Ipv4Addr::new(10, 0, 8, 1), Ipv4Addr::new(10, 0, 8, 2));
-    let s = add_ntp(
-        &mut sim,
-        "server",
-        s_ip,
-        reference_server(s_ip, 1),
-        software(Duration::ZERO, 0.0),
-    );
-    let mut cc = NtpConfig::new(c_ip);
-    cc.associations.push(AssociationConfig {
-        iburst: true,
-        minpoll: 4,
-        ..AssociationConfig::server(s_ip)
-    });
-    let c = add_ntp(
-        &mut sim,
-        "client",
-        c_ip,
-        cc,
-        software(Duration::from_millis(5), 20_000.0),
-    );
+    let ClientOfServer {
+        server: s,
+        client: c,
+        ..
+    } = client_of_server(&mut sim, 8, Some(4), Duration::from_millis(5), 20_000.0);
     sim.add_link(
         Vertex::Node(s),
         Vertex::Segment(net),
@@ -766,9 +741,6 @@ pub fn startup_under_pdv(
     };
     StartupUnderPdv {
         at_60: te(60, 60),
-        at_120: te(120, 120),
-        max_after_120: te(120, seconds),
         last_minute: te(seconds - 60, seconds),
-        at_end: te(seconds, seconds),
     }
 }
