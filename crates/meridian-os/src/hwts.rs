@@ -107,8 +107,9 @@ pub struct Reading {
 /// timestamp is placed on the line through them (extrapolated past the latest).
 #[derive(Clone, Debug, Default)]
 pub struct PhcMap {
-    /// (PHC, system) ns pairs, oldest first.
-    points: Vec<(i128, i128)>,
+    /// The latest (PHC, system) ns pair, and the one before it.
+    latest: Option<(i128, i128)>,
+    previous: Option<(i128, i128)>,
 }
 
 impl PhcMap {
@@ -122,29 +123,22 @@ impl PhcMap {
         else {
             return;
         };
-        self.points
-            .push((best.phc, best.before + (best.after - best.before) / 2));
-        if self.points.len() > 2 {
-            self.points.remove(0);
-        }
+        self.previous = self.latest;
+        self.latest = Some((best.phc, best.before + (best.after - best.before) / 2));
     }
 
     /// CLOCK_REALTIME, ns, of the PHC time `phc` (ns); `None` before any comparison.
     #[must_use]
     pub fn to_system(&self, phc: i128) -> Option<i128> {
-        match self.points[..] {
-            [] => None,
-            [(p, s)] => Some(s + (phc - p)),
-            [(p0, s0), (p1, s1)] => {
-                let span = p1 - p0;
-                if span <= 0 {
-                    return Some(s1 + (phc - p1));
-                }
-                // The system clock's rate against the PHC's, applied from the latest point.
-                Some(s1 + (phc - p1) + (phc - p1) * ((s1 - s0) - span) / span)
-            }
-            _ => unreachable!("at most two points are kept"),
-        }
+        let (p1, s1) = self.latest?;
+        let since = phc - p1;
+        // The system clock's rate against the PHC's, from the two latest points, applied from
+        // the latest.
+        let rate_error = match self.previous {
+            Some((p0, s0)) if p1 > p0 => since * ((s1 - s0) - (p1 - p0)) / (p1 - p0),
+            _ => 0,
+        };
+        Some(s1 + since + rate_error)
     }
 }
 
