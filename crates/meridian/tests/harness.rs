@@ -11,7 +11,7 @@ use std::time::Duration;
 
 mod common;
 
-use common::{Namespaces, Scratch, shell, start_peer, wait_for};
+use common::{Namespaces, Scratch, shell, start_in, wait_for};
 
 /// Root and `ip` are needed; missing, the test skips visibly or fails under
 /// `MERIDIAN_REQUIRE_PEERS=1`.
@@ -64,28 +64,19 @@ fn ntp_client_converges_through_a_pdv_relay() {
     );
     let (control, report) = (dir.0.join("c.sock"), dir.0.join("c.jsonl"));
     let s = |p: &Path| p.to_str().unwrap().to_string();
-    let _server = start_peer(
-        "ip",
-        &[
-            "netns",
-            "exec",
-            &ns.a,
-            env!("CARGO_BIN_EXE_meridiand"),
-            "--config",
-            &s(&server),
-        ],
+    let _server = start_in(
+        &ns.a,
+        env!("CARGO_BIN_EXE_meridiand"),
+        &["--config", &s(&server)],
         &dir.0.join("server.log"),
     );
     // 200 µs each way plus exponential PDV of mean 100 µs (and the relay's own scheduling): most
     // exchanges are delayed well
     // beyond the floor, and the clock filter must find the few that are not.
-    let _relay = start_peer(
-        "ip",
+    let _relay = start_in(
+        &ns.b,
+        env!("CARGO_BIN_EXE_meridian"),
         &[
-            "netns",
-            "exec",
-            &ns.b,
-            env!("CARGO_BIN_EXE_meridian"),
             "relay",
             "--listen",
             "192.0.2.3",
@@ -102,13 +93,10 @@ fn ntp_client_converges_through_a_pdv_relay() {
         ],
         &dir.0.join("relay.log"),
     );
-    let _client = start_peer(
-        "ip",
+    let _client = start_in(
+        &ns.b,
+        env!("CARGO_BIN_EXE_meridiand"),
         &[
-            "netns",
-            "exec",
-            &ns.b,
-            env!("CARGO_BIN_EXE_meridiand"),
             "--config",
             &s(&client),
             "--control",
@@ -252,11 +240,7 @@ fn the_lab_examples_run_on_real_sockets() {
             let name = cfg.file_stem().unwrap().to_string_lossy().to_string();
             let control = dir.0.join(format!("{example}-{name}.sock"));
             let mut args = vec![
-                "netns".to_string(),
-                "exec".into(),
-                ns.0.clone(),
-                env!("CARGO_BIN_EXE_meridiand").into(),
-                "--config".into(),
+                "--config".to_string(),
                 cfg.to_string_lossy().into(),
                 "--control".into(),
                 control.to_string_lossy().into(),
@@ -267,7 +251,12 @@ fn the_lab_examples_run_on_real_sockets() {
                 args.extend(["--license".into(), license.to_string_lossy().into()]);
             }
             let a: Vec<&str> = args.iter().map(String::as_str).collect();
-            let d = start_peer("ip", &a, &dir.0.join(format!("{example}-{name}.log")));
+            let d = start_in(
+                &ns.0,
+                env!("CARGO_BIN_EXE_meridiand"),
+                &a,
+                &dir.0.join(format!("{example}-{name}.log")),
+            );
             devices.push((name, control, d));
         }
         running.push((example, ns, devices));

@@ -12,8 +12,8 @@ use std::time::Duration;
 mod common;
 
 use common::{
-    Daemon, Namespaces, Scratch, assert_well_formed, shell, start_peer, tool_available,
-    tshark_fields, wait_for, wait_settled,
+    Daemon, Namespaces, Scratch, assert_well_formed, capture_in, shell, start_in, start_peer,
+    tool_available, tshark_fields, wait_for, wait_settled,
 };
 
 /// meridiand's NTP port in the captured test, for tshark.
@@ -252,47 +252,23 @@ impl Peering {
         let (control, report) = (dir.0.join("p.sock"), dir.0.join("p.jsonl"));
         let s = |p: &Path| p.to_str().unwrap().to_string();
         let pcap = dir.0.join("peer.pcapng");
-        let capture = start_peer(
-            "ip",
-            &[
-                "netns",
-                "exec",
-                &ns.b,
-                "tshark",
-                "-q",
-                "-i",
-                &ns.veth_b,
-                "-f",
-                "udp port 123",
-                "-w",
-                &s(&pcap),
-            ],
+        let capture = capture_in(
+            &ns.b,
+            &ns.veth_b,
+            Some("udp port 123"),
+            &pcap,
             &dir.0.join("tshark.log"),
         );
-        std::thread::sleep(Duration::from_secs(2));
-        let chrony = start_peer(
-            "ip",
-            &[
-                "netns",
-                "exec",
-                &ns.a,
-                "chronyd",
-                "-x",
-                "-d",
-                "-u",
-                "root",
-                "-f",
-                &s(&conf),
-            ],
+        let chrony = start_in(
+            &ns.a,
+            "chronyd",
+            &["-x", "-d", "-u", "root", "-f", &s(&conf)],
             &dir.0.join("chronyd.log"),
         );
-        let meridian = start_peer(
-            "ip",
+        let meridian = start_in(
+            &ns.b,
+            env!("CARGO_BIN_EXE_meridiand"),
             &[
-                "netns",
-                "exec",
-                &ns.b,
-                env!("CARGO_BIN_EXE_meridiand"),
                 "--config",
                 &s(&cfg),
                 "--control",

@@ -9,7 +9,7 @@ use std::time::Duration;
 mod common;
 
 use common::{
-    Namespaces, Scratch, assert_well_formed, shell, start_peer, tshark_fields, wait_for,
+    Namespaces, Scratch, assert_well_formed, capture_in, shell, start_in, tshark_fields, wait_for,
     wait_settled,
 };
 
@@ -53,22 +53,7 @@ fn capture(dir: &Scratch, ns: &Namespaces) -> (common::Daemon, std::path::PathBu
 
 fn capture_on(dir: &Scratch, netns: &str, dev: &str) -> (common::Daemon, std::path::PathBuf) {
     let pcap = dir.0.join("live.pcapng");
-    let tshark = start_peer(
-        "ip",
-        &[
-            "netns",
-            "exec",
-            netns,
-            "tshark",
-            "-q",
-            "-i",
-            dev,
-            "-w",
-            pcap.to_str().unwrap(),
-        ],
-        &dir.0.join("tshark.log"),
-    );
-    std::thread::sleep(Duration::from_secs(2));
+    let tshark = capture_in(netns, dev, None, &pcap, &dir.0.join("tshark.log"));
     (tshark, pcap)
 }
 
@@ -107,19 +92,17 @@ fn atr_client_locks_to_ptp4l_and_renews_its_grants() {
     let s = |p: &Path| p.to_str().unwrap().to_string();
     // tshark watches the client's side of the link for the whole run.
     let (mut capture, pcap) = capture(&dir, &ns);
-    let _gm = start_peer(
-        "ip",
-        &["netns", "exec", &ns.a, "ptp4l", "-f", &s(&gm), "-m"],
+    let _gm = start_in(
+        &ns.a,
+        "ptp4l",
+        &["-f", &s(&gm), "-m"],
         &dir.0.join("ptp4l.log"),
     );
     // meridiand runs inside namespace b (under notime too: it needs no clock rights).
-    let mut cli = start_peer(
-        "ip",
+    let mut cli = start_in(
+        &ns.b,
+        env!("CARGO_BIN_EXE_meridiand"),
         &[
-            "netns",
-            "exec",
-            &ns.b,
-            env!("CARGO_BIN_EXE_meridiand"),
             "--config",
             &s(&client),
             "--license",
@@ -210,13 +193,10 @@ fn ptp4l_client_negotiates_with_the_atr_server_and_agrees_on_the_time() {
     let license = license(&dir);
     let control = dir.0.join("s.sock");
     let (mut capture, pcap) = capture_on(&dir, &ns.a, &ns.veth_a);
-    let mut srv = start_peer(
-        "ip",
+    let mut srv = start_in(
+        &ns.a,
+        env!("CARGO_BIN_EXE_meridiand"),
         &[
-            "netns",
-            "exec",
-            &ns.a,
-            env!("CARGO_BIN_EXE_meridiand"),
             "--config",
             server.to_str().unwrap(),
             "--license",
@@ -228,17 +208,10 @@ fn ptp4l_client_negotiates_with_the_atr_server_and_agrees_on_the_time() {
     );
     wait_for(&control);
     let log = dir.0.join("ptp4l.log");
-    let mut ptp4l = start_peer(
-        "ip",
-        &[
-            "netns",
-            "exec",
-            &ns.b,
-            "ptp4l",
-            "-f",
-            client.to_str().unwrap(),
-            "-m",
-        ],
+    let mut ptp4l = start_in(
+        &ns.b,
+        "ptp4l",
+        &["-f", client.to_str().unwrap(), "-m"],
         &log,
     );
     // ptp4l selects the server after its announce receipt timeout, then asks Sync and

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 mod common;
 
-use common::{Namespaces, Scratch, assert_well_formed, shell, start_peer, tshark_fields};
+use common::{Namespaces, Scratch, assert_well_formed, capture_in, shell, start_in, tshark_fields};
 
 /// Where ntpsec's ntpd is: `MERIDIAN_NTPSEC_NTPD`, else the unpacked package `.ci/run` leaves in
 /// /opt/ntpsec (the package conflicts with chrony's, so it is not installed), else `ntpd` on the
@@ -62,39 +62,26 @@ fn meridians_ntp_client_synchronizes_to_ntpsec_in_orphan_mode() {
     let (control, report) = (dir.0.join("c.sock"), dir.0.join("c.jsonl"));
     let s = |p: &Path| p.to_str().unwrap().to_string();
     let pcap = dir.0.join("ntp.pcapng");
-    let mut capture = start_peer(
-        "ip",
-        &[
-            "netns",
-            "exec",
-            &ns.b,
-            "tshark",
-            "-q",
-            "-i",
-            &ns.veth_b,
-            "-f",
-            "udp port 123",
-            "-w",
-            &s(&pcap),
-        ],
+    let mut capture = capture_in(
+        &ns.b,
+        &ns.veth_b,
+        Some("udp port 123"),
+        &pcap,
         &dir.0.join("tshark.log"),
     );
-    std::thread::sleep(Duration::from_secs(2));
-    let _ntpd = start_peer(
-        "ip",
-        &["netns", "exec", &ns.a, &s(&ntpd), "-n", "-c", &s(&conf)],
+    let _ntpd = start_in(
+        &ns.a,
+        &s(&ntpd),
+        &["-n", "-c", &s(&conf)],
         &dir.0.join("ntpd.log"),
     );
     // Let ntpsec open its sockets before the client's first burst.
     std::thread::sleep(Duration::from_secs(2));
     // The client's virtual clock starts 5 ms ahead and 20 ppm fast.
-    let mut client = start_peer(
-        "ip",
+    let mut client = start_in(
+        &ns.b,
+        env!("CARGO_BIN_EXE_meridiand"),
         &[
-            "netns",
-            "exec",
-            &ns.b,
-            env!("CARGO_BIN_EXE_meridiand"),
             "--config",
             &s(&cfg),
             "--control",

@@ -144,6 +144,26 @@ pub fn start_peer(program: &str, args: &[&str], log: &Path) -> Daemon {
     Daemon(child)
 }
 
+/// `program args` under `notime` inside network namespace `ns`, its output to `log`.
+pub fn start_in(ns: &str, program: &str, args: &[&str], log: &Path) -> Daemon {
+    let mut all = vec!["netns", "exec", ns, program];
+    all.extend_from_slice(args);
+    start_peer("ip", &all, log)
+}
+
+/// tshark on `dev` inside namespace `ns` (BPF `filter` if any) writing `pcap`, given the two
+/// seconds it needs before it captures.
+pub fn capture_in(ns: &str, dev: &str, filter: Option<&str>, pcap: &Path, log: &Path) -> Daemon {
+    let mut args = vec!["-q", "-i", dev];
+    if let Some(f) = filter {
+        args.extend(["-f", f]);
+    }
+    args.extend(["-w", pcap.to_str().unwrap()]);
+    let tshark = start_in(ns, "tshark", &args, log);
+    std::thread::sleep(Duration::from_secs(2));
+    tshark
+}
+
 /// One field of the frames of `pcap` matching `filter`, a line per frame (`decode_as` like
 /// `udp.port==11123,ntp` for a non-standard port).
 pub fn tshark_fields(
