@@ -305,38 +305,37 @@ impl<C: Clock> Daemon<C> {
         if let Some(&known) = self.interfaces.get(&interface) {
             return known;
         }
-        let hw = match hwts::TsInfo::query(&interface) {
-            Ok(info) => info.hardware(),
-            Err(e) => {
-                warn!("{interface}: timestamping capabilities unknown ({e}); software timestamps");
-                None
+        let phc = match self.switch_to_hardware(&interface) {
+            Ok(Some(n)) => {
+                info!("{interface}: hardware timestamps against /dev/ptp{n}");
+                Some(n)
             }
-        };
-        let phc = match hw {
-            None => {
+            Ok(None) => {
                 info!("{interface}: no hardware timestamping for all packets; software timestamps");
                 None
             }
-            Some(hw) => match hwts::enable(&interface, hw).and_then(|()| {
-                if let std::collections::btree_map::Entry::Vacant(slot) = self.phcs.entry(hw.phc) {
-                    let mut phc = hwts::Phc::open(hw.phc)?;
-                    phc.compare()?;
-                    slot.insert(phc);
-                }
-                Ok(hw.phc)
-            }) {
-                Ok(n) => {
-                    info!("{interface}: hardware timestamps against /dev/ptp{n}");
-                    Some(n)
-                }
-                Err(e) => {
-                    warn!("{interface}: hardware timestamping refused ({e}); software timestamps");
-                    None
-                }
-            },
+            Err(e) => {
+                warn!("{interface}: hardware timestamping unavailable ({e}); software timestamps");
+                None
+            }
         };
         self.interfaces.insert(interface, phc);
         phc
+    }
+
+    /// Switches `interface` to hardware timestamps if it offers them, with its PHC compared to
+    /// the system clock once already: the PHC's index, or `None` if it offers none.
+    fn switch_to_hardware(&mut self, interface: &str) -> io::Result<Option<u32>> {
+        let Some(hw) = hwts::TsInfo::query(interface)?.hardware() else {
+            return Ok(None);
+        };
+        hwts::enable(interface, hw)?;
+        if let std::collections::btree_map::Entry::Vacant(slot) = self.phcs.entry(hw.phc) {
+            let mut phc = hwts::Phc::open(hw.phc)?;
+            phc.compare()?;
+            slot.insert(phc);
+        }
+        Ok(Some(hw.phc))
     }
 
     /// A kernel timestamp on the clock's timescale; `None` for a hardware timestamp whose PHC
