@@ -30,7 +30,7 @@ impl Instant {
         self.0
     }
 
-    /// `self + d` (panics on overflow rather than wrapping).
+    /// `self + d`, saturating at the end of the timeline (a hostile interval cannot wrap it).
     #[must_use]
     pub fn after(self, d: Duration) -> Self {
         Self(self.0 + d)

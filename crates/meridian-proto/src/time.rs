@@ -4,8 +4,10 @@
 //! converts into it exactly: PTP nanoseconds (2^32 ticks), the PTP correctionField (2^-16 ns =
 //! 2^16 ticks) and the NTP fraction (2^-32 s = 10^9 ticks). An `i128` of ticks spans about
 //! ±1.25·10^12 years, so no value decoded from the wire (48-bit PTP seconds, 64-bit corrections,
-//! NTP eras) can overflow when added or subtracted. The operators still check and panic with a
-//! message instead of wrapping silently; the `checked_*` methods return `None`.
+//! NTP eras) can overflow when added or subtracted. Values a peer controls can still be combined
+//! into extremes (a log interval of 127, a correction of 2^63), so the operators saturate at the
+//! range instead of panicking or wrapping: no arithmetic on hostile input can crash the engine.
+//! The `checked_*` methods return `None` where overflow must be seen.
 
 use core::fmt;
 use core::ops::{Add, AddAssign, Neg, Sub, SubAssign};
@@ -199,16 +201,14 @@ impl Duration {
 impl Add for Duration {
     type Output = Self;
     fn add(self, rhs: Self) -> Self {
-        self.checked_add(rhs)
-            .expect("Duration overflow in addition")
+        Self(self.0.saturating_add(rhs.0))
     }
 }
 
 impl Sub for Duration {
     type Output = Self;
     fn sub(self, rhs: Self) -> Self {
-        self.checked_sub(rhs)
-            .expect("Duration overflow in subtraction")
+        Self(self.0.saturating_sub(rhs.0))
     }
 }
 
@@ -227,7 +227,7 @@ impl SubAssign for Duration {
 impl Neg for Duration {
     type Output = Self;
     fn neg(self) -> Self {
-        Self(self.0.checked_neg().expect("Duration overflow in negation"))
+        Self(self.0.checked_neg().unwrap_or(i128::MAX))
     }
 }
 
@@ -371,23 +371,21 @@ impl Timestamp {
 impl Add<Duration> for Timestamp {
     type Output = Self;
     fn add(self, d: Duration) -> Self {
-        self.checked_add(d).expect("Timestamp overflow in addition")
+        Self(self.0.saturating_add(d.0))
     }
 }
 
 impl Sub<Duration> for Timestamp {
     type Output = Self;
     fn sub(self, d: Duration) -> Self {
-        self.checked_sub(d)
-            .expect("Timestamp overflow in subtraction")
+        Self(self.0.saturating_sub(d.0))
     }
 }
 
 impl Sub for Timestamp {
     type Output = Duration;
     fn sub(self, rhs: Self) -> Duration {
-        self.checked_duration_since(rhs)
-            .expect("Timestamp overflow in subtraction")
+        Duration(self.0.saturating_sub(rhs.0))
     }
 }
 
@@ -615,9 +613,19 @@ mod tests {
     }
 
     #[test]
-    #[should_panic(expected = "Duration overflow")]
-    fn operators_do_not_wrap() {
-        let _ = Duration::MAX + Duration::NANOSECOND;
+    fn operators_saturate_instead_of_wrapping_or_panicking() {
+        assert_eq!(Duration::MAX + Duration::NANOSECOND, Duration::MAX);
+        assert_eq!(
+            Duration::from_ticks(i128::MIN) - Duration::SECOND,
+            Duration::from_ticks(i128::MIN)
+        );
+        assert_eq!(-Duration::from_ticks(i128::MIN), Duration::MAX);
+        // A hostile log interval times a receipt-timeout count stays finite.
+        let huge = Duration::from_log2_secs(100);
+        assert_eq!(huge + huge + huge, Duration::MAX);
+        let far = Timestamp::from_ticks(i128::MAX);
+        assert_eq!(far + Duration::SECOND, far);
+        assert_eq!(far - Timestamp::from_ticks(i128::MIN), Duration::MAX);
     }
 
     #[test]

@@ -72,6 +72,9 @@ pub struct ServerLink {
     pub t43: DelayStats,
     /// When Sync service was granted (Sync timeout runs from here until the first Sync).
     sync_granted_at: Option<Instant>,
+    /// The Announce interval last granted: the receipt timeout keeps using it after the grant
+    /// lapses, so a lapse cannot move the failure deadline into the past.
+    announce_interval: Option<LogInterval>,
 }
 
 impl ServerLink {
@@ -92,6 +95,7 @@ impl ServerLink {
             t21: DelayStats::default(),
             t43: DelayStats::default(),
             sync_granted_at: None,
+            announce_interval: None,
         }
     }
 
@@ -298,9 +302,7 @@ impl Client {
 
     /// How long without Announce (or Sync) before a server is declared failed.
     fn receipt_timeout(&self, s: &ServerLink) -> Duration {
-        let log = s.negotiations[GrantedType::Announce as usize]
-            .granted_interval()
-            .unwrap_or(self.config.announce_interval);
+        let log = s.announce_interval.unwrap_or(self.config.announce_interval);
         let interval = log.to_duration().unwrap_or(Duration::SECOND);
         interval
             .checked_mul(self.config.receipt_timeout.max(1) as i64)
@@ -388,11 +390,17 @@ impl Client {
                         continue;
                     };
                     let random = self.rng.next_u64();
+                    let requested = self.requested_interval(kind);
                     let link = &mut self.servers[i];
                     link.identity = Some(msg.header.source_port);
                     let n = &mut link.negotiations[kind as usize];
                     let wanted = *n != Negotiation::Idle;
-                    n.granted(now.instant, &g, random);
+                    n.granted(now.instant, &g, requested, random);
+                    if kind == GrantedType::Announce
+                        && let Some(log) = n.granted_interval()
+                    {
+                        link.announce_interval = Some(log);
+                    }
                     if kind == GrantedType::Sync && n.is_granted() && link.sync_granted_at.is_none()
                     {
                         link.sync_granted_at = Some(now.instant);

@@ -8,38 +8,38 @@ use crate::ptp::{
 };
 use crate::time::{Duration, Timestamp};
 
-const S1: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 1);
-const S2: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 2);
-const ME: Ipv4Addr = Ipv4Addr::new(198, 51, 100, 7);
+pub(super) const S1: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 1);
+pub(super) const S2: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 2);
+pub(super) const ME: Ipv4Addr = Ipv4Addr::new(198, 51, 100, 7);
 
-fn server_port(n: u8) -> PortIdentity {
+pub(super) fn server_port(n: u8) -> PortIdentity {
     PortIdentity {
         clock_identity: ClockIdentity([n; 8]),
         port_number: 1,
     }
 }
 
-fn my_port() -> PortIdentity {
+pub(super) fn my_port() -> PortIdentity {
     PortIdentity {
         clock_identity: ClockIdentity([0x77; 8]),
         port_number: 1,
     }
 }
 
-fn now(s: f64) -> Now {
+pub(super) fn now(s: f64) -> Now {
     Now {
         instant: Instant::from_origin(Duration::from_secs_f64(s)),
         clock: Timestamp::from_secs(1_800_000_000) + Duration::from_secs_f64(s),
     }
 }
 
-fn config(servers: [Option<Ipv4Addr>; 2]) -> ClientConfig {
+pub(super) fn config(servers: [Option<Ipv4Addr>; 2]) -> ClientConfig {
     let mut c = ClientConfig::new(ME, ClockIdentity([0x77; 8]), S1, 44);
     c.servers = servers;
     c
 }
 
-fn transmits(c: &mut Client) -> Vec<Transmit> {
+pub(super) fn transmits(c: &mut Client) -> Vec<Transmit> {
     std::iter::from_fn(|| c.poll_output())
         .filter_map(|o| {
             if let Output::Transmit(t) = o {
@@ -51,18 +51,18 @@ fn transmits(c: &mut Client) -> Vec<Transmit> {
         .collect()
 }
 
-fn tlvs(t: &Transmit) -> (PortIdentity, Vec<SignalingTlv>) {
+pub(super) fn tlvs(t: &Transmit) -> (PortIdentity, Vec<SignalingTlv>) {
     match Message::parse(&t.bytes).unwrap().body {
         Body::Signaling(s) => (s.target_port, s.tlvs),
         other => panic!("not signaling: {other:?}"),
     }
 }
 
-fn from(addr: Ipv4Addr, port: u16) -> SocketAddrV4 {
+pub(super) fn from(addr: Ipv4Addr, port: u16) -> SocketAddrV4 {
     SocketAddrV4::new(addr, port)
 }
 
-fn grant_msg(n: u8, grants: &[(MessageType, i8, u32)]) -> Message {
+pub(super) fn grant_msg(n: u8, grants: &[(MessageType, i8, u32)]) -> Message {
     Message {
         header: Header {
             flags: Flags::UNICAST,
@@ -85,7 +85,7 @@ fn grant_msg(n: u8, grants: &[(MessageType, i8, u32)]) -> Message {
     }
 }
 
-fn announce_msg(n: u8, class: u8) -> Message {
+pub(super) fn announce_msg(n: u8, class: u8) -> Message {
     Message {
         header: Header {
             flags: Flags::UNICAST,
@@ -109,7 +109,7 @@ fn announce_msg(n: u8, class: u8) -> Message {
     }
 }
 
-fn req(t: MessageType, l: i8, d: u32) -> SignalingTlv {
+pub(super) fn req(t: MessageType, l: i8, d: u32) -> SignalingTlv {
     SignalingTlv::Request(crate::ptp::RequestTlv {
         message_type: t,
         log_period: LogInterval(l),

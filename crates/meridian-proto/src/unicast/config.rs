@@ -159,6 +159,8 @@ pub const DURATION_RANGE: (u32, u32) = (60, 1000);
 pub const DEFAULT_DURATION: u32 = 300;
 /// The fastest message rate a server grants: 2^-7 s (128 per second).
 pub const FASTEST_LOG_INTERVAL: LogInterval = LogInterval(-7);
+/// The slowest message rate either side accepts in a grant: 2^7 s (one per 128 s).
+pub const SLOWEST_LOG_INTERVAL: LogInterval = LogInterval(7);
 
 /// Configuration of a unicast server.
 #[derive(Clone, Debug, PartialEq)]

@@ -85,3 +85,6 @@ mod server_tests;
 
 #[cfg(test)]
 mod client_tests;
+
+#[cfg(test)]
+mod hostile_client_tests;

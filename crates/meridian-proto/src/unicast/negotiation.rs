@@ -1,6 +1,7 @@
 //! The client's side of negotiating one message type with one server: request, grant or refusal,
 //! renewal before the grant lapses, and back-off.
 
+use super::config::{DURATION_RANGE, FASTEST_LOG_INTERVAL, SLOWEST_LOG_INTERVAL};
 use crate::engine::Instant;
 use crate::ptp::{GrantTlv, LogInterval};
 use crate::time::Duration;
@@ -144,8 +145,14 @@ impl Negotiation {
         };
     }
 
-    /// Applies a GRANT TLV received at `now`. A refusal (duration 0) backs off.
-    pub fn granted(&mut self, now: Instant, g: &GrantTlv, random: u64) {
+    /// Applies a GRANT TLV received at `now` for a request of interval `requested`. A refusal
+    /// (duration 0) backs off.
+    ///
+    /// The grant's values come from the network and are bounded here, once: the interval is
+    /// taken no faster than requested (so a grant cannot make us send Delay_Req faster than
+    /// configured) and no slower than [`SLOWEST_LOG_INTERVAL`] (so timeouts derived from it
+    /// stay finite); the duration is capped at the longest a server may grant.
+    pub fn granted(&mut self, now: Instant, g: &GrantTlv, requested: LogInterval, random: u64) {
         if *self == Self::Idle {
             return; // not wanted any more; the caller cancels
         }
@@ -161,12 +168,17 @@ impl Negotiation {
             };
             return;
         }
-        let duration = Duration::from_secs(g.duration as i64);
+        let floor = requested
+            .0
+            .clamp(FASTEST_LOG_INTERVAL.0, SLOWEST_LOG_INTERVAL.0);
+        let log_interval = LogInterval(g.log_period.0.clamp(floor, SLOWEST_LOG_INTERVAL.0));
+        let granted_secs = g.duration.min(DURATION_RANGE.1);
+        let duration = Duration::from_secs(i64::from(granted_secs));
         // Renew at three quarters of the grant, leaving a quarter for retries if requests are lost.
         let renew_in = duration.checked_div(4).map_or(duration, |q| duration - q);
         *self = Self::Granted {
-            log_interval: g.log_period,
-            duration: g.duration,
+            log_interval,
+            duration: granted_secs,
             expires: now.after(duration),
             renew_at: now.after(renew_in),
         };
@@ -199,7 +211,7 @@ mod tests {
         assert_eq!(n.due(at(0.0)), Due::Request);
         n.sent(at(0.0), 1 << 63); // jitter factor 1.0
         assert_eq!(n.deadline(), Some(at(1.0)));
-        n.granted(at(0.2), &grant(60), 0);
+        n.granted(at(0.2), &grant(60), LogInterval(-4), 0);
         assert_eq!(n.granted_interval(), Some(LogInterval(-4)));
         assert_eq!(n.deadline(), Some(at(45.2)), "renew at 3/4 of 60 s");
         assert_eq!(n.due(at(45.0)), Due::Nothing);
@@ -222,7 +234,7 @@ mod tests {
         let mut gaps = Vec::new();
         for _ in 0..10 {
             n.sent(at(now), 1 << 63);
-            n.granted(at(now), &grant(0), 1 << 63);
+            n.granted(at(now), &grant(0), LogInterval(-4), 1 << 63);
             let next = n.deadline().unwrap().since_origin().as_secs_f64();
             gaps.push(next - now);
             now = next;
@@ -238,16 +250,42 @@ mod tests {
     }
 
     #[test]
+    fn hostile_grant_values_are_bounded_at_the_edge() {
+        let hostile = |log: i8, duration: u32| GrantTlv {
+            log_period: LogInterval(log),
+            duration,
+            ..grant(1)
+        };
+        let mut n = Negotiation::Idle;
+        n.want(at(0.0));
+        // −128 (a flood if obeyed) is taken as the requested −4.
+        n.granted(at(0.0), &hostile(-128, 300), LogInterval(-4), 0);
+        assert_eq!(n.granted_interval(), Some(LogInterval(-4)));
+        // 100 (an overflow if multiplied out) is taken as the slowest, 2^7 s.
+        n.granted(at(0.0), &hostile(100, 300), LogInterval(-4), 0);
+        assert_eq!(n.granted_interval(), Some(SLOWEST_LOG_INTERVAL));
+        // 0x7F (unspecified) too.
+        n.granted(at(0.0), &hostile(0x7F, 300), LogInterval(-4), 0);
+        assert_eq!(n.granted_interval(), Some(SLOWEST_LOG_INTERVAL));
+        // A grant slower than asked is honoured.
+        n.granted(at(0.0), &hostile(-2, 300), LogInterval(-4), 0);
+        assert_eq!(n.granted_interval(), Some(LogInterval(-2)));
+        // A duration of 2^32 − 1 s is capped at 1000 s: renewal comes at 750 s.
+        n.granted(at(0.0), &hostile(-4, u32::MAX), LogInterval(-4), 0);
+        assert_eq!(n.deadline(), Some(at(750.0)));
+    }
+
+    #[test]
     fn stop_reports_whether_to_cancel() {
         let mut n = Negotiation::Idle;
         n.want(at(0.0));
         assert!(!n.stop());
         n.want(at(0.0));
-        n.granted(at(0.0), &grant(300), 0);
+        n.granted(at(0.0), &grant(300), LogInterval(-4), 0);
         assert!(n.stop());
         assert_eq!(n, Negotiation::Idle);
         // A grant arriving after the service was dropped is ignored.
-        n.granted(at(1.0), &grant(300), 0);
+        n.granted(at(1.0), &grant(300), LogInterval(-4), 0);
         assert_eq!(n, Negotiation::Idle);
     }
 }
