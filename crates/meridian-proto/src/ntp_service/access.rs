@@ -121,6 +121,13 @@ impl Default for AccessControl {
 }
 
 impl AccessControl {
+    /// Whether an ACL explicitly lets `addr` peer with us (the default "everyone is a peer" of
+    /// an unconfigured device does not count: it answers peers but does not follow them).
+    #[must_use]
+    pub fn explicitly_permits_peering(&self, addr: Ipv4Addr) -> bool {
+        !self.classes.is_empty() && self.classify(addr) == Verdict::Allowed(AccessClass::Peer)
+    }
+
     /// The class of `addr`: the most permissive class whose ACL permits it first; a deny, or no
     /// match anywhere, denies.
     #[must_use]

@@ -5,7 +5,7 @@ use std::net::Ipv4Addr;
 use super::config::{AssociationConfig, AssociationKind};
 use crate::engine::{Instant, TxToken};
 use crate::ntp::{LeapIndicator, ReferenceId};
-use crate::time::{NtpTimestamp, Timestamp};
+use crate::time::{Duration, NtpTimestamp, Timestamp};
 
 /// Frequency tolerance: how fast dispersion grows, s/s (15 ppm).
 pub const PHI: f64 = 15e-6;
@@ -15,6 +15,11 @@ pub const MAXDISP: f64 = 16.0;
 pub const MINDISP: f64 = 0.01;
 /// Clock filter stages.
 pub const NSTAGE: usize = 8;
+/// A dynamic (passive) association expires after this many of its peer's polls of silence.
+pub const PASSIVE_SILENT_POLLS: i64 = 8;
+/// The longest peer poll a passive association's expiry follows, log2 s (1024 s): however slowly
+/// a peer claims to poll, its association is gone within 8 × 1024 s of silence.
+pub const PASSIVE_MAXPOLL: i8 = 10;
 /// Popcorn spike gate, in units of jitter.
 const SGATE: f64 = 3.0;
 
@@ -112,6 +117,11 @@ pub struct Association {
     pub heard: Option<Instant>,
     /// A DENY or RSTR kiss: never used again.
     pub denied: bool,
+    /// When it was created (a dynamic one that is never heard expires from here).
+    pub created: Instant,
+    /// Whether it may become a selection candidate: configured ones, and passive ones that are
+    /// authenticated or allowed to peer by an ACL. Others are answered but never followed.
+    pub selectable: bool,
     /// Drop counters.
     pub counters: AssociationCounters,
 }
@@ -148,6 +158,8 @@ impl Association {
             fresh: false,
             heard: None,
             denied: false,
+            created: now,
+            selectable: true,
             counters: AssociationCounters::default(),
             config,
         }
@@ -237,9 +249,7 @@ impl Association {
             stage.offset -= step;
         }
         self.offset -= step;
-        self.t1 = self
-            .t1
-            .map(|t| t + crate::time::Duration::from_secs_f64(step));
+        self.t1 = self.t1.map(|t| t + Duration::from_secs_f64(step));
         self.fresh = false;
     }
 
@@ -249,6 +259,21 @@ impl Association {
         self.dispersion = MAXDISP;
         self.update = None;
         self.fresh = false;
+    }
+
+    /// When a dynamic association expires: [`PASSIVE_SILENT_POLLS`] of its peer's polls (bounded
+    /// to [`PASSIVE_MAXPOLL`]) after it was last heard, or after it was created if it never was
+    /// (a half-built one whose first packet failed the checks). `None` for configured ones.
+    #[must_use]
+    pub fn expiry(&self) -> Option<Instant> {
+        if !self.dynamic {
+            return None;
+        }
+        let poll = Duration::from_log2_secs(self.ppoll.clamp(4, PASSIVE_MAXPOLL));
+        let quiet = poll
+            .checked_mul(PASSIVE_SILENT_POLLS)
+            .unwrap_or(Duration::MAX);
+        Some(self.heard.unwrap_or(self.created).after(quiet))
     }
 
     /// Whether the reachability register shows any of the last eight polls answered.
@@ -261,7 +286,6 @@ impl Association {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::time::Duration;
 
     fn at(s: f64) -> Instant {
         Instant::from_origin(Duration::from_secs_f64(s))

@@ -10,6 +10,7 @@ pub mod association;
 pub mod auth;
 pub mod config;
 pub mod discipline;
+pub mod edge;
 pub mod select;
 pub mod snapshot;
 
@@ -96,6 +97,11 @@ pub struct ServerCounters {
     pub replies: u64,
     /// Kiss-o'-Death packets sent.
     pub kod_sent: u64,
+    /// Passive associations mobilized for peers that are neither authenticated nor allowed to
+    /// peer by an ACL: answered, never selected.
+    pub passive_untrusted: u64,
+    /// Dynamic associations removed after their peer fell silent (or never passed the checks).
+    pub passive_expired: u64,
 }
 
 /// The NTP engine of one device.
@@ -310,7 +316,7 @@ impl NtpNode {
             }
         };
         let auth = self.authenticate(bytes, &packet);
-        let header = packet.header;
+        let header = edge::bounded(packet.header);
         match header.mode {
             Mode::Client => self.serve(now, from, to, &header, auth, rx),
             Mode::SymmetricActive | Mode::SymmetricPassive | Mode::Server => {
@@ -447,7 +453,13 @@ impl NtpNode {
             ..AssociationConfig::peer(*from.ip())
         };
         let mut a = Association::new(config, *to.ip(), true, now.instant);
-        a.poll = h.poll.clamp(4, 17);
+        a.poll = h.poll.clamp(4, association::PASSIVE_MAXPOLL);
+        // Anyone can send a mode-1 packet: only a peer that proved itself (a trusted key) or
+        // that the operator let peer (an ACL) may pull our clock.
+        a.selectable = key.is_some() || self.config.access.explicitly_permits_peering(*from.ip());
+        if !a.selectable {
+            self.server.passive_untrusted += 1;
+        }
         self.associations.push(a);
         Some(self.associations.len() - 1)
     }
@@ -471,7 +483,10 @@ impl NtpNode {
             match code {
                 KissCode::Deny | KissCode::Rstr => a.denied = true,
                 KissCode::Rate => {
-                    a.poll = (a.poll.max(h.poll) + 1).min(a.config.maxpoll.max(a.config.minpoll));
+                    // `h.poll` is bounded at the edge, so this cannot overflow; the result stays
+                    // within the association's own range.
+                    let ceiling = a.config.maxpoll.max(a.config.minpoll);
+                    a.poll = a.poll.max(h.poll).saturating_add(1).min(ceiling);
                     a.config.minpoll = a.poll;
                 }
                 KissCode::Other(_) => {}
@@ -658,16 +673,30 @@ impl NtpNode {
             a.next_poll = now.instant.after(interval);
             self.send(local, to, h, key, Some(token));
         }
-        // Passive associations whose peer fell silent for eight of its polls are dropped.
-        self.associations.retain(|a| {
-            let quiet = |h: Instant| {
-                now.instant.duration_since(h)
-                    > Duration::from_log2_secs(a.ppoll.clamp(4, 17))
-                        .checked_mul(8)
-                        .unwrap_or(Duration::MAX)
-            };
-            !(a.dynamic && a.heard.is_some_and(quiet))
-        });
+    }
+
+    /// Removes the dynamic associations that have expired, keeping every index that refers to
+    /// the survivors (system peer, transmit tokens) pointing at the same association.
+    fn reap(&mut self, now: Instant) {
+        for k in (0..self.associations.len()).rev() {
+            if !self.associations[k].expiry().is_some_and(|e| now >= e) {
+                continue;
+            }
+            self.associations.remove(k);
+            self.server.passive_expired += 1;
+            self.tokens.retain(|_, i| *i != k);
+            for i in self.tokens.values_mut().filter(|i| **i > k) {
+                *i -= 1;
+            }
+            match self.sys.peer {
+                Some(p) if p == k => {
+                    self.sys.peer = None;
+                    self.sys.reference = Reference::None;
+                }
+                Some(p) if p > k => self.sys.peer = Some(p - 1),
+                _ => {}
+            }
+        }
     }
 
     /// The system process: select, cluster, combine, discipline, and the system variables.
@@ -680,6 +709,7 @@ impl NtpNode {
             .enumerate()
             .filter(|(_, a)| {
                 !a.denied
+                    && a.selectable
                     && a.reachable()
                     && a.update.is_some()
                     && a.stratum < 16
@@ -812,6 +842,7 @@ impl Engine for NtpNode {
                 self.discipline.tick(now.instant, &mut self.scratch);
                 self.flush();
                 self.poll(now);
+                self.reap(now.instant);
                 // Re-evaluate the sources: ages grow, peers become (un)selectable.
                 self.select(now, true);
             }
@@ -827,6 +858,7 @@ impl Engine for NtpNode {
             .iter()
             .filter(|a| !a.denied && a.kind() != AssociationKind::SymmetricPassive)
             .map(|a| a.next_poll)
+            .chain(self.associations.iter().filter_map(Association::expiry))
             .chain(self.discipline.next_tick())
             .min()
     }
@@ -834,3 +866,6 @@ impl Engine for NtpNode {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod hostile_tests;
