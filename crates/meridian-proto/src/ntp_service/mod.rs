@@ -679,7 +679,7 @@ impl NtpNode {
     /// the survivors (system peer, transmit tokens) pointing at the same association.
     fn reap(&mut self, now: Instant) {
         for k in (0..self.associations.len()).rev() {
-            if !self.associations[k].expiry().is_some_and(|e| now >= e) {
+            if self.associations[k].expiry().is_none_or(|e| now < e) {
                 continue;
             }
             self.associations.remove(k);

@@ -724,7 +724,7 @@ impl Client {
         };
         self.servers[i].counters[GrantedType::DelayResp as usize].sent += 1;
         let addr = self.servers[i].addr;
-        self.out.push_back(transmit(
+        self.out.extend(transmit(
             self.config.local,
             addr,
             self.config.dscp,
@@ -745,7 +745,7 @@ impl Client {
             header: self.header(seq, LogInterval::UNSPECIFIED),
             body: Body::Signaling(Signaling { target_port, tlvs }),
         };
-        self.out.push_back(transmit(
+        self.out.extend(transmit(
             self.config.local,
             addr,
             self.config.dscp,

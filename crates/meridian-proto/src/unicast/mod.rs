@@ -58,25 +58,29 @@ impl GrantedType {
     }
 }
 
-/// A transmit of `msg` from `local` to `to` on the port its type uses.
+/// A transmit of `msg` from `local` to `to` on the port its type uses; `None` if it does not
+/// serialize (never an empty datagram).
 fn transmit(
     local: Ipv4Addr,
     to: Ipv4Addr,
     dscp: u8,
     msg: &Message,
     token: Option<TxToken>,
-) -> Output {
+) -> Option<Output> {
     let port = if msg.message_type().is_event() {
         ptp::EVENT_PORT
     } else {
         ptp::GENERAL_PORT
     };
-    Output::Transmit(Transmit {
-        from: SocketAddrV4::new(local, port),
-        to: SocketAddrV4::new(to, port),
-        dscp,
-        bytes: msg.to_vec(),
-        token,
+    let bytes = msg.to_vec();
+    (!bytes.is_empty()).then(|| {
+        Output::Transmit(Transmit {
+            from: SocketAddrV4::new(local, port),
+            to: SocketAddrV4::new(to, port),
+            dscp,
+            bytes,
+            token,
+        })
     })
 }
 
@@ -88,3 +92,6 @@ mod client_tests;
 
 #[cfg(test)]
 mod hostile_client_tests;
+
+#[cfg(test)]
+mod hostile_server_tests;

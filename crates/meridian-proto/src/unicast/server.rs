@@ -54,7 +54,15 @@ pub struct ClientSlot {
     pub counters: [MessageCounters; 3],
     /// Signaling messages exchanged.
     pub signaling: MessageCounters,
+    /// Whether the client has shown it receives what we send (a second message after the one
+    /// that opened the slot). Until then it is on probation: short grants at a slow rate, and
+    /// its slot can be taken by a newcomer when the table is full.
+    pub proven: bool,
+    /// When the slot was opened.
+    pub since: Instant,
     sequence: [SequenceId; 2],
+    /// Signaling messages in the current one-second window (per-source rate limit).
+    window: (Instant, u32),
 }
 
 /// Why the server dropped a message that parsed.
@@ -68,7 +76,31 @@ pub struct ServerDrops {
     pub delay_req_without_grant: u64,
     /// A message type a server does not take.
     pub unexpected: u64,
+    /// Signaling over a client's rate ([`SIGNALING_PER_SECOND`]).
+    pub rate_limited: u64,
+    /// TLVs beyond [`MAX_TLVS`] in one Signaling message, ignored.
+    pub excess_tlvs: u64,
+    /// Probationary slots given to a newcomer because the table was full.
+    pub evicted: u64,
+    /// Follow_Ups never sent because their Sync's transmit timestamp never came (bounded).
+    pub follow_up_lost: u64,
 }
+
+/// How long a grant to a client on probation lasts at most, seconds: a single spoofed REQUEST
+/// cannot start a stream longer than this.
+pub const PROBATION_DURATION: u32 = 10;
+/// The fastest a client on probation is served, log2 s (one message per second per type).
+pub const PROBATION_LOG_INTERVAL: LogInterval = LogInterval(0);
+/// A probationary slot this old may be taken by a newcomer when the table is full (an honest
+/// client proves itself well within it: its second request follows the first Announce).
+pub const PROBATION_EVICTABLE_AFTER: Duration = Duration::from_secs(4);
+/// Signaling messages one client may send per second; more are dropped.
+pub const SIGNALING_PER_SECOND: u32 = 8;
+/// TLVs handled in one Signaling message (a client needs at most one per message type and
+/// action); the rest are ignored, so a reply stays small.
+pub const MAX_TLVS: usize = 8;
+/// Two-step Syncs awaiting their transmit timestamp, per slot of capacity.
+const FOLLOW_UPS_PER_SLOT: usize = 4;
 
 /// Timer entries; at equal instants an expiry sorts first, so a grant covers
 /// [start, start + duration) and nothing is sent at the instant it lapses.
@@ -136,6 +168,12 @@ impl Server {
         self.properties = properties;
     }
 
+    /// Two-step Syncs whose transmit timestamp has not come yet (bounded).
+    #[must_use]
+    pub fn pending_follow_ups(&self) -> usize {
+        self.follow_ups.len()
+    }
+
     /// The clients being served, by client ID.
     pub fn clients(&self) -> impl Iterator<Item = &ClientSlot> {
         self.slots.iter().flatten()
@@ -195,9 +233,18 @@ impl Server {
             self.drops.not_for_us += 1;
             return;
         }
-        let slot = self.slot_for(addr, msg.header.source_port, s);
+        let slot = self.slot_for(now.instant, addr, msg.header.source_port, s);
+        if let Some(i) = slot
+            && !self.admit_signaling(now.instant, i)
+        {
+            self.drops.rate_limited += 1;
+            return;
+        }
+        if s.tlvs.len() > MAX_TLVS {
+            self.drops.excess_tlvs += (s.tlvs.len() - MAX_TLVS) as u64;
+        }
         let mut reply = Vec::new();
-        for tlv in &s.tlvs {
+        for tlv in s.tlvs.iter().take(MAX_TLVS) {
             match *tlv {
                 SignalingTlv::Request(r) => {
                     let granted = match slot {
@@ -242,18 +289,29 @@ impl Server {
         }
     }
 
-    /// The slot of a client, allocating one if the message asks for service and one is free.
-    fn slot_for(&mut self, addr: Ipv4Addr, port: PortIdentity, s: &Signaling) -> Option<usize> {
+    /// The slot of a client, allocating one if the message asks for service and one is free
+    /// (or a probationary one can be taken). A known client's later message proves it.
+    fn slot_for(
+        &mut self,
+        now: Instant,
+        addr: Ipv4Addr,
+        port: PortIdentity,
+        s: &Signaling,
+    ) -> Option<usize> {
         if let Some(&i) = self.by_addr.get(&addr) {
             if let Some(c) = self.slots[i].as_mut() {
                 c.port = port;
+                c.proven = true;
             }
             return Some(i);
         }
         if !s.tlvs.iter().any(|t| matches!(t, SignalingTlv::Request(_))) {
             return None;
         }
-        let free = self.slots.iter().position(Option::is_none)?;
+        let free = match self.slots.iter().position(Option::is_none) {
+            Some(f) => f,
+            None => self.evict_probationary(now)?,
+        };
         self.slots[free] = Some(ClientSlot {
             id: free,
             addr,
@@ -261,10 +319,43 @@ impl Server {
             grants: [None; 3],
             counters: [MessageCounters::default(); 3],
             signaling: MessageCounters::default(),
+            proven: false,
+            since: now,
             sequence: [SequenceId(0); 2],
+            window: (now, 0),
         });
         self.by_addr.insert(addr, free);
         Some(free)
+    }
+
+    /// Frees the oldest slot still on probation past [`PROBATION_EVICTABLE_AFTER`], silently
+    /// (its address may be a spoofing victim, which should get nothing more from us).
+    fn evict_probationary(&mut self, now: Instant) -> Option<usize> {
+        let victim = self
+            .slots
+            .iter()
+            .flatten()
+            .filter(|c| !c.proven && now >= c.since.after(PROBATION_EVICTABLE_AFTER))
+            .min_by_key(|c| (c.since, c.id))
+            .map(|c| c.id)?;
+        for k in GrantedType::ALL {
+            self.remove_grant(victim, k);
+        }
+        self.free_if_idle(victim);
+        self.drops.evicted += 1;
+        Some(victim)
+    }
+
+    /// Counts a Signaling message against its client's one-second window.
+    fn admit_signaling(&mut self, now: Instant, slot: usize) -> bool {
+        let Some(c) = self.slots[slot].as_mut() else {
+            return true;
+        };
+        if now >= c.window.0.after(Duration::SECOND) {
+            c.window = (now, 0);
+        }
+        c.window.1 += 1;
+        c.window.1 <= SIGNALING_PER_SECOND
     }
 
     /// Applies policy to one request: fastest 1/128 s, durations 60–1000 s, no Delay_Resp for a
@@ -286,7 +377,12 @@ impl Server {
             return refusal(t, log);
         }
         let log_interval = LogInterval(log.0.clamp(FASTEST_LOG_INTERVAL.0, 7));
-        let duration = duration.clamp(DURATION_RANGE.0, DURATION_RANGE.1);
+        let proven = self.slots[slot].as_ref().is_some_and(|c| c.proven);
+        let duration = if proven {
+            duration.clamp(DURATION_RANGE.0, DURATION_RANGE.1)
+        } else {
+            duration.clamp(1, PROBATION_DURATION)
+        };
         let expires = now.after(Duration::from_secs(duration as i64));
         let old = self.slots[slot]
             .as_ref()
@@ -403,6 +499,7 @@ impl Server {
             requesting_port: msg.header.source_port,
         };
         if let Some(c) = self.slots[i].as_mut() {
+            c.proven = true;
             let k = &mut c.counters[GrantedType::DelayResp as usize];
             k.received += 1;
             k.sent += 1;
@@ -434,7 +531,12 @@ impl Server {
         let Some(g) = c.grants[kind as usize].as_mut() else {
             return;
         };
-        let interval = g.log_interval.to_duration().unwrap_or(Duration::SECOND);
+        let log = if c.proven {
+            g.log_interval
+        } else {
+            LogInterval(g.log_interval.0.max(PROBATION_LOG_INTERVAL.0))
+        };
+        let interval = log.to_duration().unwrap_or(Duration::SECOND);
         // Keep a regular cadence; after a long stall, restart it from now.
         let mut next = g.next_send.after(interval);
         if next <= now.instant {
@@ -475,6 +577,12 @@ impl Server {
                 let token = TxToken(SERVER_TOKEN_BIT | self.next_token);
                 self.next_token += 1;
                 self.follow_ups.insert(token, (slot, seq, log));
+                // A transmit timestamp that never comes (a failed send) must not leak: keep the
+                // newest few per slot of capacity.
+                while self.follow_ups.len() > FOLLOW_UPS_PER_SLOT * self.slots.len().max(1) {
+                    self.follow_ups.pop_first();
+                    self.drops.follow_up_lost += 1;
+                }
                 let header = self.header(seq, log, Flags::TWO_STEP | Flags::UNICAST);
                 let body = Body::Sync {
                     origin_timestamp: self.on_wire(now.clock).to_ptp_truncated(),
@@ -534,7 +642,7 @@ impl Server {
     }
 
     fn send(&mut self, to: Ipv4Addr, msg: Message, token: Option<TxToken>) {
-        self.out.push_back(transmit(
+        self.out.extend(transmit(
             self.config.local,
             to,
             self.config.dscp,

@@ -8,28 +8,28 @@ use crate::ptp::{
 };
 use crate::time::{Duration, Timestamp};
 
-const SERVER: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 1);
-const GM: ClockIdentity = ClockIdentity([0xAA; 8]);
+pub(super) const SERVER: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 1);
+pub(super) const GM: ClockIdentity = ClockIdentity([0xAA; 8]);
 
-fn client_addr(n: u8) -> Ipv4Addr {
+pub(super) fn client_addr(n: u8) -> Ipv4Addr {
     Ipv4Addr::new(198, 51, 100, n)
 }
 
-fn client_port(n: u8) -> PortIdentity {
+pub(super) fn client_port(n: u8) -> PortIdentity {
     PortIdentity {
         clock_identity: ClockIdentity([n; 8]),
         port_number: 1,
     }
 }
 
-fn now(s: f64) -> Now {
+pub(super) fn now(s: f64) -> Now {
     Now {
         instant: Instant::from_origin(Duration::from_secs_f64(s)),
         clock: Timestamp::from_secs(1_800_000_000) + Duration::from_secs_f64(s),
     }
 }
 
-fn request(n: u8, seq: u16, tlvs: Vec<SignalingTlv>) -> Message {
+pub(super) fn request(n: u8, seq: u16, tlvs: Vec<SignalingTlv>) -> Message {
     Message {
         header: Header {
             flags: Flags::UNICAST,
@@ -42,7 +42,7 @@ fn request(n: u8, seq: u16, tlvs: Vec<SignalingTlv>) -> Message {
     }
 }
 
-fn req(t: MessageType, log: i8, duration: u32) -> SignalingTlv {
+pub(super) fn req(t: MessageType, log: i8, duration: u32) -> SignalingTlv {
     SignalingTlv::Request(RequestTlv {
         message_type: t,
         log_period: LogInterval(log),
@@ -50,11 +50,11 @@ fn req(t: MessageType, log: i8, duration: u32) -> SignalingTlv {
     })
 }
 
-fn from(n: u8) -> SocketAddrV4 {
+pub(super) fn from(n: u8) -> SocketAddrV4 {
     SocketAddrV4::new(client_addr(n), 320)
 }
 
-fn drain(s: &mut Server) -> Vec<Transmit> {
+pub(super) fn drain(s: &mut Server) -> Vec<Transmit> {
     std::iter::from_fn(|| s.poll_output())
         .map(|o| match o {
             Output::Transmit(t) => t,
@@ -63,20 +63,29 @@ fn drain(s: &mut Server) -> Vec<Transmit> {
         .collect()
 }
 
-fn parse(t: &Transmit) -> Message {
+pub(super) fn parse(t: &Transmit) -> Message {
     Message::parse(&t.bytes).unwrap()
 }
 
 /// TAI − UTC: how far the PTP timescale on the wire runs ahead of the server's UTC clock.
 const TAI_AHEAD: Duration = Duration::from_secs(37);
 
-fn server() -> Server {
+pub(super) fn server() -> Server {
     let mut c = ServerConfig::new(SERVER, GM, 44);
     c.capacity = 2;
     Server::new(c)
 }
 
-fn grants(m: &Message) -> Vec<GrantTlv> {
+/// Sends `m` twice from client `n` at `t`: the first message opens a slot on probation, the
+/// second proves the client. Returns the replies to the second.
+pub(super) fn as_proven(s: &mut Server, n: u8, t: f64, m: &Message) -> Vec<Transmit> {
+    s.handle_message(now(t), from(n), m, now(t).clock);
+    drain(s);
+    s.handle_message(now(t), from(n), m, now(t).clock);
+    drain(s)
+}
+
+pub(super) fn grants(m: &Message) -> Vec<GrantTlv> {
     match &m.body {
         Body::Signaling(s) => s
             .tlvs
@@ -117,14 +126,20 @@ fn grants_a_multi_tlv_request_in_one_reply_exact_bytes() {
     expected.extend([0x00, 0x01, 0x00, 0x05, 0x05, 0x7F]); // port 1, seq 5 echoed, control, log
     expected.extend([0x01; 8]);
     expected.extend([0x00, 0x01]); // target = the client's port
+    // A newcomer is on probation: 10 s instead of the 300 asked.
     expected.extend([
-        0x00, 0x05, 0x00, 0x08, 0x00, 0xFC, 0, 0, 0x01, 0x2C, 0x00, 0x01,
+        0x00, 0x05, 0x00, 0x08, 0x00, 0xFC, 0, 0, 0x00, 0x0A, 0x00, 0x01,
     ]);
     expected.extend([
-        0x00, 0x05, 0x00, 0x08, 0x90, 0xFC, 0, 0, 0x01, 0x2C, 0x00, 0x01,
+        0x00, 0x05, 0x00, 0x08, 0x90, 0xFC, 0, 0, 0x00, 0x0A, 0x00, 0x01,
     ]);
     assert_eq!(out[0].bytes, expected);
     assert_eq!(s.clients().count(), 1);
+    // Its next message (here the renewal) proves it: the whole 300 s.
+    s.handle_message(now(7.5), from(1), &m, now(7.5).clock);
+    let renewed = drain(&mut s);
+    let g = grants(&parse(&renewed[0]));
+    assert_eq!((g[0].duration, g[1].duration), (300, 300));
 }
 
 #[test]
@@ -139,8 +154,7 @@ fn policy_clamps_rate_and_duration_and_refuses_pdelay() {
             req(MessageType::PdelayResp, 0, 300),
         ],
     );
-    s.handle_message(now(0.0), from(1), &m, now(0.0).clock);
-    let g = grants(&parse(&drain(&mut s)[0]));
+    let g = grants(&parse(&as_proven(&mut s, 1, 0.0, &m)[0]));
     assert_eq!(
         (g[0].log_period, g[0].duration),
         (LogInterval(-7), 60),
@@ -167,7 +181,11 @@ fn capacity_refuses_with_duration_zero() {
     }
     let out = drain(&mut s);
     let durations: Vec<u32> = out.iter().map(|t| grants(&parse(t))[0].duration).collect();
-    assert_eq!(durations, vec![300, 300, 0]);
+    assert_eq!(
+        durations,
+        vec![10, 10, 0],
+        "newcomers on probation; the third refused"
+    );
     assert_eq!(s.refused_capacity, 1);
     let ids: Vec<usize> = s.clients().map(|c| c.id).collect();
     assert_eq!(ids, vec![0, 1]);
@@ -176,13 +194,8 @@ fn capacity_refuses_with_duration_zero() {
 #[test]
 fn serves_at_the_granted_interval_and_stops_when_the_grant_lapses() {
     let mut s = server();
-    s.handle_message(
-        now(0.0),
-        from(1),
-        &request(1, 1, vec![req(MessageType::Announce, 0, 60)]),
-        now(0.0).clock,
-    );
-    drain(&mut s);
+    let m = request(1, 1, vec![req(MessageType::Announce, 0, 60)]);
+    as_proven(&mut s, 1, 0.0, &m);
     let mut announces = 0;
     let mut t = 0.0;
     while t < 70.0 {
