@@ -1143,7 +1143,7 @@ static TABLE: &[Command] = &[
                             "ptp-adaptive atr server{} asymmetry-correction {} {}",
                             i + 1,
                             if v < 0 { "negative" } else { "positive" },
-                            v.abs()
+                            v.unsigned_abs()
                         )
                     })
                 })

@@ -384,8 +384,9 @@ impl DeviceEngine {
                         format!(
                             "{}{}s, {}ns",
                             if ns < 0 { "-" } else { "+" },
-                            (ns.abs() / 1_000_000_000),
-                            ns.abs() % 1_000_000_000
+                            // unsigned_abs: a hostile T2−T1 saturates at i64::MIN.
+                            (ns.unsigned_abs() / 1_000_000_000),
+                            ns.unsigned_abs() % 1_000_000_000
                         )
                     })
                 };

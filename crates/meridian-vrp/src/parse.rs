@@ -304,6 +304,16 @@ pub fn help(view: ViewKind, line: &str) -> Vec<(String, &'static str)> {
     out
 }
 
+/// The byte offset where the last word of `line` starts: just after its last whitespace
+/// character, whatever that character's width in UTF-8 (U+0085 is two bytes).
+#[must_use]
+pub fn last_word_start(line: &str) -> usize {
+    line.char_indices()
+        .rev()
+        .find(|(_, c)| c.is_whitespace())
+        .map_or(0, |(i, c)| i + c.len_utf8())
+}
+
 /// Tab completion: the unique keyword the partial last word abbreviates, if any.
 #[must_use]
 pub fn complete(view: ViewKind, line: &str) -> Option<String> {
@@ -320,7 +330,7 @@ pub fn complete(view: ViewKind, line: &str) -> Option<String> {
         .collect();
     match options.as_slice() {
         [one] => {
-            let cut = line.rfind(char::is_whitespace).map_or(0, |i| i + 1);
+            let cut = last_word_start(line);
             Some(format!("{}{one} ", &line[..cut]))
         }
         _ => None,

@@ -246,6 +246,14 @@ fn abbreviations_undo_help_and_completion() {
         Some("ntp-service unicast-server ".into())
     );
     assert_eq!(complete(ViewKind::User, "disp"), Some("display ".into()));
+    // Multibyte whitespace (U+0085 is two bytes) before the last word: the cut lands on a
+    // character boundary (this panicked, slicing inside the character).
+    assert_eq!(
+        meridian_vrp::parse::last_word_start("ntp-service\u{85}unicast-s"),
+        "ntp-service\u{85}".len()
+    );
+    let _ = complete(ViewKind::System, "ntp-service\u{85}unicast-s");
+    let _ = complete(ViewKind::System, "\u{85}\u{85}");
     let t = transcript(&mut s, &["dis cur"]);
     assert!(t.contains("sysname HUAWEI"), "{t}");
 }

@@ -6,7 +6,7 @@ use std::error::Error;
 use std::io::{BufRead, IsTerminal};
 
 use meridian_vrp::commands::ViewKind;
-use meridian_vrp::parse::{complete, help};
+use meridian_vrp::parse::{complete, help, last_word_start};
 use meridian_vrp::session::{Displays, Session};
 use rustyline::completion::{Completer, Pair};
 use rustyline::highlight::Highlighter;
@@ -28,7 +28,7 @@ impl Completer for VrpHelper {
         _: &Context<'_>,
     ) -> rustyline::Result<(usize, Vec<Pair>)> {
         let head = &line[..pos];
-        let start = head.rfind(char::is_whitespace).map_or(0, |i| i + 1);
+        let start = last_word_start(head);
         if let Some(full) = complete(self.view.get(), head) {
             let word = full[start..].to_string();
             return Ok((

@@ -1,0 +1,76 @@
+//! Runs every fuzz target on random inputs for a fixed time (`MERIDIAN_FUZZ_SECONDS`, default
+//! 3 s each; CI sets more), then replays the regression inputs in `tests/regressions/`. A
+//! failing input is written under the cargo target directory for replay.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use meridian_fuzzing::runner::{Rng, TARGETS, input};
+
+fn seconds() -> f64 {
+    std::env::var("MERIDIAN_FUZZ_SECONDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(3.0)
+}
+
+#[allow(clippy::disallowed_methods)] // wall-clock bound of the run
+fn fuzz(name: &str) {
+    let (_, target) = TARGETS.iter().find(|(n, _)| *n == name).unwrap();
+    let text = name != "device";
+    let seed = std::env::var("MERIDIAN_FUZZ_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0x6d65_7269_6469_616e);
+    let mut rng = Rng::new(seed ^ name.len() as u64);
+    let start = std::time::Instant::now();
+    let mut n = 0u64;
+    while start.elapsed() < Duration::from_secs_f64(seconds()) {
+        let data = input(&mut rng, text);
+        if std::panic::catch_unwind(|| target(&data)).is_err() {
+            let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("fuzz-failures");
+            std::fs::create_dir_all(&dir).unwrap();
+            let path = dir.join(format!("{name}-{seed:x}-{n}.bin"));
+            std::fs::write(&path, &data).unwrap();
+            panic!("{name}: input {n} fails; saved to {}", path.display());
+        }
+        n += 1;
+    }
+    println!("{name}: {n} inputs in {:.1} s, no failure", seconds());
+}
+
+/// Every saved regression input of `name` still passes.
+fn regressions(name: &str) {
+    let (_, target) = TARGETS.iter().find(|(n, _)| *n == name).unwrap();
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/regressions")
+        .join(name);
+    let Ok(entries) = std::fs::read_dir(&dir) else {
+        return;
+    };
+    for e in entries {
+        let path = e.unwrap().path();
+        let data = std::fs::read(&path).unwrap();
+        if std::panic::catch_unwind(|| target(&data)).is_err() {
+            panic!("regression {} fails again", path.display());
+        }
+    }
+}
+
+#[test]
+fn device_engines() {
+    regressions("device");
+    fuzz("device");
+}
+
+#[test]
+fn vrp_lines() {
+    regressions("vrp_lines");
+    fuzz("vrp_lines");
+}
+
+#[test]
+fn config_files() {
+    regressions("config_file");
+    fuzz("config_file");
+}
