@@ -85,6 +85,8 @@ pub struct Daemon<C: Clock> {
     warned_tx: bool,
     /// Whether a datagram without a kernel receive timestamp was already logged.
     warned_rx: bool,
+    /// Failed sends and sends without a socket: a peer can cause them at packet rate.
+    send_warnings: crate::log_limit::LogLimit,
 }
 
 /// What an operator wants to hear about when it changes: the NTP reference and stratum, the
@@ -244,6 +246,7 @@ impl<C: Clock> Daemon<C> {
             metrics,
             warned_tx: false,
             warned_rx: false,
+            send_warnings: crate::log_limit::LogLimit::default(),
         };
         d.open_sockets()?;
         Ok(d)
@@ -566,7 +569,12 @@ impl<C: Clock> Daemon<C> {
                         p => p,
                     };
                     let Some(sock) = self.sockets.get_mut(&key) else {
-                        warn!("no socket for {}; packet dropped", t.from);
+                        crate::warn_limited!(
+                            self.send_warnings,
+                            monotonic(),
+                            "no socket for {}; packet dropped",
+                            t.from
+                        );
                         continue;
                     };
                     let sent = self.clock.now();
@@ -584,7 +592,12 @@ impl<C: Clock> Daemon<C> {
                                 );
                             }
                         }
-                        Err(e) => warn!("send to {}: {e}", t.to),
+                        Err(e) => crate::warn_limited!(
+                            self.send_warnings,
+                            monotonic(),
+                            "send to {}: {e}",
+                            t.to
+                        ),
                     }
                 }
                 Output::AdjustClock(adj) => self.clock.apply(adj)?,

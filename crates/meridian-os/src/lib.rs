@@ -5,5 +5,6 @@
 pub mod clock;
 pub mod driver;
 pub mod hwts;
+pub mod log_limit;
 pub mod metrics;
 pub mod socket;
