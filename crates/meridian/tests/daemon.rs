@@ -9,7 +9,7 @@ use std::time::Duration;
 
 mod common;
 
-use common::{Daemon, Scratch, shell, wait_for, wait_settled};
+use common::{Daemon, Scratch, metric, scrape, shell, wait_for, wait_settled};
 
 #[test]
 fn ntp_client_daemon_synchronizes_to_a_server_daemon_and_obeys_its_shell() {
@@ -199,25 +199,6 @@ fn ptp_atr_client_daemon_locks_to_a_server_daemon() {
     assert!(syncs > 100.0 && resps > 100.0, "{m}");
     assert!(cli.terminate().success());
     assert!(srv.terminate().success());
-}
-
-/// One HTTP GET on loopback, the whole response.
-fn scrape(port: u16, path: &str) -> String {
-    use std::io::{Read, Write};
-    let mut c = std::net::TcpStream::connect(("127.0.0.1", port)).expect("metrics port");
-    c.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-    write!(c, "GET {path} HTTP/1.1\r\nHost: localhost\r\n\r\n").unwrap();
-    let mut out = String::new();
-    c.read_to_string(&mut out).unwrap();
-    out
-}
-
-/// The value of one sample line of a scrape.
-fn metric(scrape: &str, series: &str) -> f64 {
-    scrape
-        .lines()
-        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
-        .unwrap_or_else(|| panic!("no {series} in\n{scrape}"))
 }
 
 #[test]

@@ -488,6 +488,11 @@ impl NtpNode {
                     let ceiling = a.config.maxpoll.max(a.config.minpoll);
                     a.poll = a.poll.max(h.poll).saturating_add(1).min(ceiling);
                     a.config.minpoll = a.poll;
+                    // A burst in progress stops too: the server asked us to slow down.
+                    a.burst = 0;
+                    a.next_poll = a
+                        .next_poll
+                        .max(now.instant.after(Duration::from_log2_secs(a.poll)));
                 }
                 KissCode::Other(_) => {}
             }

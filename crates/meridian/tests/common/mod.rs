@@ -52,6 +52,32 @@ impl Daemon {
         Self(child)
     }
 
+    /// Like [`Daemon::start`], with standard error (the log) written to `log`.
+    pub fn start_logged(args: &[&str], log: &Path) -> Self {
+        let child = Command::new(env!("CARGO_BIN_EXE_meridiand"))
+            .args(args)
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(log).unwrap())
+            .spawn()
+            .expect("start meridiand");
+        Self(child)
+    }
+
+    /// Whether it is still running.
+    pub fn alive(&mut self) -> bool {
+        self.0.try_wait().unwrap().is_none()
+    }
+
+    /// Its resident set size, kB.
+    pub fn rss_kb(&self) -> u64 {
+        std::fs::read_to_string(format!("/proc/{}/status", self.0.id()))
+            .unwrap_or_default()
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .unwrap_or(0)
+    }
+
     /// SIGTERM, then the exit status within 5 s.
     pub fn terminate(&mut self) -> std::process::ExitStatus {
         kill(Pid::from_raw(self.0.id() as i32), Signal::SIGTERM).unwrap();
@@ -318,4 +344,23 @@ pub fn check_te_after_60s(label: &str, v: &[f64]) {
         "|TE| {worst} ns after 60 s; µs: {:?}",
         v.iter().map(|&x| us(x)).collect::<Vec<_>>()
     );
+}
+
+/// One HTTP GET on loopback, the whole response.
+pub fn scrape(port: u16, path: &str) -> String {
+    use std::io::{Read, Write};
+    let mut c = std::net::TcpStream::connect(("127.0.0.1", port)).expect("metrics port");
+    c.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    write!(c, "GET {path} HTTP/1.1\r\nHost: localhost\r\n\r\n").unwrap();
+    let mut out = String::new();
+    c.read_to_string(&mut out).unwrap();
+    out
+}
+
+/// The value of one sample line of a scrape.
+pub fn metric(scrape: &str, series: &str) -> f64 {
+    scrape
+        .lines()
+        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
+        .unwrap_or_else(|| panic!("no {series} in\n{scrape}"))
 }
