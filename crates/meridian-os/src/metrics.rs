@@ -249,6 +249,23 @@ fn ntp_metrics(
             n as f64,
         );
     }
+    let c = ntp.server;
+    e.family(
+        "meridian_ntp_passive_associations_total",
+        "counter",
+        "Passive associations: mobilized for unauthenticated peers no ACL lets peer (answered, \
+         never selected), and expired after their peer fell silent.",
+    );
+    for (what, n) in [
+        ("untrusted", c.passive_untrusted),
+        ("expired", c.passive_expired),
+    ] {
+        e.sample(
+            "meridian_ntp_passive_associations_total",
+            &[("event", what)],
+            n as f64,
+        );
+    }
 }
 
 fn ptp_metrics(e: &mut Exposition, ptp: &meridian_proto::unicast::PtpNode) {
@@ -282,6 +299,10 @@ fn ptp_metrics(e: &mut Exposition, ptp: &meridian_proto::unicast::PtpNode) {
         );
         drop(e, "server_unexpected", s.drops.unexpected);
         drop(e, "server_refused_capacity", s.refused_capacity);
+        drop(e, "server_rate_limited", s.drops.rate_limited);
+        drop(e, "server_excess_tlvs", s.drops.excess_tlvs);
+        drop(e, "server_evicted_probation", s.drops.evicted);
+        drop(e, "server_follow_up_lost", s.drops.follow_up_lost);
     }
     if let Some(c) = ptp.client() {
         e.one(
