@@ -288,6 +288,7 @@ fn ptp_metrics(e: &mut Exposition, ptp: &meridian_proto::unicast::PtpNode) {
         drop(e, "client_unknown_source", c.drops.unknown_source);
         drop(e, "client_not_selected", c.drops.not_selected);
         drop(e, "client_unmatched", c.drops.unmatched);
+        drop(e, "client_implausible_time", c.drops.implausible);
     }
     if let Some(s) = ptp.server() {
         drop(e, "server_wrong_domain", s.drops.wrong_domain);

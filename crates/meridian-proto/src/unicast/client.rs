@@ -137,6 +137,17 @@ pub struct ClientDrops {
     pub not_selected: u64,
     /// Follow_Up or Delay_Resp matching nothing outstanding.
     pub unmatched: u64,
+    /// A timestamp beyond [`LATEST_PLAUSIBLE_SECONDS`]: nothing real is there, and following it
+    /// would step the clock (and what it serves over NTP) past every era a peer can read.
+    pub implausible: u64,
+}
+
+/// The latest time a server's timestamp may name, seconds since 1970 (2200-01-01). Earlier
+/// times are all possible (an arbitrary timescale starts at the epoch).
+pub const LATEST_PLAUSIBLE_SECONDS: u64 = 7_258_118_400;
+
+fn plausible(t: PtpTimestamp) -> bool {
+    t.seconds() < LATEST_PLAUSIBLE_SECONDS
 }
 
 /// How many two-step Syncs or Delay_Reqs wait for their partner at most.
@@ -342,6 +353,20 @@ impl Client {
             self.drops.unknown_source += 1;
             return;
         };
+        let stamp = match &msg.body {
+            Body::Sync { origin_timestamp } => Some(*origin_timestamp),
+            Body::FollowUp {
+                precise_origin_timestamp,
+            } => Some(*precise_origin_timestamp),
+            Body::DelayResp {
+                receive_timestamp, ..
+            } => Some(*receive_timestamp),
+            _ => None,
+        };
+        if stamp.is_some_and(|t| !plausible(t)) {
+            self.drops.implausible += 1;
+            return;
+        }
         match &msg.body {
             Body::Signaling(s) => self.handle_signaling(now, i, msg, s),
             Body::Announce(a) => {

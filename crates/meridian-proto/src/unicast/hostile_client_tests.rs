@@ -81,3 +81,66 @@ fn a_delay_resp_grant_of_log_interval_minus_128_keeps_the_configured_rate() {
         "{sent} Delay_Req in 5 s"
     );
 }
+
+#[test]
+fn a_server_in_the_year_10000_is_dropped_not_followed() {
+    use crate::ptp::{Flags, Header, SequenceId};
+    use crate::time::PtpTimestamp;
+    let mut c = Client::new(config([Some(S1), None]), Instant::ZERO, 1);
+    locked_onto_s1(&mut c, -7, 1);
+    // Two-way exchanges at 8/s for 20 s with a server whose clock reads the year 10000.
+    let far =
+        |t: f64| PtpTimestamp::new(253_402_300_800 + t as u64, ((t.fract()) * 1e9) as u32).unwrap();
+    let msg = |seq: u16, body: Body| Message {
+        header: Header {
+            flags: Flags::UNICAST,
+            ..Header::new(server_port(1), 44, SequenceId(seq))
+        },
+        body,
+    };
+    let mut adjustments = 0;
+    for k in 0..160u16 {
+        let t = 1.0 + f64::from(k) / 8.0;
+        c.handle_message(
+            now(t),
+            from(S1, 319),
+            &msg(
+                k,
+                Body::Sync {
+                    origin_timestamp: far(t),
+                },
+            ),
+            now(t).clock,
+        );
+        c.handle_timeout(now(t));
+        while let Some(o) = c.poll_output() {
+            match o {
+                Output::AdjustClock(_) => adjustments += 1,
+                Output::Transmit(tx) => {
+                    let Ok(m) = Message::parse(&tx.bytes) else {
+                        continue;
+                    };
+                    if let (Body::DelayReq { .. }, Some(token)) = (m.body, tx.token) {
+                        c.handle_tx_timestamp(token, now(t).clock);
+                        let resp = Body::DelayResp {
+                            receive_timestamp: far(t + 0.001),
+                            requesting_port: m.header.source_port,
+                        };
+                        let at = now(t + 0.002);
+                        c.handle_message(
+                            at,
+                            from(S1, 320),
+                            &msg(m.header.sequence_id.0, resp),
+                            at.clock,
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    assert_eq!(
+        adjustments, 0,
+        "the clock was adjusted toward the year 10000"
+    );
+}
