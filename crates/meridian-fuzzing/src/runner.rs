@@ -7,10 +7,11 @@ use std::time::{Duration, Instant};
 pub type Target = fn(&[u8]);
 
 /// The targets by name.
-pub const TARGETS: [(&str, Target); 3] = [
+pub const TARGETS: [(&str, Target); 4] = [
     ("device", crate::device::device),
     ("vrp_lines", crate::vrp::lines),
     ("config_file", crate::vrp::config_file),
+    ("license_file", crate::vrp::license_file),
 ];
 
 /// xorshift64*: a deterministic stream of random words from `seed`.
@@ -40,7 +41,7 @@ pub fn input(rng: &mut Rng, text: bool) -> Vec<u8> {
     if !text {
         return (0..len).map(|_| rng.next_u64() as u8).collect();
     }
-    const WORDS: [&str; 40] = [
+    const WORDS: [&str; 42] = [
         "ntp-service",
         "ptp-adaptive",
         "unicast-server",

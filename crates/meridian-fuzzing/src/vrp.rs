@@ -56,3 +56,32 @@ fn round_trip(s: &Session) {
         Err((line, e)) => panic!("saved configuration does not load: line {line}: {e}\n{saved}"),
     }
 }
+
+/// A license file's content: activating it never panics, and whatever it enables, a
+/// configuration using the 1588 features either loads under it or is refused with an error.
+pub fn license_file(data: &[u8]) {
+    let content = String::from_utf8_lossy(data);
+    let mut s = Session::default();
+    s.license_files
+        .insert("fuzz.lic".into(), content.into_owned());
+    s.view = View::System;
+    let _ = s.run_line("license active fuzz.lic", &mut NoEngines);
+    let _ = s.run_line("display license", &mut NoEngines);
+    for line in [
+        "ptp-adaptive enable",
+        "ptp-adaptive device-type client",
+        "ptp-adaptive remote-server1-ip 192.0.2.1",
+        "ptp-adaptive atr unicast-negotiate enable",
+    ] {
+        let _ = s.run_line(line, &mut NoEngines);
+    }
+    if s.commit().is_ok() {
+        let saved = current_configuration(&s.running);
+        let license = s.license_files.get("fuzz.lic").map(String::as_str);
+        if let Err((line, e)) = Session::load_licensed(&saved, license.map(|l| ("fuzz.lic", l))) {
+            panic!(
+                "saved configuration does not load under its license: line {line}: {e}\n{saved}"
+            );
+        }
+    }
+}

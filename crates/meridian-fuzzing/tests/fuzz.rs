@@ -74,3 +74,9 @@ fn config_files() {
     regressions("config_file");
     fuzz("config_file");
 }
+
+#[test]
+fn license_files() {
+    regressions("license_file");
+    fuzz("license_file");
+}
