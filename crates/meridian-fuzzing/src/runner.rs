@@ -41,7 +41,7 @@ pub fn input(rng: &mut Rng, text: bool) -> Vec<u8> {
     if !text {
         return (0..len).map(|_| rng.next_u64() as u8).collect();
     }
-    const WORDS: [&str; 42] = [
+    const WORDS: &[&str] = &[
         "ntp-service",
         "ptp-adaptive",
         "unicast-server",
@@ -82,6 +82,8 @@ pub fn input(rng: &mut Rng, text: bool) -> Vec<u8> {
         "unicast-negotiate",
         "quit",
         "\u{85}",
+        "clock-synchronization",
+        "#",
     ];
     let mut out = String::new();
     while out.len() < len {
