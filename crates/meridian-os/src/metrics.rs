@@ -304,6 +304,7 @@ fn ptp_metrics(e: &mut Exposition, ptp: &meridian_proto::unicast::PtpNode) {
         drop(e, "server_excess_tlvs", s.drops.excess_tlvs);
         drop(e, "server_evicted_probation", s.drops.evicted);
         drop(e, "server_follow_up_lost", s.drops.follow_up_lost);
+        drop(e, "server_denied_by_acl", s.drops.denied);
     }
     if let Some(c) = ptp.client() {
         e.one(

@@ -1014,6 +1014,22 @@ static TABLE: &[Command] = &[
     },
     Command {
         views: SYS,
+        syntax: "ptp-adaptive client-acl <acl:2000-3999>",
+        help: "Grant only the clients an ACL permits (server)",
+        action: Action::Set(|c, _, a| {
+            c.ptp.client_acl = int(a, "acl").map(|v| v as u32);
+            Ok(())
+        }),
+        undo: Some(("ptp-adaptive client-acl", |c, _, _| {
+            c.ptp.client_acl = None;
+            Ok(())
+        })),
+        render: Render::System(4, |c| {
+            opt_line(&c.ptp.client_acl, "ptp-adaptive client-acl")
+        }),
+    },
+    Command {
+        views: SYS,
         syntax: "ptp-adaptive dscp <dscp:0-63>",
         help: "Set the DSCP of PTP packets",
         action: Action::Set(|c, _, a| {

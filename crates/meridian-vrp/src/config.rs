@@ -137,6 +137,9 @@ pub struct Ptp {
     pub clock_source_ssm: Option<&'static str>,
     /// `ptp lite-sync sub-ms enable`.
     pub lite_sync: bool,
+    /// `ptp-adaptive client-acl N`: the clients a server grants (an extension of meridian's,
+    /// not in the vendor's command set).
+    pub client_acl: Option<u32>,
 }
 
 /// The whole configuration.
@@ -242,6 +245,13 @@ impl Config {
                     "ACL {acl} used by ntp-service access {class} does not exist."
                 ));
             }
+        }
+        if let Some(acl) = self.ptp.client_acl
+            && !self.acls.contains_key(&acl)
+        {
+            return Err(format!(
+                "ACL {acl} used by ptp-adaptive client-acl does not exist."
+            ));
         }
         Ok(())
     }

@@ -115,22 +115,27 @@ pub fn ntp_config(c: &Config) -> Option<NtpConfig> {
             "query" => AccessClass::Query,
             _ => AccessClass::Limited,
         };
-        let rules = c.acls.get(acl).map_or_else(Vec::new, |r| {
-            r.iter()
-                .map(|(id, r)| AclRule {
-                    id: *id,
-                    permit: r.permit,
-                    source: r.source,
-                    wildcard: r.wildcard,
-                })
-                .collect()
-        });
-        access.classes.insert(class, Acl { rules });
+        access.classes.insert(class, acl_of(c, *acl));
     }
     cfg.access = access;
     cfg.max_dynamic_sessions = n.max_dynamic_sessions.map_or(100, usize::from);
     cfg.max_distance = Duration::from_secs(n.max_distance.map_or(1, i64::from));
     Some(cfg)
+}
+
+/// ACL `n` of the configuration as the engines take it (empty if it does not exist).
+fn acl_of(c: &Config, n: u32) -> Acl {
+    let rules = c.acls.get(&n).map_or_else(Vec::new, |r| {
+        r.iter()
+            .map(|(id, r)| AclRule {
+                id: *id,
+                permit: r.permit,
+                source: r.source,
+                wildcard: r.wildcard,
+            })
+            .collect()
+    });
+    Acl { rules }
 }
 
 /// The PTP node the configuration describes (`None` unless `ptp-adaptive enable` and a role).
@@ -174,6 +179,7 @@ pub fn ptp_node(c: &Config, now: Instant, seed: u64) -> Option<PtpNode> {
     let server = matches!(role, "server" | "server-and-client").then(|| {
         let mut sc = ServerConfig::new(local, identity, domain);
         sc.mode = mode;
+        sc.client_acl = p.client_acl.map(|n| acl_of(c, n));
         sc.dscp = p.dscp.unwrap_or(56);
         if role == "server-and-client" {
             sc.properties = meridian_proto::unicast::TimeProperties::free_running(identity);

@@ -348,3 +348,46 @@ fn display_json_modifier() {
     assert!(other.contains("display commands only"), "{other}");
     assert_eq!(s.prompt(), "<HUAWEI>");
 }
+
+#[test]
+fn a_ptp_server_grants_only_the_clients_its_acl_permits() {
+    let mut s = Session::default();
+    s.license_files
+        .insert("lic.txt".into(), "clock-synchronization\n".into());
+    let t = transcript(
+        &mut s,
+        &[
+            "system-view",
+            "license active lic.txt",
+            "ptp-adaptive enable",
+            "ptp-adaptive device-type server",
+            "ptp-adaptive local-ip 192.0.2.1",
+            "ptp-adaptive client-acl 2001",
+            "commit",
+        ],
+    );
+    // The ACL must exist.
+    assert!(
+        t.ends_with("Error: ACL 2001 used by ptp-adaptive client-acl does not exist.\n"),
+        "{t}"
+    );
+    transcript(
+        &mut s,
+        &[
+            "acl number 2001",
+            "rule permit source 198.51.100.0 0.0.0.255",
+            "quit",
+            "commit",
+        ],
+    );
+    assert_eq!(s.running.ptp.client_acl, Some(2001));
+    let cfg = current_configuration(&s.running);
+    assert!(cfg.contains("ptp-adaptive client-acl 2001"), "{cfg}");
+    let node = meridian_vrp::device::ptp_node(&s.running, Default::default(), 1).unwrap();
+    let acl = node.server().unwrap().config().client_acl.as_ref().unwrap();
+    assert_eq!(acl.decide("198.51.100.7".parse().unwrap()), Some(true));
+    assert_eq!(acl.decide("203.0.113.7".parse().unwrap()), None);
+    // And it goes away with undo.
+    transcript(&mut s, &["undo ptp-adaptive client-acl", "commit"]);
+    assert_eq!(s.running.ptp.client_acl, None);
+}

@@ -3,6 +3,7 @@
 
 use std::net::Ipv4Addr;
 
+use crate::ntp_service::access::Acl;
 use crate::ptp::{ClockIdentity, ClockQuality, Flags, LogInterval, TimeSource};
 use crate::time::Duration;
 
@@ -181,6 +182,9 @@ pub struct ServerConfig {
     pub two_step: bool,
     /// What it advertises when it has no upstream.
     pub properties: TimeProperties,
+    /// The clients it grants (an extension, as commercial grandmasters offer): with an ACL, a
+    /// REQUEST from an address the ACL does not permit gets no answer at all.
+    pub client_acl: Option<Acl>,
 }
 
 impl ServerConfig {
@@ -196,6 +200,7 @@ impl ServerConfig {
             capacity: 512,
             two_step: true,
             properties: TimeProperties::primary(identity),
+            client_acl: None,
         }
     }
 }

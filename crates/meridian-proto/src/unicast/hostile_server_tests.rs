@@ -154,3 +154,32 @@ fn follow_ups_waiting_for_timestamps_that_never_come_are_bounded() {
     assert!(s.pending_follow_ups() <= 8, "{}", s.pending_follow_ups());
     assert!(s.drops.follow_up_lost > 12_000);
 }
+
+#[test]
+fn a_client_acl_leaves_everyone_else_unanswered() {
+    use crate::ntp_service::access::{Acl, AclRule};
+    let mut c = ServerConfig::new(
+        std::net::Ipv4Addr::new(192, 0, 2, 1),
+        crate::ptp::ClockIdentity([0xAA; 8]),
+        44,
+    );
+    c.client_acl = Some(Acl {
+        rules: vec![AclRule {
+            id: 5,
+            permit: true,
+            source: client_addr(0),
+            wildcard: std::net::Ipv4Addr::new(0, 0, 0, 255),
+        }],
+    });
+    let mut s = Server::new(c);
+    let m = request(1, 1, vec![req(MessageType::Announce, 1, 300)]);
+    // 198.51.100.1 is permitted (198.51.100.0/24)...
+    s.handle_message(now(0.0), from(1), &m, now(0.0).clock);
+    assert_eq!(drain(&mut s).len(), 1);
+    // ...203.0.113.9 is not: no grant, no refusal, no slot.
+    let stranger = std::net::SocketAddrV4::new(std::net::Ipv4Addr::new(203, 0, 113, 9), 320);
+    s.handle_message(now(0.0), stranger, &m, now(0.0).clock);
+    assert!(drain(&mut s).is_empty());
+    assert_eq!(s.drops.denied, 1);
+    assert_eq!(s.clients().count(), 1);
+}

@@ -84,6 +84,8 @@ pub struct ServerDrops {
     pub evicted: u64,
     /// Follow_Ups never sent because their Sync's transmit timestamp never came (bounded).
     pub follow_up_lost: u64,
+    /// Signaling from addresses the client ACL does not permit (never answered).
+    pub denied: u64,
 }
 
 /// How long a grant to a client on probation lasts at most, seconds: a single spoofed REQUEST
@@ -231,6 +233,12 @@ impl Server {
     fn handle_signaling(&mut self, now: Now, addr: Ipv4Addr, msg: &Message, s: &Signaling) {
         if !s.target_port.matches(self.port_identity()) {
             self.drops.not_for_us += 1;
+            return;
+        }
+        if let Some(acl) = &self.config.client_acl
+            && acl.decide(addr) != Some(true)
+        {
+            self.drops.denied += 1;
             return;
         }
         let slot = self.slot_for(now.instant, addr, msg.header.source_port, s);
