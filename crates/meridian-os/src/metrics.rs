@@ -126,6 +126,7 @@ fn servo_state(s: ServoState) -> f64 {
         ServoState::Locking => 1.0,
         ServoState::Locked => 2.0,
         ServoState::Holdover => 3.0,
+        ServoState::Reacquiring => 4.0,
     }
 }
 
@@ -310,7 +311,7 @@ fn ptp_metrics(e: &mut Exposition, ptp: &meridian_proto::unicast::PtpNode) {
         e.one(
             "meridian_ptp_client_servo_state",
             "gauge",
-            "0 unlocked, 1 locking, 2 locked, 3 holdover.",
+            "0 unlocked, 1 locking, 2 locked, 3 holdover, 4 re-acquiring.",
             servo_state(c.servo_state()),
         );
         e.one(

@@ -194,6 +194,7 @@ use std::fmt::Write as _;
 
 use meridian_proto::engine::{Engine, Input, Now, Output, TxToken};
 use meridian_proto::ntp_service::NtpNode;
+use meridian_proto::servo::ServoState;
 use meridian_proto::unicast::GrantedType;
 use meridian_proto::unicast::negotiation::Negotiation;
 
@@ -379,6 +380,24 @@ impl DeviceEngine {
                 None => "local".into(),
             };
             row(&mut out, "Current trace source", source);
+            // Not in the vendor's output: the servo's state and how long it has held it, so
+            // holdover is visible where the negotiation still reads "success".
+            let state = match c.servo_state() {
+                ServoState::Unlocked => "free-run",
+                ServoState::Locking => "acquiring",
+                ServoState::Locked => "locked",
+                ServoState::Holdover => "holdover",
+                ServoState::Reacquiring => "re-acquiring",
+            };
+            let held = self
+                .now
+                .duration_since(c.servo_state_since())
+                .max(Duration::ZERO);
+            row(
+                &mut out,
+                "Servo state",
+                format!("{state} ({}s)", held.as_secs_f64() as u64),
+            );
             let _ = writeln!(
                 out,
                 "\n Time performance statistics\n ------------------------------------------------------------"

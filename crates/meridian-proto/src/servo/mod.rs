@@ -59,6 +59,9 @@ pub enum ServoState {
     Locked,
     /// No usable server: holding the last frequency.
     Holdover,
+    /// Samples again after holdover: steering phase from the held frequency (no new frequency
+    /// measurement, no step unless the error has grown past the step threshold) until locked.
+    Reacquiring,
 }
 
 /// A servo driven by samples and periodic ticks.
@@ -75,6 +78,8 @@ pub trait Servo: fmt::Debug {
     fn holdover(&mut self, now: Instant, out: &mut Vec<ClockAdjustment>);
     /// The current state.
     fn state(&self) -> ServoState;
+    /// Since when it has been in that state.
+    fn state_since(&self) -> Instant;
     /// The frequency correction currently applied, ppb.
     fn frequency_ppb(&self) -> f64;
 }

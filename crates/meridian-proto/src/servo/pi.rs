@@ -28,6 +28,8 @@ pub struct PiServo {
     first: Option<(Instant, f64)>,
     reference: Option<f64>,
     state: ServoState,
+    /// When `state` was entered.
+    since: Instant,
 }
 
 impl PiServo {
@@ -54,6 +56,14 @@ impl PiServo {
             first: None,
             reference: None,
             state: ServoState::Unlocked,
+            since: now,
+        }
+    }
+
+    fn enter(&mut self, now: Instant, state: ServoState) {
+        if self.state != state {
+            self.state = state;
+            self.since = now;
         }
     }
 
@@ -75,7 +85,7 @@ impl PiServo {
         match self.first {
             None => {
                 self.first = Some((at, offset));
-                self.state = ServoState::Locking;
+                self.enter(at, ServoState::Locking);
                 return;
             }
             Some((t0, o0)) if self.state == ServoState::Locking => {
@@ -96,7 +106,7 @@ impl PiServo {
                     self.delays.clear();
                     self.last_forward = None;
                 }
-                self.state = ServoState::Locked;
+                self.enter(at, ServoState::Locked);
                 return;
             }
             Some(_) => {}
@@ -112,7 +122,10 @@ impl PiServo {
 impl Servo for PiServo {
     fn sample(&mut self, s: Sample, out: &mut Vec<ClockAdjustment>) {
         if self.state == ServoState::Holdover {
-            self.state = ServoState::Locked;
+            let at = match s {
+                Sample::Forward { at, .. } | Sample::Reverse { at, .. } => at,
+            };
+            self.enter(at, ServoState::Locked);
         }
         match (self.mode, s) {
             (ServoMode::Time, Sample::Forward { at, delay }) => {
@@ -158,12 +171,16 @@ impl Servo for PiServo {
                 self.applied
                     .apply(now, ClockAdjustment::Frequency(self.drift)),
             );
-            self.state = ServoState::Holdover;
+            self.enter(now, ServoState::Holdover);
         }
     }
 
     fn state(&self) -> ServoState {
         self.state
+    }
+
+    fn state_since(&self) -> Instant {
+        self.since
     }
 
     fn frequency_ppb(&self) -> f64 {

@@ -223,6 +223,8 @@ pub struct SelectionServo {
     references: [Option<f64>; 2],
     next_tick: Option<Instant>,
     state: ServoState,
+    /// When `state` was entered.
+    since: Instant,
     /// The last phase estimate, ns (for displays and tests).
     pub last_phase_ns: Option<f64>,
 }
@@ -261,7 +263,16 @@ impl SelectionServo {
             references: [None; 2],
             next_tick: None,
             state: ServoState::Unlocked,
+            since: now,
             last_phase_ns: None,
+        }
+    }
+
+    /// Enters `state` at `now` (a no-op if already there, so `since` keeps its first instant).
+    fn enter(&mut self, now: Instant, state: ServoState) {
+        if self.state != state {
+            self.state = state;
+            self.since = now;
         }
     }
 
@@ -447,6 +458,11 @@ impl Servo for SelectionServo {
         if self.guard_until.is_some_and(|g| at < g) {
             return;
         }
+        // Samples again after holdover: regain lock from the held frequency.
+        if self.state == ServoState::Holdover {
+            self.enter(at, ServoState::Reacquiring);
+            self.next_tick = Some(at.after(self.p.tick));
+        }
         let a = self.applied.at(at);
         let (queue, value, acc) = match s {
             Sample::Forward { delay, .. } => {
@@ -490,7 +506,7 @@ impl Servo for SelectionServo {
         let stepping =
             self.mode == ServoMode::Time && e.abs() > self.p.step_threshold.as_nanos_f64();
         if self.state == ServoState::Unlocked {
-            self.state = ServoState::Locking;
+            self.enter(now, ServoState::Locking);
             if stepping {
                 self.step(now, e, out);
             }
@@ -527,11 +543,12 @@ impl Servo for SelectionServo {
             return;
         }
         self.shift_gears(e, u);
-        self.state = if near {
-            ServoState::Locked
-        } else {
-            ServoState::Locking
+        let next = match (near, self.state) {
+            (true, _) => ServoState::Locked,
+            (false, ServoState::Reacquiring) => ServoState::Reacquiring,
+            (false, _) => ServoState::Locking,
         };
+        self.enter(now, next);
         // Critically damped PLL: f = I − e/Tp, I' = −e/(Tp·Ti) with Ti = 4·Tp. Far from lock the
         // integrator holds (anti-windup): the frequency was measured, only phase is slewed out.
         let tp = self.time_constant;
@@ -555,14 +572,16 @@ impl Servo for SelectionServo {
     }
 
     fn holdover(&mut self, now: Instant, out: &mut Vec<ClockAdjustment>) {
-        if matches!(self.state, ServoState::Locked | ServoState::Locking)
-            && self.acquisition.is_none()
+        if matches!(
+            self.state,
+            ServoState::Locked | ServoState::Locking | ServoState::Reacquiring
+        ) && self.acquisition.is_none()
         {
             out.push(
                 self.applied
                     .apply(now, ClockAdjustment::Frequency(self.integral)),
             );
-            self.state = ServoState::Holdover;
+            self.enter(now, ServoState::Holdover);
         }
         self.forward.clear();
         self.reverse.clear();
@@ -571,6 +590,10 @@ impl Servo for SelectionServo {
 
     fn state(&self) -> ServoState {
         self.state
+    }
+
+    fn state_since(&self) -> Instant {
+        self.since
     }
 
     fn frequency_ppb(&self) -> f64 {

@@ -192,3 +192,102 @@ fn with_noise_and_wander_selection_tracks_like_pi_or_better() {
         "selection {sel:.1} ns, PI {pi:.1} ns"
     );
 }
+
+/// A plant that keeps its state across phases of a test: true offset θ (ns), oscillator
+/// frequency offset y (ppb), the correction in force.
+struct Plant {
+    theta: f64,
+    y_ppb: f64,
+    freq: f64,
+    t: f64,
+    steps: usize,
+}
+
+impl Plant {
+    /// Runs `seconds`, sampling both directions every 1/8 s if `samples`.
+    fn run(&mut self, servo: &mut dyn Servo, seconds: f64, samples: bool) {
+        let dt = 0.125;
+        let end = self.t + seconds;
+        let mut out = Vec::new();
+        while self.t < end {
+            let at = Instant::from_origin(Duration::from_secs_f64(self.t));
+            if samples {
+                for s in [
+                    Sample::Forward {
+                        at,
+                        delay: Duration::from_nanos_f64(self.theta + 50_000.0),
+                    },
+                    Sample::Reverse {
+                        at,
+                        delay: Duration::from_nanos_f64(50_000.0 - self.theta),
+                    },
+                ] {
+                    servo.sample(s, &mut out);
+                }
+            }
+            if servo.next_tick().is_some_and(|n| n <= at) {
+                servo.tick(at, &mut out);
+            }
+            for adj in out.drain(..) {
+                match adj {
+                    ClockAdjustment::Step(d) => {
+                        self.theta += d.as_nanos_f64();
+                        self.steps += 1;
+                    }
+                    ClockAdjustment::Frequency(f) => self.freq = f,
+                }
+            }
+            self.theta += (self.y_ppb + self.freq) * dt;
+            self.t += dt;
+        }
+    }
+}
+
+#[test]
+fn holdover_is_left_by_reacquiring_from_the_held_frequency_without_a_step() {
+    let mut s = SelectionServo::new(ServoMode::Time, SelectionParams::default(), Instant::ZERO);
+    let mut p = Plant {
+        theta: 1_000_000.0,
+        y_ppb: 5_000.0,
+        freq: 0.0,
+        t: 0.0,
+        steps: 0,
+    };
+    p.run(&mut s, 200.0, true);
+    assert_eq!(s.state(), ServoState::Locked);
+    let steps_before = p.steps;
+    // The server goes away for 60 s; meanwhile the oscillator wanders by 2 ppb.
+    let mut out = Vec::new();
+    s.holdover(Instant::from_origin(Duration::from_secs_f64(p.t)), &mut out);
+    for adj in out.drain(..) {
+        if let ClockAdjustment::Frequency(f) = adj {
+            p.freq = f;
+        }
+    }
+    assert_eq!(s.state(), ServoState::Holdover);
+    let held = s.frequency_ppb();
+    p.y_ppb += 2.0;
+    p.run(&mut s, 60.0, false);
+    assert_eq!(s.state(), ServoState::Holdover, "no samples, still holding");
+    let drifted = p.theta.abs();
+    assert!(drifted > 100.0, "2 ppb for 60 s: {drifted} ns");
+    // It comes back: re-acquiring at once, locked again within a minute, without a step and
+    // without measuring the frequency from scratch.
+    let back = Instant::from_origin(Duration::from_secs_f64(p.t));
+    p.run(&mut s, 1.0, true);
+    assert_eq!(s.state(), ServoState::Reacquiring);
+    assert!(s.state_since() >= back);
+    assert!(
+        (s.frequency_ppb() - held).abs() < 5.0,
+        "restarted from the held frequency"
+    );
+    p.run(&mut s, 60.0, true);
+    assert_eq!(s.state(), ServoState::Locked, "θ = {} ns", p.theta);
+    assert_eq!(
+        p.steps, steps_before,
+        "no phase step for a {drifted:.0}-ns error"
+    );
+    p.run(&mut s, 60.0, true);
+    assert!(p.theta.abs() < 20.0, "θ = {} ns", p.theta);
+    assert!((p.freq + p.y_ppb).abs() < 0.5, "frequency {} ppb", p.freq);
+}

@@ -256,6 +256,12 @@ impl Client {
         self.servo.state()
     }
 
+    /// Since when the servo has been in its state.
+    #[must_use]
+    pub fn servo_state_since(&self) -> Instant {
+        self.servo.state_since()
+    }
+
     /// The frequency correction in force, ppb.
     #[must_use]
     pub fn frequency_ppb(&self) -> f64 {
