@@ -150,6 +150,10 @@ fn plausible(t: PtpTimestamp) -> bool {
     t.seconds() < LATEST_PLAUSIBLE_SECONDS
 }
 
+/// While no server is usable, requests to each go out at least this often, whatever their
+/// back-off: the path may be back, and every second in holdover costs accuracy.
+const HOLDOVER_PROBE: Duration = Duration::from_secs(4);
+
 /// How many two-step Syncs or Delay_Reqs wait for their partner at most.
 const PENDING_LIMIT: usize = 16;
 
@@ -359,6 +363,14 @@ impl Client {
             self.drops.unknown_source += 1;
             return;
         };
+        // Anything from a server declared failed shows its path is back: pending requests go
+        // now instead of waiting out a back-off (not for a healthy server: a refusal's back-off
+        // must hold).
+        if self.servers[i].ptsf {
+            for n in &mut self.servers[i].negotiations {
+                n.hasten(now.instant);
+            }
+        }
         let stamp = match &msg.body {
             Body::Sync { origin_timestamp } => Some(*origin_timestamp),
             Body::FollowUp {
@@ -609,6 +621,11 @@ impl Client {
             }
             if !tlvs.is_empty() {
                 self.send_signaling(i, tlvs);
+            }
+            if self.selected.is_none() {
+                for n in &mut self.servers[i].negotiations {
+                    n.hasten(t.after(HOLDOVER_PROBE));
+                }
             }
         }
         self.send_delay_req(now);

@@ -137,6 +137,14 @@ impl Negotiation {
         }
     }
 
+    /// Brings a pending retry forward to `latest` at the latest (a request back-off must not
+    /// outlast the outage that caused it).
+    pub fn hasten(&mut self, latest: Instant) {
+        if let Self::Requesting { next_try, .. } = self {
+            *next_try = (*next_try).min(latest);
+        }
+    }
+
     /// The grant has lapsed: ask again at once.
     pub fn lapsed(&mut self, now: Instant) {
         *self = Self::Requesting {
@@ -273,6 +281,22 @@ mod tests {
         // A duration of 2^32 − 1 s is capped at 1000 s: renewal comes at 750 s.
         n.granted(at(0.0), &hostile(-4, u32::MAX), LogInterval(-4), 0);
         assert_eq!(n.deadline(), Some(at(750.0)));
+    }
+
+    #[test]
+    fn hasten_brings_a_retry_forward_only() {
+        let mut n = Negotiation::Idle;
+        n.hasten(at(1.0));
+        assert_eq!(n, Negotiation::Idle);
+        n.want(at(0.0));
+        n.sent(at(0.0), 1 << 63);
+        n.granted(at(0.0), &grant(0), LogInterval(-4), 1 << 63);
+        n.sent(at(1.0), 1 << 63);
+        let later = n.deadline().unwrap();
+        n.hasten(at(100.0));
+        assert_eq!(n.deadline(), Some(later), "never later");
+        n.hasten(at(1.5));
+        assert_eq!(n.deadline(), Some(at(1.5)));
     }
 
     #[test]

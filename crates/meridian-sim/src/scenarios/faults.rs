@@ -1,0 +1,105 @@
+//! Faults: outages that end, loss, flapping. Each scenario reports how the client came back:
+//! the servo states it went through, when it was locked again, and its time error before,
+//! during and after.
+
+use std::net::Ipv4Addr;
+
+use meridian_proto::servo::ServoState;
+use meridian_proto::time::{Duration, Timestamp};
+use meridian_proto::unicast::{Client, ClientConfig, ServerConfig};
+
+use super::ptp::{START, add_client, add_server, client_of, hardware_reference, identity};
+use crate::metrics::{TeSummary, summarize};
+use crate::pdv::PdvModel;
+use crate::{LinkModel, OscillatorModel, Simulator, Vertex};
+
+fn at(s: i64) -> Timestamp {
+    Timestamp::from_secs(START + s)
+}
+
+/// An outage of the only server's path.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Outage {
+    /// When the path goes down, s.
+    pub down_at: i64,
+    /// For how long, s (0: no outage, the baseline).
+    pub down_for: i64,
+    /// Length of the run, s.
+    pub seconds: i64,
+}
+
+/// What an outage did.
+#[derive(Clone, Debug, PartialEq)]
+pub struct OutageResult {
+    /// The servo's state changes: (second, state).
+    pub states: Vec<(i64, ServoState)>,
+    /// Seconds from the path's return until the servo was locked again.
+    pub relocked_after: Option<i64>,
+    /// Largest |TE| while the path was down, ns.
+    pub holdover_max_te_ns: f64,
+    /// |TE| from 60 s after the relock to the end (for the baseline: the same span).
+    pub te_after: Option<TeSummary>,
+}
+
+/// One ATR server, one client 5 ppm off with wander, a 50 µs path with light queueing; the path
+/// goes down at `down_at` for `down_for` seconds.
+#[must_use]
+pub fn lone_server_outage(seed: u64, o: Outage, osc: OscillatorModel) -> OutageResult {
+    let mut sim = Simulator::new(seed, at(0));
+    let s_addr = Ipv4Addr::new(192, 0, 2, 1);
+    let s = add_server(
+        &mut sim,
+        "server",
+        ServerConfig::new(s_addr, identity(1), 44),
+        hardware_reference(),
+    );
+    let cfg = ClientConfig::new(Ipv4Addr::new(192, 0, 2, 100), identity(100), s_addr, 44);
+    let c = add_client(&mut sim, "client", cfg, None, osc);
+    let link = sim.add_link(
+        Vertex::Node(s),
+        Vertex::Node(c),
+        LinkModel::symmetric(
+            Duration::from_micros(50),
+            PdvModel::Queueing {
+                hops: 2,
+                load: 0.2,
+                service: Duration::from_micros(12),
+            },
+        ),
+    );
+    let up_at = o.down_at + o.down_for;
+    if o.down_for > 0 {
+        sim.schedule_link(at(o.down_at), link, false);
+        sim.schedule_link(at(up_at), link, true);
+    }
+    sim.sample_every(Duration::SECOND);
+    let mut states: Vec<(i64, ServoState)> = Vec::new();
+    let mut relocked = None;
+    for t in 1..=o.seconds {
+        sim.run_until(at(t));
+        let state = client_of(&sim, c).map_or(ServoState::Unlocked, Client::servo_state);
+        if states.last().is_none_or(|(_, s)| *s != state) {
+            states.push((t, state));
+        }
+        if o.down_for > 0 && t >= up_at && relocked.is_none() && state == ServoState::Locked {
+            relocked = Some(t - up_at);
+        }
+    }
+    let samples = sim.samples(c);
+    let holdover_max_te_ns = samples
+        .iter()
+        .filter(|x| x.at >= at(o.down_at) && x.at < at(up_at))
+        .map(|x| x.te.as_nanos_f64().abs())
+        .fold(0.0, f64::max);
+    let from = if o.down_for > 0 {
+        relocked.map(|r| up_at + r + 60)
+    } else {
+        Some(o.down_at + 60)
+    };
+    OutageResult {
+        states,
+        relocked_after: relocked,
+        holdover_max_te_ns,
+        te_after: from.and_then(|f| summarize(samples, at(f))),
+    }
+}

@@ -1,0 +1,54 @@
+//! Faults that end: the client is locked again within a bound, and as accurate as without the
+//! fault. Figures in `docs/ptp.md` ("Faults").
+
+use meridian_proto::servo::ServoState;
+use meridian_sim::scenarios::faults::{Outage, lone_server_outage};
+use meridian_sim::scenarios::ptp::client_oscillator;
+
+#[test]
+fn a_lone_server_outage_of_60_s_ends_in_lock_again() {
+    let o = Outage {
+        down_at: 400,
+        down_for: 60,
+        seconds: 1400,
+    };
+    let r = lone_server_outage(21, o, client_oscillator(5_000.0));
+    let base = lone_server_outage(21, Outage { down_for: 0, ..o }, client_oscillator(5_000.0));
+    eprintln!("outage: {r:?}\nbaseline: {base:?}");
+    // Through holdover and re-acquisition, back to locked within a minute of the return.
+    let kinds: Vec<ServoState> = r.states.iter().map(|s| s.1).collect();
+    assert!(
+        kinds.windows(3).any(|w| w
+            == [
+                ServoState::Holdover,
+                ServoState::Reacquiring,
+                ServoState::Locked
+            ]),
+        "{kinds:?}"
+    );
+    assert!(r.relocked_after.is_some_and(|s| s <= 60), "{r:?}");
+    let (after, before) = (r.te_after.unwrap(), base.te_after.unwrap());
+    assert!(
+        after.p99_abs_ns <= 2.0 * before.p99_abs_ns.max(10.0),
+        "after {after:?} vs without the outage {before:?}"
+    );
+}
+
+#[test]
+fn after_a_300_s_outage_the_client_asks_again_within_seconds_not_a_back_off_minute() {
+    let o = Outage {
+        down_at: 300,
+        down_for: 300,
+        seconds: 900,
+    };
+    // While nothing is usable, requests go out every 4 s at most (not up to 64 s): locked
+    // again within 10 s of the return, on every seed.
+    let relocked: Vec<Option<i64>> = (30..40)
+        .map(|seed| lone_server_outage(seed, o, client_oscillator(5_000.0)).relocked_after)
+        .collect();
+    eprintln!("300-s outage, relocked after: {relocked:?}");
+    assert!(
+        relocked.iter().all(|r| r.is_some_and(|s| s <= 10)),
+        "{relocked:?}"
+    );
+}
