@@ -7,11 +7,7 @@ use meridian_sim::scenarios::ptp::client_oscillator;
 
 #[test]
 fn a_lone_server_outage_of_60_s_ends_in_lock_again() {
-    let o = Outage {
-        down_at: 400,
-        down_for: 60,
-        seconds: 1400,
-    };
+    let o = Outage::new(400, 60, 1400);
     let r = lone_server_outage(21, o, client_oscillator(5_000.0));
     let base = lone_server_outage(21, Outage { down_for: 0, ..o }, client_oscillator(5_000.0));
     eprintln!("outage: {r:?}\nbaseline: {base:?}");
@@ -36,11 +32,7 @@ fn a_lone_server_outage_of_60_s_ends_in_lock_again() {
 
 #[test]
 fn after_a_300_s_outage_the_client_asks_again_within_seconds_not_a_back_off_minute() {
-    let o = Outage {
-        down_at: 300,
-        down_for: 300,
-        seconds: 900,
-    };
+    let o = Outage::new(300, 300, 900);
     // While nothing is usable, requests go out every 4 s at most (not up to 64 s): locked
     // again within 10 s of the return, on every seed.
     let relocked: Vec<Option<i64>> = (30..40)
@@ -51,4 +43,23 @@ fn after_a_300_s_outage_the_client_asks_again_within_seconds_not_a_back_off_minu
         relocked.iter().all(|r| r.is_some_and(|s| s <= 10)),
         "{relocked:?}"
     );
+}
+
+#[test]
+fn loss_of_5_percent_for_an_hour_trips_no_failure_and_10_percent_at_most_one() {
+    for (loss, allowed) in [(0.05, 0), (0.10, 1)] {
+        let o = Outage {
+            loss,
+            load: 0.5,
+            ..Outage::new(0, 0, 3600)
+        };
+        let failures: Vec<usize> = (40..50)
+            .map(|seed| lone_server_outage(seed, o, client_oscillator(5_000.0)).false_failures)
+            .collect();
+        eprintln!(
+            "{:.0} % loss, 50 % load, 1 h: false failures per seed {failures:?}",
+            loss * 100.0
+        );
+        assert!(failures.iter().all(|f| *f <= allowed), "{failures:?}");
+    }
 }

@@ -113,3 +113,21 @@ fn two_way_acr_uses_the_less_disturbed_direction() {
     eprintln!("ACR with a busy forward path: one-way {one:.2} ppb, two-way {two:.2} ppb");
     assert!(two < 2.0 && two < one / 3.0, "one-way {one}, two-way {two}");
 }
+
+#[test]
+fn b_acr_failover_after_ten_minutes_keeps_the_frequency() {
+    // The example's timing: the failover came 6.9 s after the outage, the first window on
+    // server2 held one queued Sync, and the phase reference taken from it made a 1250-ppb,
+    // half-minute excursion. References now wait for a window that shows the floor.
+    let p = FailoverParams {
+        fail_at: 600,
+        restore_at: 1500,
+        wait_to_restore: 300,
+        seconds: 700,
+        frequency_span: 64,
+    };
+    let r = scenarios::acr_dual_failover(1, p);
+    eprintln!("acr failover at 600 s: {r:?}");
+    assert!(r.switched_after.is_some_and(|s| s <= 11), "{r:?}");
+    assert!(r.max_frequency_error_ppb <= 16.0, "{r:?}");
+}

@@ -98,6 +98,10 @@ impl SelectionParams {
     }
 }
 
+/// Samples a direction's window must hold before a frequency-mode phase reference is taken
+/// from it (2 s at the default 8 Syncs per second).
+const REFERENCE_SAMPLES: usize = 16;
+
 /// The delay floor of one direction's window.
 #[derive(Clone, Copy, Debug, PartialEq)]
 struct Floor {
@@ -109,6 +113,8 @@ struct Floor {
     selected: usize,
     /// How many were within the band of the minimum (what the window adapts to).
     in_band: usize,
+    /// How many samples the window held.
+    count: usize,
 }
 
 /// The floor of a set of samples: the mean of those within `band` of the minimum, or of the
@@ -129,6 +135,7 @@ fn floor(values: &mut [f64], band: f64, fraction: f64) -> Option<Floor> {
         spread: values[values.len() / 2] - min,
         selected,
         in_band,
+        count: values.len(),
     })
 }
 
@@ -308,6 +315,14 @@ impl SelectionServo {
                     (None, Some(y)) => (1, y.0),
                     (None, None) => return None,
                 };
+                // A reference is taken only from a window that can show the floor: one sample
+                // after a change of server carries its queueing delay, and a reference that
+                // high is a phase error of as much steered out through the frequency (80 µs
+                // over half a minute after one failover).
+                let count = [f, r][i].map_or(0, |f| f.count);
+                if self.references[i].is_none() && count < REFERENCE_SAMPLES {
+                    return None;
+                }
                 // A direction used for the first time takes its reference so that the phase
                 // error continues from the other direction's, without a jump.
                 let other = [fwd, rev][1 - i]

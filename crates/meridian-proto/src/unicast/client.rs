@@ -321,25 +321,40 @@ impl Client {
             .min()
     }
 
-    /// How long without Announce (or Sync) before a server is declared failed.
+    /// How long without Announce (or Sync) before a server is declared failed: the configured
+    /// number of Announce intervals, plus half an interval so that a late packet does not race
+    /// the last one (a failure declared at exactly 3 intervals tripped on 5 % loss).
     fn receipt_timeout(&self, s: &ServerLink) -> Duration {
         let log = s.announce_interval.unwrap_or(self.config.announce_interval);
         let interval = log.to_duration().unwrap_or(Duration::SECOND);
+        let margin = interval.checked_div(2).unwrap_or_default();
         interval
             .checked_mul(self.config.receipt_timeout.max(1) as i64)
             .unwrap_or(Duration::MAX)
+            + margin
     }
 
-    fn health_deadline(&self, i: usize, s: &ServerLink) -> Option<Instant> {
+    /// When server `i` is declared failed for want of Announce and for want of Sync. For the
+    /// tracked server any Sync also shows it alive: a few lost Announces among steady Syncs are
+    /// loss, not failure.
+    fn failure_deadlines(&self, i: usize) -> (Option<Instant>, Option<Instant>) {
+        let s = &self.servers[i];
         let timeout = self.receipt_timeout(s);
-        let announce = s
-            .healthy_since
-            .and(s.last_announce)
-            .map(|t| t.after(timeout));
-        let sync = (self.selected == Some(i))
+        let selected = self.selected == Some(i);
+        let heard = match (s.last_announce, s.last_sync.filter(|_| selected)) {
+            (Some(a), Some(y)) => Some(a.max(y)),
+            (a, y) => a.or(y),
+        };
+        let announce = s.healthy_since.and(heard).map(|t| t.after(timeout));
+        let sync = selected
             .then(|| s.last_sync.or(s.sync_granted_at).map(|t| t.after(timeout)))
             .flatten()
             .filter(|_| !s.ptsf);
+        (announce, sync)
+    }
+
+    fn health_deadline(&self, i: usize, s: &ServerLink) -> Option<Instant> {
+        let (announce, sync) = self.failure_deadlines(i);
         // Only a better server waits to be restored; once restored it is selected at once.
         let better = self
             .selected
@@ -644,14 +659,10 @@ impl Client {
     /// Declares servers failed when Announce (or, for the tracked one, Sync) stops.
     fn check_health(&mut self, now: Instant) {
         for i in 0..self.servers.len() {
-            let timeout = self.receipt_timeout(&self.servers[i]);
+            let (announce, sync) = self.failure_deadlines(i);
             let s = &self.servers[i];
-            let announce_lost = s.healthy_since.is_some()
-                && s.last_announce.is_none_or(|t| now >= t.after(timeout));
-            let sync_lost = self.selected == Some(i)
-                && s.last_sync
-                    .or(s.sync_granted_at)
-                    .is_some_and(|t| now >= t.after(timeout));
+            let announce_lost = s.healthy_since.is_some() && announce.is_none_or(|d| now >= d);
+            let sync_lost = sync.is_some_and(|d| now >= d);
             if (announce_lost || sync_lost) && !s.ptsf {
                 let s = &mut self.servers[i];
                 s.ptsf = true;

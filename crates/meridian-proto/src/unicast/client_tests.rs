@@ -319,9 +319,10 @@ fn fails_over_to_server2_and_returns_after_wait_to_restore() {
         c.handle_message(now(t), from(S2, 320), &announce_msg(2, 6), now(t).clock);
     }
     assert_eq!(c.selected(), Some(0), "equal quality: server1 first");
-    // Server1 falls silent: after 3 announce intervals (6 s) it is PTSF and server2 takes over.
+    // Server1 falls silent: after 3 announce intervals and a half (7 s) it is PTSF and server2
+    // takes over.
     let mut t = 6.0;
-    while t < 12.0 {
+    while t < 14.0 {
         c.handle_message(now(t), from(S2, 320), &announce_msg(2, 6), now(t).clock);
         c.handle_timeout(now(t));
         t += 2.0;
@@ -344,7 +345,7 @@ fn fails_over_to_server2_and_returns_after_wait_to_restore() {
         c.handle_message(now(t), from(S1, 320), &announce_msg(1, 6), now(t).clock);
         c.handle_message(now(t), from(S2, 320), &announce_msg(2, 6), now(t).clock);
         c.handle_timeout(now(t));
-        if t < 12.0 + 59.0 {
+        if t < 14.0 + 59.0 {
             assert_eq!(c.selected(), Some(1), "t = {t}");
         }
         t += 2.0;

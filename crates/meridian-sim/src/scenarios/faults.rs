@@ -9,6 +9,7 @@ use meridian_proto::time::{Duration, Timestamp};
 use meridian_proto::unicast::{Client, ClientConfig, ServerConfig};
 
 use super::ptp::{START, add_client, add_server, client_of, hardware_reference, identity};
+use crate::loss::LossModel;
 use crate::metrics::{TeSummary, summarize};
 use crate::pdv::PdvModel;
 use crate::{LinkModel, OscillatorModel, Simulator, Vertex};
@@ -17,7 +18,7 @@ fn at(s: i64) -> Timestamp {
     Timestamp::from_secs(START + s)
 }
 
-/// An outage of the only server's path.
+/// What goes wrong on the only server's path.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Outage {
     /// When the path goes down, s.
@@ -26,6 +27,24 @@ pub struct Outage {
     pub down_for: i64,
     /// Length of the run, s.
     pub seconds: i64,
+    /// Packet loss probability in each direction, all the time.
+    pub loss: f64,
+    /// Queueing load of each of the path's two hops (0.2 light, 0.5 heavy).
+    pub load: f64,
+}
+
+impl Outage {
+    /// An outage of `down_for` s at `down_at` s in a run of `seconds` s, no loss, light load.
+    #[must_use]
+    pub const fn new(down_at: i64, down_for: i64, seconds: i64) -> Self {
+        Self {
+            down_at,
+            down_for,
+            seconds,
+            loss: 0.0,
+            load: 0.2,
+        }
+    }
 }
 
 /// What an outage did.
@@ -39,6 +58,8 @@ pub struct OutageResult {
     pub holdover_max_te_ns: f64,
     /// |TE| from 60 s after the relock to the end (for the baseline: the same span).
     pub te_after: Option<TeSummary>,
+    /// Times the servo entered holdover outside the outage (false failures).
+    pub false_failures: usize,
 }
 
 /// One ATR server, one client 5 ppm off with wander, a 50 µs path with light queueing; the path
@@ -55,18 +76,18 @@ pub fn lone_server_outage(seed: u64, o: Outage, osc: OscillatorModel) -> OutageR
     );
     let cfg = ClientConfig::new(Ipv4Addr::new(192, 0, 2, 100), identity(100), s_addr, 44);
     let c = add_client(&mut sim, "client", cfg, None, osc);
-    let link = sim.add_link(
-        Vertex::Node(s),
-        Vertex::Node(c),
-        LinkModel::symmetric(
-            Duration::from_micros(50),
-            PdvModel::Queueing {
-                hops: 2,
-                load: 0.2,
-                service: Duration::from_micros(12),
-            },
-        ),
+    let mut model = LinkModel::symmetric(
+        Duration::from_micros(50),
+        PdvModel::Queueing {
+            hops: 2,
+            load: o.load,
+            service: Duration::from_micros(12),
+        },
     );
+    if o.loss > 0.0 {
+        model.loss = [LossModel::Bernoulli { p: o.loss }; 2];
+    }
+    let link = sim.add_link(Vertex::Node(s), Vertex::Node(c), model);
     let up_at = o.down_at + o.down_for;
     if o.down_for > 0 {
         sim.schedule_link(at(o.down_at), link, false);
@@ -96,7 +117,13 @@ pub fn lone_server_outage(seed: u64, o: Outage, osc: OscillatorModel) -> OutageR
     } else {
         Some(o.down_at + 60)
     };
+    let outage = o.down_at..=up_at;
+    let false_failures = states
+        .iter()
+        .filter(|(t, st)| *st == ServoState::Holdover && !(o.down_for > 0 && outage.contains(t)))
+        .count();
     OutageResult {
+        false_failures,
         states,
         relocked_after: relocked,
         holdover_max_te_ns,
