@@ -63,3 +63,15 @@ fn loss_of_5_percent_for_an_hour_trips_no_failure_and_10_percent_at_most_one() {
         assert!(failures.iter().all(|f| *f <= allowed), "{failures:?}");
     }
 }
+
+#[test]
+fn an_oscillator_without_wander_does_not_hang_the_simulator() {
+    // A frequency offset and no wander: a timer re-fired forever 1–3 ticks short of its
+    // deadline (944 s into this run).
+    let osc = meridian_sim::OscillatorModel {
+        wander_ppb: 0.0,
+        ..client_oscillator(5_000.0)
+    };
+    let r = lone_server_outage(23, Outage::new(0, 0, 1500), osc);
+    assert!(r.te_after.is_some(), "{r:?}");
+}
