@@ -75,3 +75,39 @@ fn an_oscillator_without_wander_does_not_hang_the_simulator() {
     let r = lone_server_outage(23, Outage::new(0, 0, 1500), osc);
     assert!(r.te_after.is_some(), "{r:?}");
 }
+
+#[test]
+fn ntp_four_servers_one_falseticker_as_accurate_as_one_server() {
+    use meridian_proto::time::Duration;
+    use meridian_sim::scenarios::faults::ntp_servers;
+    let jitter = Duration::from_micros(20);
+    let one = ntp_servers(7, 1, 0, jitter, 5400, 1800, None);
+    let four = ntp_servers(7, 4, 1, jitter, 5400, 1800, None);
+    eprintln!("one server: {one:?}\nfour, one false: {four:?}");
+    assert!(!four.followed_a_falseticker, "{four:?}");
+    // Equal survivors do not trade the system peer with their noise.
+    assert!(four.peer_changes <= 1, "{four:?}");
+    let (a, b) = (four.te.unwrap(), one.te.unwrap());
+    assert!(a.p99_abs_ns <= 2.0 * b.p99_abs_ns, "four {a:?} one {b:?}");
+}
+
+#[test]
+fn ntp_a_change_of_system_peer_keeps_the_frequency_and_the_time() {
+    use meridian_proto::time::Duration;
+    use meridian_sim::scenarios::faults::ntp_servers;
+    // Three equal servers; the system peer crashes at 3600 s and another takes over.
+    let r = ntp_servers(9, 3, 0, Duration::from_micros(20), 7200, 1800, Some(3600));
+    eprintln!("system peer crash: {r:?}");
+    assert!(r.peer_changes >= 1, "{r:?}");
+    // The frequency moves by less than 10× its steady-state second-to-second noise.
+    assert!(
+        r.max_frequency_jump_after_crash_ppb < 10.0 * r.max_frequency_jump_ppb.max(1.0),
+        "{r:?}"
+    );
+    // And the time stays within 2× of what it was.
+    let (before, after) = (r.te.unwrap(), r.te_after_crash.unwrap());
+    assert!(
+        after.p99_abs_ns <= 2.0 * before.p99_abs_ns.max(1000.0),
+        "{r:?}"
+    );
+}

@@ -733,7 +733,7 @@ impl NtpNode {
             })
             .collect();
         let survivors = select::cluster(select::intersect(&candidates));
-        let best = select::combine(&survivors);
+        let best = select::combine(&survivors, self.sys.peer);
         let refclock = self.config.refclock;
         // A configured server of lower stratum beats the local reference clock.
         let use_peer = best.filter(|(p, _, _)| refclock.is_none_or(|r| p.stratum < r.stratum));

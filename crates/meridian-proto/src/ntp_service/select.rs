@@ -117,12 +117,22 @@ pub fn cluster(mut survivors: Vec<Candidate>) -> Vec<Candidate> {
 }
 
 /// The combined offset (weighted by 1/λ) and the system jitter, with the system peer: a
-/// preferred survivor if any, else the first by merit.
+/// preferred survivor if any; else the current system peer (`current`, an association index)
+/// while it survives at the best survivor's stratum — survivors of equal merit trade places
+/// with every sample's noise, and each change of reference costs the clock (RFC 5905's
+/// clock-hop hysteresis, chrony's reluctance to reselect); else the first by merit.
 #[must_use]
-pub fn combine(survivors: &[Candidate]) -> Option<(Candidate, f64, f64)> {
+pub fn combine(survivors: &[Candidate], current: Option<usize>) -> Option<(Candidate, f64, f64)> {
+    let best = survivors.first()?;
+    let keep = current.and_then(|i| {
+        survivors
+            .iter()
+            .find(|c| c.index == i && c.stratum <= best.stratum)
+    });
     let peer = survivors
         .iter()
         .find(|c| c.prefer)
+        .or(keep)
         .or(survivors.first())
         .copied()?;
     let weights: f64 = survivors.iter().map(|c| 1.0 / c.distance.max(1e-9)).sum();
@@ -186,9 +196,22 @@ mod tests {
         let kept = cluster(s);
         assert_eq!(kept.len(), 3);
         assert!(kept.iter().all(|c| c.index != 3));
-        let (peer, offset, jitter) = combine(&[c(0, 0.0, 0.01), c(1, 0.003, 0.02)]).unwrap();
+        let (peer, offset, jitter) = combine(&[c(0, 0.0, 0.01), c(1, 0.003, 0.02)], None).unwrap();
         assert_eq!(peer.index, 0);
         assert!((offset - 0.001).abs() < 1e-12, "{offset}");
         assert!(jitter > 0.0);
+    }
+
+    #[test]
+    fn the_system_peer_is_kept_while_it_survives_at_the_best_stratum() {
+        let s = [c(0, 0.0, 0.010), c(1, 0.0001, 0.011)];
+        // Survivor 1 is second by merit, but it is the system peer: no hop.
+        assert_eq!(combine(&s, Some(1)).unwrap().0.index, 1);
+        assert_eq!(combine(&s, None).unwrap().0.index, 0);
+        // Gone from the survivors, or beaten by a lower stratum: the best takes over.
+        assert_eq!(combine(&s, Some(7)).unwrap().0.index, 0);
+        let mut better = s;
+        better[0].stratum = 1;
+        assert_eq!(combine(&better, Some(1)).unwrap().0.index, 0);
     }
 }

@@ -130,3 +130,127 @@ pub fn lone_server_outage(seed: u64, o: Outage, osc: OscillatorModel) -> OutageR
         te_after: from.and_then(|f| summarize(samples, at(f))),
     }
 }
+
+/// What a client of several NTP servers saw.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NtpServersResult {
+    /// |TE| after the warm-up.
+    pub te: Option<TeSummary>,
+    /// Changes of system peer after the warm-up.
+    pub peer_changes: usize,
+    /// Whether a falseticker was ever the system peer.
+    pub followed_a_falseticker: bool,
+    /// Largest change of the discipline's frequency between two seconds after the warm-up, ppb
+    /// (before the system peer is taken down, if it is).
+    pub max_frequency_jump_ppb: f64,
+    /// The same from the system peer's crash to the end, ppb.
+    pub max_frequency_jump_after_crash_ppb: f64,
+    /// |TE| from the crash to the end.
+    pub te_after_crash: Option<TeSummary>,
+}
+
+/// A client of `servers` stratum-1 servers on a LAN with exponential jitter of mean `jitter`;
+/// the last `false_servers` of them run 50 ms off.
+#[must_use]
+pub fn ntp_servers(
+    seed: u64,
+    servers: u8,
+    false_servers: u8,
+    jitter: Duration,
+    seconds: i64,
+    warmup: i64,
+    crash_peer_at: Option<i64>,
+) -> NtpServersResult {
+    use meridian_proto::ntp_service::Reference;
+    use meridian_proto::ntp_service::config::{AssociationConfig, NtpConfig};
+
+    use super::ntp::{add_ntp, ntp_of, reference_server, software};
+
+    let mut sim = Simulator::new(seed, at(0));
+    let lan = sim.add_segment("lan");
+    let pdv = if jitter > Duration::ZERO {
+        PdvModel::Exponential { mean: jitter }
+    } else {
+        PdvModel::Constant
+    };
+    let link = LinkModel::symmetric(Duration::from_micros(25), pdv);
+    let client_ip = Ipv4Addr::new(10, 0, 2, 100);
+    let mut cc = NtpConfig::new(client_ip);
+    let mut falsetickers = Vec::new();
+    let mut nodes = Vec::new();
+    for k in 1..=servers {
+        let ip = Ipv4Addr::new(10, 0, 2, k);
+        let off = k > servers - false_servers;
+        let phase = if off {
+            falsetickers.push(ip);
+            Duration::from_millis(50)
+        } else {
+            Duration::ZERO
+        };
+        let n = add_ntp(
+            &mut sim,
+            &format!("server{k}"),
+            ip,
+            reference_server(ip, 1),
+            software(phase, 0.0),
+        );
+        sim.add_link(Vertex::Node(n), Vertex::Segment(lan), link);
+        nodes.push((ip, n));
+        cc.associations.push(AssociationConfig {
+            iburst: true,
+            minpoll: 4,
+            ..AssociationConfig::server(ip)
+        });
+    }
+    let c = add_ntp(
+        &mut sim,
+        "client",
+        client_ip,
+        cc,
+        software(Duration::from_millis(2), 2_000.0),
+    );
+    sim.add_link(Vertex::Node(c), Vertex::Segment(lan), link);
+    let c_node = c;
+    sim.sample_every(Duration::SECOND);
+    let (mut peer, mut changes, mut followed) = (None, 0, false);
+    let (mut last_freq, mut max_jump, mut jump_after) = (None::<f64>, 0f64, 0f64);
+    for t in 1..=seconds {
+        sim.run_until(at(t));
+        let Some(reference) = ntp_of(&sim, c).map(|n| n.system().reference) else {
+            continue;
+        };
+        if crash_peer_at == Some(t)
+            && let Reference::Peer(a) = reference
+            && let Some((_, node)) = nodes.iter().find(|(ip, _)| *ip == a)
+        {
+            sim.schedule_node(at(t), *node, false);
+        }
+        let crashed = crash_peer_at.is_some_and(|c| t > c);
+        if let Reference::Peer(a) = reference {
+            followed |= falsetickers.contains(&a);
+        }
+        if t > warmup {
+            if peer.is_some_and(|p| p != reference) {
+                changes += 1;
+            }
+            let f = ntp_of(&sim, c).map_or(0.0, |n| n.discipline().frequency_ppb);
+            if let Some(l) = last_freq {
+                if crashed {
+                    jump_after = jump_after.max((f - l).abs());
+                } else {
+                    max_jump = max_jump.max((f - l).abs());
+                }
+            }
+            last_freq = Some(f);
+        }
+        peer = Some(reference);
+    }
+    NtpServersResult {
+        te: summarize(sim.samples(c), at(warmup)),
+        peer_changes: changes,
+        followed_a_falseticker: followed,
+        max_frequency_jump_ppb: max_jump,
+        max_frequency_jump_after_crash_ppb: jump_after,
+        te_after_crash: crash_peer_at.and_then(|c| summarize(sim.samples(c_node), at(c))),
+    }
+}
