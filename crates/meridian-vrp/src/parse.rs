@@ -90,11 +90,70 @@ fn match_element(el: &Element, tokens: &[&str], args: &mut Args) -> Result<usize
 
 /// Matches `tokens` against one syntax: the arguments, or the failing token index and why.
 fn match_syntax(syntax: &Syntax, tokens: &[&str]) -> Result<Args, (usize, Mismatch)> {
-    let mut args = Args::new();
-    let mut i = 0;
-    for el in &syntax.required {
-        i += match_element(el, &tokens[i..], &mut args).map_err(|m| (i, m))?;
+    match_from(syntax, 0, tokens, 0, Args::new())
+}
+
+/// Matches required element `k` onwards (with the positional groups before each) from token
+/// `i`. A positional group is tried first and, if the rest then fails, skipped: a password that
+/// happens to read `cipher` still parses.
+fn match_from(
+    syntax: &Syntax,
+    k: usize,
+    tokens: &[&str],
+    i: usize,
+    args: Args,
+) -> Result<Args, (usize, Mismatch)> {
+    if k == syntax.required.len() {
+        return match_trailing(syntax, tokens, i, args);
     }
+    let mut failure = None;
+    for group in syntax.positional_at(k) {
+        let mut with = args.clone();
+        let mut j = i;
+        let taken = group.iter().try_for_each(|el| {
+            j += match_element(el, &tokens[j.min(tokens.len())..], &mut with)?;
+            Ok::<(), Mismatch>(())
+        });
+        if taken.is_ok() {
+            if let Some(Element::Keyword(kw)) = group.first() {
+                with.insert(kw, Value::Flag);
+            }
+            match match_required(syntax, k, tokens, j, with) {
+                Ok(a) => return Ok(a),
+                Err(e) => failure = Some(e),
+            }
+        }
+    }
+    match match_required(syntax, k, tokens, i, args) {
+        Ok(a) => Ok(a),
+        // Report the failure that got further.
+        Err(e) => Err(failure.filter(|f| f.0 > e.0).unwrap_or(e)),
+    }
+}
+
+fn match_required(
+    syntax: &Syntax,
+    k: usize,
+    tokens: &[&str],
+    i: usize,
+    mut args: Args,
+) -> Result<Args, (usize, Mismatch)> {
+    let used = match_element(
+        &syntax.required[k],
+        &tokens[i.min(tokens.len())..],
+        &mut args,
+    )
+    .map_err(|m| (i, m))?;
+    match_from(syntax, k + 1, tokens, i + used, args)
+}
+
+/// The trailing optional groups, in any order, each at most once.
+fn match_trailing(
+    syntax: &Syntax,
+    tokens: &[&str],
+    mut i: usize,
+    mut args: Args,
+) -> Result<Args, (usize, Mismatch)> {
     let mut remaining: Vec<&Vec<Element>> = syntax.optional.iter().collect();
     while i < tokens.len() {
         // The group whose first element takes this token (keywords before parameters).
@@ -247,10 +306,31 @@ pub fn help(view: ViewKind, line: &str) -> Vec<(String, &'static str)> {
         let mut at = 0;
         let mut ok = true;
         let mut next = None;
-        for el in &syntax.required {
+        let mut also: Vec<&Element> = Vec::new();
+        for (k, el) in syntax.required.iter().enumerate() {
             if at >= body.len() {
+                // A positional group here may come first.
+                also.extend(syntax.positional_at(k).filter_map(|g| g.first()));
                 next = Some(el);
                 break;
+            }
+            // Take a positional group the typed words fill (as the parser first tries).
+            for g in syntax.positional_at(k) {
+                let mut scratch = args.clone();
+                let mut j = at;
+                let fits = g
+                    .iter()
+                    .all(|e| match match_element(e, &body[j..], &mut scratch) {
+                        Ok(n) => {
+                            j += n;
+                            j <= body.len()
+                        }
+                        Err(_) => false,
+                    });
+                if fits && j < body.len() {
+                    args = scratch;
+                    at = j;
+                }
             }
             match match_element(el, &body[at..], &mut args) {
                 Ok(n) => at += n,
@@ -264,7 +344,7 @@ pub fn help(view: ViewKind, line: &str) -> Vec<(String, &'static str)> {
             continue;
         }
         let offers: Vec<&Element> = match next {
-            Some(el) => vec![el],
+            Some(el) => also.into_iter().chain([el]).collect(),
             None if at == body.len() => syntax.optional.iter().filter_map(|g| g.first()).collect(),
             None => continue,
         };

@@ -1,9 +1,11 @@
 //! The syntax mini-language of command definitions, and matching input tokens against it.
 //!
 //! A syntax is a sequence of elements: keywords (`ntp-service`), parameters (`<addr:ipv4>`,
-//! `<stratum:1-15>`, `<mode:client|server>`), and trailing optional groups (`[version <v:1-4>]`)
-//! that may appear in any order, each at most once. Keywords and choice values match any unique
-//! prefix, case-insensitively.
+//! `<stratum:1-15>`, `<mode:client|server>`), and optional groups (`[version <v:1-4>]`). Groups
+//! after the last required element may appear in any order, each at most once; a group before a
+//! required element (`rule [ <id:0-4294967294> ] <action:permit|deny> …`) is positional: it is
+//! there or not, where the syntax puts it. Keywords and choice values match any unique prefix,
+//! case-insensitively.
 
 use std::net::Ipv4Addr;
 
@@ -33,11 +35,14 @@ pub enum Element {
     Param(&'static str, Kind),
 }
 
-/// A parsed syntax: required elements, then optional groups.
+/// A parsed syntax: required elements with positional optional groups among them, then
+/// trailing optional groups.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Syntax {
     /// Elements that must appear in order.
     pub required: Vec<Element>,
+    /// Optional groups written before required element `k` (`(k, group)`), matched in place.
+    pub positional: Vec<(usize, Vec<Element>)>,
     /// Optional groups, each a sequence, in any order after the required part.
     pub optional: Vec<Vec<Element>>,
 }
@@ -68,19 +73,34 @@ impl Syntax {
     #[must_use]
     pub fn parse(s: &'static str) -> Self {
         let mut required = Vec::new();
-        let mut optional = Vec::new();
+        // Groups with the number of required elements before them.
+        let mut groups: Vec<(usize, Vec<Element>)> = Vec::new();
         let mut group: Option<Vec<Element>> = None;
         for token in s.split_whitespace() {
             match token {
                 "[" => group = Some(Vec::new()),
-                "]" => optional.extend(group.take()),
+                "]" => groups.extend(group.take().map(|g| (required.len(), g))),
                 t => match group.as_mut() {
                     Some(g) => g.push(element(t)),
                     None => required.push(element(t)),
                 },
             }
         }
-        Self { required, optional }
+        let (optional, positional): (Vec<_>, Vec<_>) =
+            groups.into_iter().partition(|(k, _)| *k == required.len());
+        Self {
+            required,
+            positional,
+            optional: optional.into_iter().map(|(_, g)| g).collect(),
+        }
+    }
+
+    /// The positional groups written before required element `k`.
+    pub fn positional_at(&self, k: usize) -> impl Iterator<Item = &Vec<Element>> {
+        self.positional
+            .iter()
+            .filter(move |(at, _)| *at == k)
+            .map(|(_, g)| g)
     }
 }
 
@@ -202,6 +222,11 @@ mod tests {
             Syntax::parse("ntp-service unicast-server <ip:ipv4> [ version <v:1-4> ] [ iburst ]");
         assert_eq!(s.required.len(), 3);
         assert_eq!(s.optional.len(), 2);
+        assert!(s.positional.is_empty());
+        let r = Syntax::parse("rule [ <id:0-9> ] <action:permit|deny> source [ x ]");
+        assert_eq!(r.required.len(), 3);
+        assert_eq!(r.positional_at(1).count(), 1);
+        assert_eq!(r.optional.len(), 1);
         assert_eq!(read_param(&Kind::Int(1, 4), &["3"]), Ok((Value::Int(3), 1)));
         assert_eq!(
             read_param(&Kind::Int(1, 4), &["5"]),

@@ -391,3 +391,37 @@ fn a_ptp_server_grants_only_the_clients_its_acl_permits() {
     transcript(&mut s, &["undo ptp-adaptive client-acl", "commit"]);
     assert_eq!(s.running.ptp.client_acl, None);
 }
+
+#[test]
+fn optional_groups_where_the_vendor_writes_them() {
+    let mut s = Session::default();
+    s.license_files
+        .insert("lic.txt".into(), "clock-synchronization\n".into());
+    let t = transcript(
+        &mut s,
+        &[
+            "system-view",
+            "license active lic.txt",
+            "acl number 2001",
+            "rule 5 permit source 198.51.100.0 0.0.0.255",
+            "rule deny source 203.0.113.0 0.0.0.255",
+            "quit",
+            "ntp-service authentication-keyid 7 authentication-mode hmac-sha256 cipher s3cret",
+            // A password that reads like the keyword is still a password.
+            "ntp-service authentication-keyid 8 authentication-mode md5 cipher",
+            "ptp-adaptive enable",
+            "ptp-adaptive device-type client",
+            "ptp-adaptive acr two-way unicast-negotiate enable",
+            "commit",
+        ],
+    );
+    assert!(!t.contains("Error"), "{t}");
+    let rules: Vec<u32> = s.running.acls[&2001].keys().copied().collect();
+    assert_eq!(rules, vec![5, 10], "{t}");
+    assert_eq!(s.running.ptp.negotiate, Some("acr two-way"));
+    let cfg = current_configuration(&s.running);
+    assert!(
+        cfg.contains(" rule 5 permit source 198.51.100.0 0.0.0.255"),
+        "{cfg}"
+    );
+}
