@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::io::{self, BufRead, BufReader, Write};
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::os::fd::AsFd;
-use std::os::unix::fs::PermissionsExt;
+use std::os::unix::fs::{FileTypeExt, OpenOptionsExt, PermissionsExt};
 use std::os::unix::net::UnixListener;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -222,7 +222,20 @@ impl<C: Clock> Daemon<C> {
         let engine = DeviceEngine::new(&session.running, monotonic(), seed());
         let control = match &opts.control {
             Some(p) => {
-                let _ = std::fs::remove_file(p);
+                // Replace a stale socket of an earlier run, nothing else: a mistyped path must
+                // not delete a file.
+                match std::fs::symlink_metadata(p) {
+                    Ok(m) if m.file_type().is_socket() => {
+                        let _ = std::fs::remove_file(p);
+                    }
+                    Ok(_) => {
+                        return Err(format!(
+                            "{}: exists and is not a socket; not replacing it",
+                            p.display()
+                        ));
+                    }
+                    Err(_) => {}
+                }
                 let l = UnixListener::bind(p).map_err(|e| format!("{}: {e}", p.display()))?;
                 std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o600))
                     .map_err(|e| e.to_string())?;
@@ -635,8 +648,14 @@ impl<C: Clock> Daemon<C> {
                 warn!("{e}");
             }
         }
-        if let Some(saved) = self.session.saved.take() {
-            save(&self.opts.config_path, &saved)?;
+        let mut text = text;
+        if let Some(saved) = self.session.saved.take()
+            && let Err(e) = save(&self.opts.config_path, &saved)
+        {
+            // A full disk or a read-only file system is the operator's to fix, not a reason to
+            // stop serving time.
+            warn!("save to {}: {e}", self.opts.config_path.display());
+            text = format!("Error: Failed to save the configuration: {e}.\n");
         }
         let mut w = &stream;
         write!(
@@ -649,26 +668,90 @@ impl<C: Clock> Daemon<C> {
     }
 }
 
-/// Writes the configuration file atomically: a temporary file, fsync, rename.
+/// Writes the configuration file atomically: a temporary file with the old file's mode and
+/// owner (a file holding keys stays 0600), fsync, rename, fsync of the directory. On failure the
+/// temporary file is removed and the old file is untouched.
 fn save(path: &std::path::Path, text: &str) -> io::Result<()> {
+    use std::os::unix::fs::MetadataExt;
     let tmp = path.with_extension("cfg.tmp");
-    {
-        let mut f = std::fs::File::create(&tmp)?;
+    let old = std::fs::metadata(path).ok();
+    let write = || -> io::Result<()> {
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(old.as_ref().map_or(0o600, |m| m.mode() & 0o7777))
+            .open(&tmp)?;
+        if let Some(m) = &old {
+            f.set_permissions(std::fs::Permissions::from_mode(m.mode() & 0o7777))?;
+            // Keep the owner where we may (as root); elsewhere the file is ours anyway.
+            let _ = nix::unistd::fchown(
+                &f,
+                Some(nix::unistd::Uid::from_raw(m.uid())),
+                Some(nix::unistd::Gid::from_raw(m.gid())),
+            );
+        }
         f.write_all(text.as_bytes())?;
         f.sync_all()?;
-    }
-    std::fs::rename(tmp, path)
+        std::fs::rename(&tmp, path)?;
+        let dir = path
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(std::path::Path::new("."));
+        std::fs::File::open(dir)?.sync_all()
+    };
+    write().inspect_err(|_| {
+        let _ = std::fs::remove_file(&tmp);
+    })
 }
 
-/// A seed for the engines' random choices (back-off jitter, NTP transmit timestamps).
+/// A seed for the engines' random choices (back-off jitter, and the random NTP transmit
+/// timestamps that defeat off-path spoofing): from the kernel's generator; the time and PID
+/// (a few guessable bits) only if that cannot be read.
 fn seed() -> u64 {
-    let t = crate::clock::realtime().ticks() as u64;
-    t ^ u64::from(std::process::id()).rotate_left(32)
+    use std::io::Read;
+    let mut b = [0u8; 8];
+    match std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut b)) {
+        Ok(()) => u64::from_le_bytes(b),
+        Err(e) => {
+            warn!("/dev/urandom: {e}; seeding from the clock and PID");
+            let t = crate::clock::realtime().ticks() as u64;
+            t ^ u64::from(std::process::id()).rotate_left(32)
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn save_keeps_the_mode_and_leaves_nothing_behind_on_failure() {
+        use std::os::unix::fs::MetadataExt;
+        let dir = std::env::temp_dir().join(format!("meridian-save-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("d.cfg");
+        std::fs::write(&path, "old\n").unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+        save(&path, "sysname new\n").unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "sysname new\n");
+        assert_eq!(
+            std::fs::metadata(&path).unwrap().mode() & 0o777,
+            0o600,
+            "a key file stays 0600"
+        );
+        assert!(!dir.join("d.cfg.tmp").exists());
+        // A save that cannot complete (the target is a directory) fails, cleans up, and leaves
+        // what was there.
+        let blocked = dir.join("blocked.cfg");
+        std::fs::create_dir(&blocked).unwrap();
+        std::fs::write(blocked.join("x"), "keep").unwrap();
+        assert!(save(&blocked, "sysname new\n").is_err());
+        assert!(!dir.join("blocked.cfg.tmp").exists());
+        assert_eq!(std::fs::read_to_string(blocked.join("x")).unwrap(), "keep");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 
     fn binds_of(text: &str) -> BTreeMap<(Ipv4Addr, u16), Option<String>> {
         let license = include_str!("../../../examples/atr-time-profile/license.txt");

@@ -218,3 +218,51 @@ fn metrics_only_on_loopback() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("loopback address only"), "{err}");
 }
+
+#[test]
+fn control_path_never_replaces_a_regular_file() {
+    let dir = Scratch::new("control-file");
+    let cfg = dir.file("d.cfg", "sysname D\nreturn\n");
+    let precious = dir.file("precious.txt", "do not delete\n");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_meridiand"))
+        .args(["--config", cfg.to_str().unwrap(), "--control"])
+        .arg(&precious)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("not a socket"), "{err}");
+    assert_eq!(
+        std::fs::read_to_string(&precious).unwrap(),
+        "do not delete\n"
+    );
+}
+
+#[test]
+fn a_save_that_cannot_write_is_an_error_for_the_client_not_the_end_of_the_daemon() {
+    let dir = Scratch::new("save-fails");
+    let cfg = dir.file(
+        "d.cfg",
+        "sysname D\nntp-service refclock-master 2\n\
+         interface LoopBack1\n ip address 127.0.0.61 255.255.255.255\nreturn\n",
+    );
+    let cc = dir.0.join("c.sock");
+    let mut d = Daemon::start(&[
+        "--config",
+        cfg.to_str().unwrap(),
+        "--ntp-port",
+        "17123",
+        "--control",
+        cc.to_str().unwrap(),
+    ]);
+    wait_for(&cc);
+    // The temporary file's place is taken by a directory: the write cannot happen.
+    std::fs::create_dir(dir.0.join("d.cfg.tmp")).unwrap();
+    std::fs::write(dir.0.join("d.cfg.tmp").join("x"), "").unwrap();
+    let out = shell(&cc, "save");
+    assert!(out.contains("Error: Failed to save"), "{out}");
+    // Still serving.
+    let status = shell(&cc, "display ntp-service status");
+    assert!(status.contains("clock stratum: 2"), "{status}");
+    assert!(d.terminate().success());
+}

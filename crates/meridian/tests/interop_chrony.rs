@@ -1,4 +1,4 @@
-//! meridiand against chronyd 4.x on loopback (chronyd under `notime` with `-x`: it never touches
+//! meridiand against chronyd 4.x on loopback (chronyd without CAP_SYS_TIME, by setpriv, with `-x`: it never touches
 //! the host clock). Both sides read the same host clock, so meridian's virtual clock's true error
 //! is known and chronyd's offset estimate of meridian should be near zero.
 

@@ -1,6 +1,6 @@
 //! meridiand's 1588 ATR client against a linuxptp 3.1.1 grandmaster (`ptp4l` masterOnly with
 //! unicast_listen), each in its own network namespace joined by a veth pair (TEST-NET-1), with
-//! software timestamps. ptp4l runs under `notime` with `free_running 1`; both namespaces read the
+//! software timestamps. ptp4l runs without CAP_SYS_TIME (setpriv) with `free_running 1`; both namespaces read the
 //! one host clock, so the client's virtual-clock offset from CLOCK_REALTIME is its true error.
 
 use std::path::Path;
@@ -98,7 +98,7 @@ fn atr_client_locks_to_ptp4l_and_renews_its_grants() {
         &["-f", &s(&gm), "-m"],
         &dir.0.join("ptp4l.log"),
     );
-    // meridiand runs inside namespace b (under notime too: it needs no clock rights).
+    // meridiand runs inside namespace b (without clock rights too: it needs none).
     let mut cli = start_in(
         &ns.b,
         env!("CARGO_BIN_EXE_meridiand"),

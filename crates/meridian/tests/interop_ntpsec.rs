@@ -1,5 +1,5 @@
 //! meridiand's NTP client against ntpsec 1.2 in orphan mode, each in its own network namespace
-//! (ntpsec's port 123 is fixed). ntpsec runs under `notime` with `disable ntp` and
+//! (ntpsec's port 123 is fixed). ntpsec runs without CAP_SYS_TIME (setpriv) with `disable ntp` and
 //! `disable kernel`: it serves the host clock and never adjusts it, so the client's
 //! virtual-clock offset from CLOCK_REALTIME is its true error.
 // Wall-clock deadlines bound the waits: this test drives real processes.

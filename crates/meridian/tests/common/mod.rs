@@ -156,21 +156,29 @@ pub fn wait_for(path: &Path) {
     }
 }
 
-/// A third-party daemon started under `notime` (it cannot adjust any clock); killed on drop.
+/// A third-party daemon started without CAP_SYS_TIME in its bounding and inheritable sets
+/// (`setpriv`, util-linux), so neither it nor anything it runs can step, slew or adjust any
+/// clock; killed on drop.
 pub fn start_peer(program: &str, args: &[&str], log: &Path) -> Daemon {
-    let notime = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/tools/notime");
     let out = std::fs::File::create(log).unwrap();
-    let child = Command::new(notime)
+    let child = Command::new("setpriv")
+        .args([
+            "--bounding-set",
+            "-sys_time",
+            "--inh-caps",
+            "-sys_time",
+            "--",
+        ])
         .arg(program)
         .args(args)
         .stdout(out.try_clone().unwrap())
         .stderr(out)
         .spawn()
-        .unwrap_or_else(|e| panic!("start {program} under {notime}: {e}"));
+        .unwrap_or_else(|e| panic!("start {program} under setpriv: {e}"));
     Daemon(child)
 }
 
-/// `program args` under `notime` inside network namespace `ns`, its output to `log`.
+/// `program args` without clock rights (as [`start_peer`]) inside network namespace `ns`, its output to `log`.
 pub fn start_in(ns: &str, program: &str, args: &[&str], log: &Path) -> Daemon {
     let mut all = vec!["netns", "exec", ns, program];
     all.extend_from_slice(args);
