@@ -209,12 +209,10 @@ impl Config {
                     .into(),
             );
         }
-        if let (Some(local), true) = (p.local_ip, p.servers.iter().flatten().count() > 0) {
-            if p.servers.iter().flatten().any(|s| *s == local) {
-                return Err(
-                    "A remote server address must differ from the local IP address.".into(),
-                );
-            }
+        if let Some(local) = p.local_ip
+            && p.servers.iter().flatten().any(|s| *s == local)
+        {
+            return Err("A remote server address must differ from the local IP address.".into());
         }
         if let [Some(a), Some(b)] = p.servers
             && a == b
