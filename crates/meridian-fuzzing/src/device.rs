@@ -377,7 +377,7 @@ impl Harness {
         // Let the delay pass before the reply arrives.
         self.advance(delay + delay);
         let mut bytes = Packet::new(h).to_vec();
-        if r.u8() % 4 == 0 {
+        if r.u8().is_multiple_of(4) {
             // A MAC-shaped trailer: key id and a digest of whatever comes.
             bytes.extend(r.u32().to_be_bytes());
             bytes.extend(r.bytes(20));
@@ -386,14 +386,18 @@ impl Harness {
     }
 
     fn ptp_header(&self, r: &mut Reader<'_>, from_server: u8, seq: u16) -> Header {
-        let domain = if r.u8() % 16 == 0 {
+        let domain = if r.u8().is_multiple_of(16) {
             r.u8()
         } else {
             self.domain
         };
         Header {
             flags: Flags(r.u16() & 0x06FF | Flags::UNICAST.0),
-            correction: Correction(if r.u8() % 4 == 0 { r.u64() as i64 } else { 0 }),
+            correction: Correction(if r.u8().is_multiple_of(4) {
+                r.u64() as i64
+            } else {
+                0
+            }),
             log_message_interval: LogInterval(r.i8()),
             ..Header::new(
                 PortIdentity {
@@ -422,7 +426,7 @@ impl Harness {
             None => 0x40 | (r.u8() % 4),
         };
         let theirs = self.clock() + Duration::from_nanos(i64::from(r.u32() as i32));
-        let ts = if r.u8() % 16 == 0 {
+        let ts = if r.u8().is_multiple_of(16) {
             meridian_proto::time::PtpTimestamp::new(r.u64() >> 16, r.u32() % 1_000_000_000)
                 .unwrap_or_default()
         } else {
@@ -439,7 +443,7 @@ impl Harness {
                 let tlvs = (0..n)
                     .map(|_| tlv(r, kind == 1))
                     .collect::<Vec<SignalingTlv>>();
-                let target = if r.u8() % 4 == 0 {
+                let target = if r.u8().is_multiple_of(4) {
                     PortIdentity::WILDCARD
                 } else {
                     me
@@ -512,7 +516,7 @@ impl Harness {
                 // Raw bytes on a PTP port.
                 let n = usize::from(r.u8());
                 let bytes = r.bytes(n).to_vec();
-                let port = if r.u8() % 2 == 0 { 319 } else { 320 };
+                let port = if r.u8().is_multiple_of(2) { 319 } else { 320 };
                 self.datagram(from, port, &bytes);
                 return;
             }
@@ -675,7 +679,7 @@ impl Harness {
     }
 
     fn tx_timestamp(&mut self, r: &mut Reader<'_>) {
-        let token = if r.u8() % 8 == 0 {
+        let token = if r.u8().is_multiple_of(8) {
             TxToken(r.u64())
         } else {
             let i = r.pick(self.tokens.len());
@@ -712,12 +716,12 @@ fn tlv(r: &mut Reader<'_>, as_client: bool) -> SignalingTlv {
         (_, false) => SignalingTlv::Grant(GrantTlv {
             message_type,
             log_period: LogInterval(r.i8()),
-            duration: if r.u8() % 2 == 0 {
+            duration: if r.u8().is_multiple_of(2) {
                 r.u32()
             } else {
                 u32::from(r.u16())
             },
-            renewal_invited: r.u8() % 2 == 0,
+            renewal_invited: r.u8().is_multiple_of(2),
         }),
     }
 }
