@@ -1,7 +1,7 @@
 //! The daemon's loop: sockets, clock and control socket around a device's engines.
 
 use std::collections::BTreeMap;
-use std::io::{self, BufRead, BufReader, Write};
+use std::io::{self, Write};
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::os::fd::AsFd;
 use std::os::unix::fs::{FileTypeExt, OpenOptionsExt, PermissionsExt};
@@ -23,6 +23,7 @@ use meridian_proto::servo::ServoState;
 use tracing::{debug, info, warn};
 
 use crate::clock::{Clock, monotonic};
+use crate::control_plane::{ControlPlane, Request};
 use crate::hwts;
 use crate::metrics::{self, MetricsServer};
 use crate::socket::KernelTime;
@@ -79,8 +80,10 @@ pub struct Daemon<C: Clock> {
     /// The PHCs in use, by index.
     phcs: BTreeMap<u32, hwts::Phc>,
     next_phc_compare: Option<Instant>,
-    control: Option<UnixListener>,
-    metrics: Option<MetricsServer>,
+    /// The control socket and the metrics port, served off the time path.
+    plane: ControlPlane,
+    /// Where the metrics are served, for the log.
+    metrics_addr: Option<std::net::SocketAddr>,
     /// Whether a missing TX timestamp was already logged.
     warned_tx: bool,
     /// Whether a datagram without a kernel receive timestamp was already logged.
@@ -239,12 +242,14 @@ impl<C: Clock> Daemon<C> {
                 let l = UnixListener::bind(p).map_err(|e| format!("{}: {e}", p.display()))?;
                 std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o600))
                     .map_err(|e| e.to_string())?;
-                l.set_nonblocking(true).map_err(|e| e.to_string())?;
                 Some(l)
             }
             None => None,
         };
         let metrics = opts.metrics.map(MetricsServer::bind).transpose()?;
+        let metrics_addr = metrics.as_ref().and_then(|m| m.local_addr().ok());
+        let plane = ControlPlane::start(control, metrics.map(MetricsServer::into_listener))
+            .map_err(|e| format!("control plane: {e}"))?;
         let mut d = Self {
             opts,
             session,
@@ -255,8 +260,8 @@ impl<C: Clock> Daemon<C> {
             interfaces: BTreeMap::new(),
             phcs: BTreeMap::new(),
             next_phc_compare: None,
-            control,
-            metrics,
+            plane,
+            metrics_addr,
             warned_tx: false,
             warned_rx: false,
             send_warnings: crate::log_limit::LogLimit::default(),
@@ -391,9 +396,7 @@ impl<C: Clock> Daemon<C> {
     pub fn run(&mut self, stop: &Arc<AtomicBool>) -> io::Result<()> {
         let mut last_report = monotonic();
         let mut summary = Summary::default();
-        if let Some(m) = &self.metrics
-            && let Ok(a) = m.local_addr()
-        {
+        if let Some(a) = self.metrics_addr {
             info!("metrics on http://{a}/metrics");
         }
         self.engine.handle(self.now(), Input::Timeout);
@@ -418,12 +421,7 @@ impl<C: Clock> Daemon<C> {
                     .values()
                     .map(|s| PollFd::new(s.as_fd(), PollFlags::POLLIN | PollFlags::POLLERR))
                     .collect();
-                if let Some(c) = &self.control {
-                    fds.push(PollFd::new(c.as_fd(), PollFlags::POLLIN));
-                }
-                if let Some(m) = &self.metrics {
-                    fds.push(PollFd::new(m.as_fd(), PollFlags::POLLIN));
-                }
+                fds.push(PollFd::new(self.plane.as_fd(), PollFlags::POLLIN));
                 match poll(&mut fds, PollTimeout::from(ms)) {
                     Ok(_) | Err(nix::errno::Errno::EINTR) => {}
                     Err(e) => return Err(e.into()),
@@ -438,22 +436,10 @@ impl<C: Clock> Daemon<C> {
                 self.engine.handle(self.now(), Input::Timeout);
             }
             self.flush()?;
-            self.control()?;
+            self.serve_jobs()?;
             let now_summary = Summary::of(&self.engine);
             now_summary.log_changes(&summary, &self.engine);
             summary = now_summary;
-            if let Some(m) = &self.metrics {
-                let (engine, clock) = (&self.engine, &self.clock);
-                m.serve(|| {
-                    let offset = clock.now() - crate::clock::realtime();
-                    metrics::render(
-                        engine,
-                        monotonic(),
-                        offset.as_secs_f64(),
-                        clock.frequency_ppb(),
-                    )
-                })?;
-            }
             if let Some(path) = &self.opts.report
                 && monotonic().duration_since(last_report) >= Duration::SECOND
             {
@@ -619,21 +605,29 @@ impl<C: Clock> Daemon<C> {
         Ok(())
     }
 
-    /// Serves one control connection: a command line in, the prompt line and the output back.
-    fn control(&mut self) -> io::Result<()> {
-        let Some(listener) = &self.control else {
-            return Ok(());
-        };
-        let stream = match listener.accept() {
-            Ok((s, _)) => s,
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
-            Err(e) => return Err(e),
-        };
-        stream.set_nonblocking(false)?;
-        stream.set_read_timeout(Some(std::time::Duration::from_secs(2)))?;
-        let mut line = String::new();
-        BufReader::new(&stream).read_line(&mut line)?;
-        let line = line.trim_end_matches(['\r', '\n']);
+    /// Answers the control plane's waiting requests (commands and scrapes); it never waits for
+    /// a client: the requests are whole, and a reply that cannot be delivered is dropped.
+    fn serve_jobs(&mut self) -> io::Result<()> {
+        while let Some(job) = self.plane.next_job() {
+            let answer = match job.request {
+                Request::Line(line) => self.command(&line)?,
+                Request::Metrics => {
+                    let offset = self.clock.now() - crate::clock::realtime();
+                    metrics::render(
+                        &self.engine,
+                        monotonic(),
+                        offset.as_secs_f64(),
+                        self.clock.frequency_ppb(),
+                    )
+                }
+            };
+            let _ = job.reply.try_send(answer);
+        }
+        Ok(())
+    }
+
+    /// Runs one command line: the prompt line and the output.
+    fn command(&mut self, line: &str) -> io::Result<String> {
         let before = self.session.running.clone();
         let text = self.session.run_line(line, &mut self.engine);
         if self.session.running != before {
@@ -657,14 +651,11 @@ impl<C: Clock> Daemon<C> {
             warn!("save to {}: {e}", self.opts.config_path.display());
             text = format!("Error: Failed to save the configuration: {e}.\n");
         }
-        let mut w = &stream;
-        write!(
-            w,
+        Ok(format!(
             "{}\t{}\n{text}",
             self.session.prompt(),
             self.session.view.kind().name()
-        )?;
-        Ok(())
+        ))
     }
 }
 

@@ -3,6 +3,7 @@
 //! core crates it reads clocks and touches sockets.
 
 pub mod clock;
+pub mod control_plane;
 pub mod driver;
 pub mod hwts;
 pub mod log_limit;

@@ -2,13 +2,12 @@
 //! the clock's offset and frequency, NTP peers (reach, poll, delay, offset), PTP servers and
 //! clients (message counters per grant type) and dropped packets by reason.
 //!
-//! The listener is non-blocking and served from the daemon's poll loop, one short request at a
-//! time: a scrape never holds up the protocol engines for more than its read timeout.
+//! The listener is served by the control plane's threads (`control_plane`): a scrape is
+//! rendered by the time loop between two rounds of packets and never holds it up.
 
 use std::fmt::Write as _;
-use std::io::{self, BufRead, BufReader, Write as _};
+use std::io;
 use std::net::{SocketAddr, TcpListener};
-use std::os::fd::{AsFd, BorrowedFd};
 
 use meridian_proto::servo::ServoState;
 use meridian_proto::unicast::GrantedType;
@@ -30,9 +29,6 @@ impl MetricsServer {
             ));
         }
         let listener = TcpListener::bind(addr).map_err(|e| format!("--metrics {addr}: {e}"))?;
-        listener
-            .set_nonblocking(true)
-            .map_err(|e| format!("--metrics {addr}: {e}"))?;
         Ok(Self { listener })
     }
 
@@ -41,44 +37,10 @@ impl MetricsServer {
         self.listener.local_addr()
     }
 
-    /// Answers one waiting request, if any: `GET /metrics` gets `body()`, anything else 404.
-    pub fn serve(&self, body: impl FnOnce() -> String) -> io::Result<()> {
-        let stream = match self.listener.accept() {
-            Ok((s, _)) => s,
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
-            Err(e) => return Err(e),
-        };
-        stream.set_nonblocking(false)?;
-        stream.set_read_timeout(Some(std::time::Duration::from_millis(500)))?;
-        let mut request = String::new();
-        // A client that sends nothing in time gets nothing.
-        if BufReader::new(io::Read::take(&stream, 4096))
-            .read_line(&mut request)
-            .is_err()
-        {
-            return Ok(());
-        }
-        let mut parts = request.split_whitespace();
-        let (method, path) = (parts.next(), parts.next());
-        let (status, text) = match (method, path) {
-            (Some("GET"), Some("/metrics" | "/")) => ("200 OK", body()),
-            _ => ("404 Not Found", "not found\n".to_string()),
-        };
-        let mut w = &stream;
-        // A scraper that went away is its own problem, not the daemon's.
-        let _ = write!(
-            w,
-            "HTTP/1.1 {status}\r\nContent-Type: text/plain; version=0.0.4\r\n\
-             Content-Length: {}\r\nConnection: close\r\n\r\n{text}",
-            text.len()
-        );
-        Ok(())
-    }
-}
-
-impl AsFd for MetricsServer {
-    fn as_fd(&self) -> BorrowedFd<'_> {
-        self.listener.as_fd()
+    /// The listener, for the control plane to serve.
+    #[must_use]
+    pub fn into_listener(self) -> TcpListener {
+        self.listener
     }
 }
 
