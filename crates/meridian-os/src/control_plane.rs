@@ -192,6 +192,7 @@ enum Refused {
 
 /// Reads up to the first newline, within [`REQUEST_DEADLINE`] overall (a client dripping a byte
 /// per read timeout is cut off too) and `limit` bytes.
+#[allow(clippy::disallowed_methods)] // a client's wall-clock deadline, not protocol time
 fn read_line(conn: &mut impl Read, limit: usize) -> Result<Vec<u8>, Refused> {
     let start = Instant::now();
     let mut line = Vec::new();
