@@ -111,3 +111,45 @@ fn ntp_a_change_of_system_peer_keeps_the_frequency_and_the_time() {
         "{r:?}"
     );
 }
+
+/// No lab run hangs: random oscillators (±500 ppm, with and without wander, any noise) on random
+/// paths (queueing load, loss, an outage anywhere), each run for two simulated minutes under a
+/// wall-clock bound. `MERIDIAN_TOPOLOGY_CASES` sets how many (1000 by default).
+#[test]
+#[allow(clippy::disallowed_methods)] // the wall-clock bound of each run
+fn a_thousand_random_oscillators_and_paths_never_hang() {
+    let cases: u64 = std::env::var("MERIDIAN_TOPOLOGY_CASES")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1000);
+    let mut x = 0x9e37_79b9_7f4a_7c15u64;
+    let mut next = move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    let mut unit = move || (next() >> 11) as f64 / (1u64 << 53) as f64;
+    for case in 0..cases {
+        let osc = meridian_sim::OscillatorModel {
+            initial_phase: meridian_proto::time::Duration::from_nanos_f64((unit() - 0.5) * 2e7),
+            frequency_ppb: (unit() - 0.5) * 1e6,
+            wander_ppb: if unit() < 0.5 { 0.0 } else { unit() * 20.0 },
+            wander_step: meridian_proto::time::Duration::from_millis(1 + (unit() * 2000.0) as i64),
+            timestamp_noise_ns: unit() * 5_000.0,
+        };
+        let down_at = (unit() * 120.0) as i64;
+        let o = Outage {
+            loss: unit() * 0.3,
+            load: unit() * 0.9,
+            ..Outage::new(down_at, (unit() * 60.0) as i64, 120)
+        };
+        let started = std::time::Instant::now();
+        let _ = lone_server_outage(case, o, osc);
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(20),
+            "case {case} took {:?}: {o:?} {osc:?}",
+            started.elapsed()
+        );
+    }
+}
