@@ -414,7 +414,9 @@ impl<C: Clock> Daemon<C> {
                     w.duration_since(now).max(Duration::ZERO)
                 })
                 .min(Duration::from_millis(200));
-            let ms = (wait.as_nanos_floor() / 1_000_000).clamp(0, 200) as u16;
+            // Rounded up: a deadline 0.3 ms away is a 1-ms poll, not poll(…, 0) — rounding down
+            // turned every sub-millisecond timer into a busy loop (10× ptp4l's CPU per packet).
+            let ms = ((wait.as_nanos_floor() + 999_999) / 1_000_000).clamp(0, 200) as u16;
             {
                 let mut fds: Vec<PollFd<'_>> = self
                     .sockets

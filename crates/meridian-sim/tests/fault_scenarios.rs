@@ -7,7 +7,8 @@ use meridian_sim::scenarios::ptp::client_oscillator;
 
 #[test]
 fn a_lone_server_outage_of_60_s_ends_in_lock_again() {
-    let o = Outage::new(400, 60, 1400);
+    // An hour and more after the return, to compare the following hour with the baseline.
+    let o = Outage::new(400, 60, 4200);
     let r = lone_server_outage(21, o, client_oscillator(5_000.0));
     let base = lone_server_outage(21, Outage { down_for: 0, ..o }, client_oscillator(5_000.0));
     eprintln!("outage: {r:?}\nbaseline: {base:?}");
