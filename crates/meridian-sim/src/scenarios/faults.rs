@@ -6,9 +6,9 @@ use std::net::Ipv4Addr;
 
 use meridian_proto::servo::ServoState;
 use meridian_proto::time::{Duration, Timestamp};
-use meridian_proto::unicast::{Client, ClientConfig, ServerConfig};
+use meridian_proto::unicast::{Client, ServoKind};
 
-use super::ptp::{START, add_client, add_server, client_of, hardware_reference, identity};
+use super::ptp::{START, client_of, server_and_client};
 use crate::loss::LossModel;
 use crate::metrics::{TeSummary, summarize};
 use crate::pdv::PdvModel;
@@ -67,15 +67,6 @@ pub struct OutageResult {
 #[must_use]
 pub fn lone_server_outage(seed: u64, o: Outage, osc: OscillatorModel) -> OutageResult {
     let mut sim = Simulator::new(seed, at(0));
-    let s_addr = Ipv4Addr::new(192, 0, 2, 1);
-    let s = add_server(
-        &mut sim,
-        "server",
-        ServerConfig::new(s_addr, identity(1), 44),
-        hardware_reference(),
-    );
-    let cfg = ClientConfig::new(Ipv4Addr::new(192, 0, 2, 100), identity(100), s_addr, 44);
-    let c = add_client(&mut sim, "client", cfg, None, osc);
     let mut model = LinkModel::symmetric(
         Duration::from_micros(50),
         PdvModel::Queueing {
@@ -87,7 +78,7 @@ pub fn lone_server_outage(seed: u64, o: Outage, osc: OscillatorModel) -> OutageR
     if o.loss > 0.0 {
         model.loss = [LossModel::Bernoulli { p: o.loss }; 2];
     }
-    let link = sim.add_link(Vertex::Node(s), Vertex::Node(c), model);
+    let (_, c, link) = server_and_client(&mut sim, ServoKind::Selection, osc, model);
     let up_at = o.down_at + o.down_for;
     if o.down_for > 0 {
         sim.schedule_link(at(o.down_at), link, false);

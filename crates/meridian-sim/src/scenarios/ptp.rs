@@ -12,7 +12,7 @@ use meridian_proto::unicast::{
 
 use crate::metrics::{TeSample, TeSummary, mtie, percentile, summarize};
 use crate::pdv::{G8263Load, PdvModel};
-use crate::{LinkModel, NodeConfig, NodeId, OscillatorModel, Simulator, Vertex};
+use crate::{LinkId, LinkModel, NodeConfig, NodeId, OscillatorModel, Simulator, Vertex};
 
 /// Where every scenario's true time starts (2027-01-15).
 pub const START: i64 = 1_800_000_000;
@@ -128,24 +128,37 @@ pub struct TeResult {
     pub packets: u64,
 }
 
-/// a. One server, one client 5 ppm and 1 ms off with wander, hardware timestamps, a symmetric
-/// 50 µs path. Statistics after half the run.
-#[must_use]
-pub fn atr_single(seed: u64, servo: ServoKind, seconds: i64) -> TeResult {
-    let mut sim = Simulator::new(seed, at(0));
+/// One ATR server at 192.0.2.1 (hardware reference) and its client at 192.0.2.100 with `servo`
+/// and oscillator `osc`, joined by a link of `model`: the server, the client and the link.
+pub fn server_and_client(
+    sim: &mut Simulator,
+    servo: ServoKind,
+    osc: OscillatorModel,
+    model: LinkModel,
+) -> (NodeId, NodeId, LinkId) {
     let s_addr = Ipv4Addr::new(192, 0, 2, 1);
     let s = add_server(
-        &mut sim,
+        sim,
         "server",
         ServerConfig::new(s_addr, identity(1), 44),
         hardware_reference(),
     );
     let mut cfg = ClientConfig::new(Ipv4Addr::new(192, 0, 2, 100), identity(100), s_addr, 44);
     cfg.servo = servo;
-    let c = add_client(&mut sim, "client", cfg, None, client_oscillator(5_000.0));
-    sim.add_link(
-        Vertex::Node(s),
-        Vertex::Node(c),
+    let c = add_client(sim, "client", cfg, None, osc);
+    let link = sim.add_link(Vertex::Node(s), Vertex::Node(c), model);
+    (s, c, link)
+}
+
+/// a. One server, one client 5 ppm and 1 ms off with wander, hardware timestamps, a symmetric
+/// 50 µs path. Statistics after half the run.
+#[must_use]
+pub fn atr_single(seed: u64, servo: ServoKind, seconds: i64) -> TeResult {
+    let mut sim = Simulator::new(seed, at(0));
+    let (s, c, _) = server_and_client(
+        &mut sim,
+        servo,
+        client_oscillator(5_000.0),
         LinkModel::symmetric(Duration::from_micros(50), PdvModel::Constant),
     );
     sim.sample_every(Duration::SECOND);
