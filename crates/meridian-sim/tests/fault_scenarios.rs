@@ -154,3 +154,15 @@ fn a_thousand_random_oscillators_and_paths_never_hang() {
         );
     }
 }
+
+#[test]
+fn both_servers_down_for_300_s_then_locked_again_within_seconds() {
+    use meridian_sim::scenarios::faults::both_servers_outage;
+    let o = Outage::new(400, 300, 1400);
+    let r = both_servers_outage(24, o, client_oscillator(5_000.0));
+    eprintln!("both servers down 300 s: {r:?}");
+    let kinds: Vec<ServoState> = r.states.iter().map(|s| s.1).collect();
+    assert!(kinds.contains(&ServoState::Holdover), "{kinds:?}");
+    assert!(r.relocked_after.is_some_and(|s| s <= 10), "{r:?}");
+    assert!(r.te_after.is_some_and(|t| t.p99_abs_ns < 50.0), "{r:?}");
+}

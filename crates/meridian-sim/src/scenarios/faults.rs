@@ -245,3 +245,69 @@ pub fn ntp_servers(
         te_after_crash: crash_peer_at.and_then(|c| summarize(sim.samples(c_node), at(c))),
     }
 }
+
+/// Two ATR servers (server1 preferred by configuration order), both paths down at `o.down_at`
+/// for `o.down_for` seconds: the client holds over, then re-locks to one of them.
+#[must_use]
+pub fn both_servers_outage(seed: u64, o: Outage, osc: OscillatorModel) -> OutageResult {
+    use super::ptp::{add_client, add_server, hardware_reference, identity};
+    use meridian_proto::unicast::{ClientConfig, ServerConfig};
+
+    let mut sim = Simulator::new(seed, at(0));
+    let addrs = [Ipv4Addr::new(192, 0, 2, 1), Ipv4Addr::new(192, 0, 2, 2)];
+    let servers: Vec<_> = addrs
+        .iter()
+        .enumerate()
+        .map(|(k, a)| {
+            add_server(
+                &mut sim,
+                &format!("server{}", k + 1),
+                ServerConfig::new(*a, identity(k as u16 + 1), 44),
+                hardware_reference(),
+            )
+        })
+        .collect();
+    let mut cfg = ClientConfig::new(Ipv4Addr::new(192, 0, 2, 100), identity(100), addrs[0], 44);
+    cfg.servers[1] = Some(addrs[1]);
+    let c = add_client(&mut sim, "client", cfg, None, osc);
+    let model = LinkModel::symmetric(
+        Duration::from_micros(50),
+        PdvModel::Queueing {
+            hops: 2,
+            load: o.load,
+            service: Duration::from_micros(12),
+        },
+    );
+    let up_at = o.down_at + o.down_for;
+    for s in servers {
+        let link = sim.add_link(Vertex::Node(s), Vertex::Node(c), model);
+        sim.schedule_link(at(o.down_at), link, false);
+        sim.schedule_link(at(up_at), link, true);
+    }
+    sim.sample_every(Duration::SECOND);
+    let mut states: Vec<(i64, ServoState)> = Vec::new();
+    let mut relocked = None;
+    for t in 1..=o.seconds {
+        sim.run_until(at(t));
+        let state = client_of(&sim, c).map_or(ServoState::Unlocked, Client::servo_state);
+        if states.last().is_none_or(|(_, s)| *s != state) {
+            states.push((t, state));
+        }
+        if t >= up_at && relocked.is_none() && state == ServoState::Locked {
+            relocked = Some(t - up_at);
+        }
+    }
+    let samples = sim.samples(c);
+    let holdover_max_te_ns = samples
+        .iter()
+        .filter(|x| x.at >= at(o.down_at) && x.at < at(up_at))
+        .map(|x| x.te.as_nanos_f64().abs())
+        .fold(0.0, f64::max);
+    OutageResult {
+        false_failures: 0,
+        states,
+        relocked_after: relocked,
+        holdover_max_te_ns,
+        te_after: relocked.and_then(|r| summarize(samples, at(up_at + r + 60))),
+    }
+}
