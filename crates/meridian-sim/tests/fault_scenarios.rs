@@ -166,3 +166,30 @@ fn both_servers_down_for_300_s_then_locked_again_within_seconds() {
     assert!(r.relocked_after.is_some_and(|s| s <= 10), "{r:?}");
     assert!(r.te_after.is_some_and(|t| t.p99_abs_ns < 50.0), "{r:?}");
 }
+
+#[test]
+fn a_flapping_path_is_followed_through_every_outage() {
+    // Down 10 s every 120 s, eleven times.
+    let o = Outage {
+        repeats: 10,
+        period: 120,
+        ..Outage::new(300, 10, 2500)
+    };
+    let r = lone_server_outage(25, o, client_oscillator(5_000.0));
+    let base = lone_server_outage(25, Outage::new(300, 0, 2500), client_oscillator(5_000.0));
+    eprintln!(
+        "flapping: relocks {:?}, |TE| ≤ {:.0} ns while flapping, after {:?}",
+        r.relocks, r.holdover_max_te_ns, r.te_after
+    );
+    assert_eq!(r.relocks.len(), 11);
+    assert!(
+        r.relocks.iter().all(|x| x.is_some_and(|s| s <= 15)),
+        "{r:?}"
+    );
+    assert_eq!(r.false_failures, 0, "{r:?}");
+    let (after, before) = (r.te_after.unwrap(), base.te_after.unwrap());
+    assert!(
+        after.p99_abs_ns <= 2.0 * before.p99_abs_ns.max(10.0),
+        "{after:?} vs {before:?}"
+    );
+}

@@ -31,6 +31,10 @@ pub struct Outage {
     pub loss: f64,
     /// Queueing load of each of the path's two hops (0.2 light, 0.5 heavy).
     pub load: f64,
+    /// The outage repeats this many more times (flapping)…
+    pub repeats: u32,
+    /// …every this many seconds.
+    pub period: i64,
 }
 
 impl Outage {
@@ -43,7 +47,22 @@ impl Outage {
             seconds,
             loss: 0.0,
             load: 0.2,
+            repeats: 0,
+            period: 0,
         }
+    }
+
+    /// The intervals the path is down, in order.
+    fn downs(&self) -> Vec<(i64, i64)> {
+        if self.down_for <= 0 {
+            return Vec::new();
+        }
+        (0..=i64::from(self.repeats))
+            .map(|k| {
+                let start = self.down_at + k * self.period;
+                (start, start + self.down_for)
+            })
+            .collect()
     }
 }
 
@@ -60,6 +79,9 @@ pub struct OutageResult {
     pub te_after: Option<TeSummary>,
     /// Times the servo entered holdover outside the outage (false failures).
     pub false_failures: usize,
+    /// For each outage, seconds from the return until locked again (`None`: not before the
+    /// next outage or the end).
+    pub relocks: Vec<Option<i64>>,
 }
 
 /// One ATR server, one client 5 ppm off with wander, a 50 µs path with light queueing; the path
@@ -79,24 +101,32 @@ pub fn lone_server_outage(seed: u64, o: Outage, osc: OscillatorModel) -> OutageR
         model.loss = [LossModel::Bernoulli { p: o.loss }; 2];
     }
     let (_, c, link) = server_and_client(&mut sim, ServoKind::Selection, osc, model);
-    let up_at = o.down_at + o.down_for;
-    if o.down_for > 0 {
-        sim.schedule_link(at(o.down_at), link, false);
-        sim.schedule_link(at(up_at), link, true);
+    let downs = o.downs();
+    for (down, up) in &downs {
+        sim.schedule_link(at(*down), link, false);
+        sim.schedule_link(at(*up), link, true);
     }
+    let up_at = downs.last().map_or(o.down_at, |d| d.1);
     sim.sample_every(Duration::SECOND);
     let mut states: Vec<(i64, ServoState)> = Vec::new();
-    let mut relocked = None;
+    let mut relocks: Vec<Option<i64>> = vec![None; downs.len()];
     for t in 1..=o.seconds {
         sim.run_until(at(t));
         let state = client_of(&sim, c).map_or(ServoState::Unlocked, Client::servo_state);
         if states.last().is_none_or(|(_, s)| *s != state) {
             states.push((t, state));
         }
-        if o.down_for > 0 && t >= up_at && relocked.is_none() && state == ServoState::Locked {
-            relocked = Some(t - up_at);
+        // The outage this second follows, if the path is up again and not yet down anew.
+        let last = downs.iter().rposition(|(_, up)| t >= *up);
+        if let Some(k) = last
+            && downs.get(k + 1).is_none_or(|(next, _)| t < *next)
+            && relocks[k].is_none()
+            && state == ServoState::Locked
+        {
+            relocks[k] = Some(t - downs[k].1);
         }
     }
+    let relocked = relocks.last().copied().flatten();
     let samples = sim.samples(c);
     let holdover_max_te_ns = samples
         .iter()
@@ -108,12 +138,14 @@ pub fn lone_server_outage(seed: u64, o: Outage, osc: OscillatorModel) -> OutageR
     } else {
         Some(o.down_at + 60)
     };
-    let outage = o.down_at..=up_at;
     let false_failures = states
         .iter()
-        .filter(|(t, st)| *st == ServoState::Holdover && !(o.down_for > 0 && outage.contains(t)))
+        .filter(|(t, st)| {
+            *st == ServoState::Holdover && !downs.iter().any(|(d, u)| (*d..=*u).contains(t))
+        })
         .count();
     OutageResult {
+        relocks,
         false_failures,
         states,
         relocked_after: relocked,
@@ -304,6 +336,7 @@ pub fn both_servers_outage(seed: u64, o: Outage, osc: OscillatorModel) -> Outage
         .map(|x| x.te.as_nanos_f64().abs())
         .fold(0.0, f64::max);
     OutageResult {
+        relocks: vec![relocked],
         false_failures: 0,
         states,
         relocked_after: relocked,
