@@ -656,16 +656,19 @@ static TABLE: &[Command] = &[
     },
     Command {
         views: SYS,
-        syntax: "ntp-service authentication-keyid <key:1-4294967295> authentication-mode <mode:md5|hmac-sha256> [ cipher ] <password:text255>",
+        syntax: "ntp-service authentication-keyid <key:1-4294967295> authentication-mode <mode:md5|hmac-sha256> [ cipher ] <password:text600>",
         help: "Configure an NTP authentication key",
         action: Action::Set(|c, _, a| {
+            // A key is typed in clear or pasted in cipher text (from a saved file); it is kept
+            // in clear for the engines and only ever shown in cipher text.
+            let typed = text(a, "password").unwrap_or_default();
+            let key = crate::cipher::decode(&typed).unwrap_or(typed);
+            if key.chars().count() > 255 {
+                return Err("The key is longer than 255 characters.".into());
+            }
             c.ntp.keys.insert(
                 int(a, "key").unwrap_or_default() as u32,
-                (
-                    choice(a, "mode") == Some("hmac-sha256"),
-                    text(a, "password").unwrap_or_default(),
-                    flag(a, "cipher"),
-                ),
+                (choice(a, "mode") == Some("hmac-sha256"), key, true),
             );
             Ok(())
         }),
@@ -682,11 +685,11 @@ static TABLE: &[Command] = &[
             c.ntp
                 .keys
                 .iter()
-                .map(|(k, (sha, pw, cipher))| {
+                .map(|(k, (sha, pw, _))| {
                     format!(
-                        "ntp-service authentication-keyid {k} authentication-mode {}{} {pw}",
+                        "ntp-service authentication-keyid {k} authentication-mode {} cipher {}",
                         if *sha { "hmac-sha256" } else { "md5" },
-                        if *cipher { " cipher" } else { "" }
+                        crate::cipher::encode(pw)
                     )
                 })
                 .collect()

@@ -80,7 +80,7 @@ pub struct Ntp {
     pub associations: BTreeMap<Ipv4Addr, AssociationOptions>,
     /// `authentication enable`.
     pub authentication: bool,
-    /// Keys: id → (hmac-sha256?, password as given, given as cipher text).
+    /// Keys: id → (hmac-sha256?, the key in clear, always true: shown in cipher text).
     pub keys: BTreeMap<u32, (bool, String, bool)>,
     /// `reliable authentication-keyid`.
     pub reliable: BTreeSet<u32>,

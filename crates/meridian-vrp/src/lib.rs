@@ -7,6 +7,7 @@
 //! text and snapshots.
 #![warn(missing_docs)]
 
+pub mod cipher;
 pub mod commands;
 pub mod config;
 pub mod device;
