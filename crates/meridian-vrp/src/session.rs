@@ -365,6 +365,9 @@ impl Session {
             s.execute(&format!("license active {name}"), &mut NoEngines)
                 .map_err(|f| (0, f.render("")))?;
         }
+        // The line after which the configuration stopped being valid (and never was again): the
+        // one a failing final commit names.
+        let (mut valid, mut culprit) = (s.candidate.validate().is_ok(), None);
         for (n, raw) in text.lines().enumerate() {
             let line = raw.trim_end();
             let trimmed = line.trim_start();
@@ -377,8 +380,16 @@ impl Session {
             let prompt = s.prompt();
             s.execute(trimmed, &mut NoEngines)
                 .map_err(|f| (n + 1, format!("{prompt} {trimmed}\n{}", f.render(&prompt))))?;
+            let now_valid = s.candidate.validate().is_ok();
+            if valid && !now_valid {
+                culprit = Some((n + 1, trimmed.to_string()));
+            }
+            valid = now_valid;
         }
-        s.commit().map_err(|e| (0, format!("Error: {e}")))?;
+        s.commit().map_err(|e| match &culprit {
+            Some((n, line)) => (*n, format!("{line}\nError: {e}")),
+            None => (0, format!("Error: {e}")),
+        })?;
         s.view = View::User;
         Ok(s)
     }

@@ -425,3 +425,15 @@ fn optional_groups_where_the_vendor_writes_them() {
         "{cfg}"
     );
 }
+
+#[test]
+fn an_error_only_the_final_commit_finds_names_the_line_that_caused_it() {
+    let text = "sysname D\n#\nntp-service unicast-server 192.0.2.1\n\
+                ntp-service access peer 2001\n#\nreturn\n";
+    let Err((line, e)) = Session::load(text) else {
+        panic!("loaded a configuration naming a missing ACL");
+    };
+    assert_eq!(line, 4, "{e}");
+    assert!(e.contains("ntp-service access peer 2001"), "{e}");
+    assert!(e.contains("ACL 2001"), "{e}");
+}
