@@ -341,10 +341,8 @@ impl Client {
         let s = &self.servers[i];
         let timeout = self.receipt_timeout(s);
         let selected = self.selected == Some(i);
-        let heard = match (s.last_announce, s.last_sync.filter(|_| selected)) {
-            (Some(a), Some(y)) => Some(a.max(y)),
-            (a, y) => a.or(y),
-        };
+        // `None` orders below any instant: the later of the two that exist.
+        let heard = s.last_announce.max(s.last_sync.filter(|_| selected));
         let announce = s.healthy_since.and(heard).map(|t| t.after(timeout));
         let sync = selected
             .then(|| s.last_sync.or(s.sync_granted_at).map(|t| t.after(timeout)))

@@ -12,7 +12,7 @@ use super::ptp::{START, client_of, server_and_client};
 use crate::loss::LossModel;
 use crate::metrics::{TeSummary, summarize};
 use crate::pdv::PdvModel;
-use crate::{LinkModel, OscillatorModel, Simulator, Vertex};
+use crate::{LinkModel, NodeId, OscillatorModel, Simulator, Vertex};
 
 fn at(s: i64) -> Timestamp {
     Timestamp::from_secs(START + s)
@@ -101,18 +101,25 @@ pub fn lone_server_outage(seed: u64, o: Outage, osc: OscillatorModel) -> OutageR
         model.loss = [LossModel::Bernoulli { p: o.loss }; 2];
     }
     let (_, c, link) = server_and_client(&mut sim, ServoKind::Selection, osc, model);
-    let downs = o.downs();
-    for (down, up) in &downs {
-        sim.schedule_link(at(*down), link, false);
-        sim.schedule_link(at(*up), link, true);
+    for (down, up) in o.downs() {
+        sim.schedule_link(at(down), link, false);
+        sim.schedule_link(at(up), link, true);
     }
+    follow(&mut sim, c, &o)
+}
+
+/// Runs `sim` for `o.seconds`, following client `c` through the outages of `o` (scheduled by
+/// the caller): its servo states, when it was locked again after each outage, its |TE| while
+/// down and after.
+fn follow(sim: &mut Simulator, c: NodeId, o: &Outage) -> OutageResult {
+    let downs = o.downs();
     let up_at = downs.last().map_or(o.down_at, |d| d.1);
     sim.sample_every(Duration::SECOND);
     let mut states: Vec<(i64, ServoState)> = Vec::new();
     let mut relocks: Vec<Option<i64>> = vec![None; downs.len()];
     for t in 1..=o.seconds {
         sim.run_until(at(t));
-        let state = client_of(&sim, c).map_or(ServoState::Unlocked, Client::servo_state);
+        let state = client_of(sim, c).map_or(ServoState::Unlocked, Client::servo_state);
         if states.last().is_none_or(|(_, s)| *s != state) {
             states.push((t, state));
         }
@@ -187,16 +194,10 @@ pub fn ntp_servers(
     use meridian_proto::ntp_service::Reference;
     use meridian_proto::ntp_service::config::{AssociationConfig, NtpConfig};
 
-    use super::ntp::{add_ntp, ntp_of, reference_server, software};
+    use super::ntp::{add_ntp, join, lan, ntp_of, reference_server, software};
 
     let mut sim = Simulator::new(seed, at(0));
-    let lan = sim.add_segment("lan");
-    let pdv = if jitter > Duration::ZERO {
-        PdvModel::Exponential { mean: jitter }
-    } else {
-        PdvModel::Constant
-    };
-    let link = LinkModel::symmetric(Duration::from_micros(25), pdv);
+    let net = lan(&mut sim);
     let client_ip = Ipv4Addr::new(10, 0, 2, 100);
     let mut cc = NtpConfig::new(client_ip);
     let mut falsetickers = Vec::new();
@@ -217,7 +218,7 @@ pub fn ntp_servers(
             reference_server(ip, 1),
             software(phase, 0.0),
         );
-        sim.add_link(Vertex::Node(n), Vertex::Segment(lan), link);
+        join(&mut sim, net, n, jitter);
         nodes.push((ip, n));
         cc.associations.push(AssociationConfig {
             iburst: true,
@@ -232,7 +233,7 @@ pub fn ntp_servers(
         cc,
         software(Duration::from_millis(2), 2_000.0),
     );
-    sim.add_link(Vertex::Node(c), Vertex::Segment(lan), link);
+    join(&mut sim, net, c, jitter);
     let c_node = c;
     sim.sample_every(Duration::SECOND);
     let (mut peer, mut changes, mut followed) = (None, 0, false);
@@ -310,37 +311,12 @@ pub fn both_servers_outage(seed: u64, o: Outage, osc: OscillatorModel) -> Outage
             service: Duration::from_micros(12),
         },
     );
-    let up_at = o.down_at + o.down_for;
     for s in servers {
         let link = sim.add_link(Vertex::Node(s), Vertex::Node(c), model);
-        sim.schedule_link(at(o.down_at), link, false);
-        sim.schedule_link(at(up_at), link, true);
-    }
-    sim.sample_every(Duration::SECOND);
-    let mut states: Vec<(i64, ServoState)> = Vec::new();
-    let mut relocked = None;
-    for t in 1..=o.seconds {
-        sim.run_until(at(t));
-        let state = client_of(&sim, c).map_or(ServoState::Unlocked, Client::servo_state);
-        if states.last().is_none_or(|(_, s)| *s != state) {
-            states.push((t, state));
-        }
-        if t >= up_at && relocked.is_none() && state == ServoState::Locked {
-            relocked = Some(t - up_at);
+        for (down, up) in o.downs() {
+            sim.schedule_link(at(down), link, false);
+            sim.schedule_link(at(up), link, true);
         }
     }
-    let samples = sim.samples(c);
-    let holdover_max_te_ns = samples
-        .iter()
-        .filter(|x| x.at >= at(o.down_at) && x.at < at(up_at))
-        .map(|x| x.te.as_nanos_f64().abs())
-        .fold(0.0, f64::max);
-    OutageResult {
-        relocks: vec![relocked],
-        false_failures: 0,
-        states,
-        relocked_after: relocked,
-        holdover_max_te_ns,
-        te_after: relocked.and_then(|r| summarize(samples, at(up_at + r + 60))),
-    }
+    follow(&mut sim, c, &o)
 }

@@ -65,13 +65,13 @@ pub fn ntp_of(sim: &Simulator, node: NodeId) -> Option<&NtpNode> {
     sim.engine_as::<NtpNode>(node)
 }
 
-fn lan(sim: &mut Simulator) -> SegmentId {
+pub(super) fn lan(sim: &mut Simulator) -> SegmentId {
     sim.add_segment("lan")
 }
 
 /// Attaches a node to the LAN by a 25-µs link with exponential jitter of mean `jitter` (zero:
 /// none) in each direction.
-fn join(sim: &mut Simulator, lan: SegmentId, node: NodeId, jitter: Duration) {
+pub(super) fn join(sim: &mut Simulator, lan: SegmentId, node: NodeId, jitter: Duration) {
     let pdv = if jitter > Duration::ZERO {
         PdvModel::Exponential { mean: jitter }
     } else {
