@@ -14,9 +14,11 @@
 //!   datagram it answers, but for PTP GRANTs, which are 2 bytes longer per TLV than the
 //!   REQUESTs they answer (at most [`meridian_proto::unicast::server::MAX_TLVS`] TLVs);
 //! - no timer is due at or before the instant just handled twice in a row (no spin);
-//! - every display and the metrics renderer work on whatever state the engine is in.
+//! - every display and the metrics renderer work on whatever state the engine is in;
+//! - a lab topology is refused in one line or runs, bounded.
 
 pub mod device;
+pub mod lab;
 pub mod reader;
 pub mod runner;
 pub mod vrp;

@@ -16,8 +16,7 @@ fn seconds() -> f64 {
 
 #[allow(clippy::disallowed_methods)] // wall-clock bound of the run
 fn fuzz(name: &str) {
-    let (_, target) = TARGETS.iter().find(|(n, _)| *n == name).unwrap();
-    let text = name != "device";
+    let (_, target, kind) = TARGETS.iter().find(|(n, ..)| *n == name).unwrap();
     let seed = std::env::var("MERIDIAN_FUZZ_SEED")
         .ok()
         .and_then(|s| s.parse().ok())
@@ -26,7 +25,7 @@ fn fuzz(name: &str) {
     let start = std::time::Instant::now();
     let mut n = 0u64;
     while start.elapsed() < Duration::from_secs_f64(seconds()) {
-        let data = input(&mut rng, text);
+        let data = input(&mut rng, *kind);
         if std::panic::catch_unwind(|| target(&data)).is_err() {
             let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("fuzz-failures");
             std::fs::create_dir_all(&dir).unwrap();
@@ -52,7 +51,7 @@ fn loads(path: &std::path::Path, data: &[u8]) {
 
 /// Every saved regression input of `name` still passes.
 fn regressions(name: &str) {
-    let (_, target) = TARGETS.iter().find(|(n, _)| *n == name).unwrap();
+    let (_, target, _) = TARGETS.iter().find(|(n, ..)| *n == name).unwrap();
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("tests/regressions")
         .join(name);
@@ -87,6 +86,12 @@ fn vrp_lines() {
 fn config_files() {
     regressions("config_file");
     fuzz("config_file");
+}
+
+#[test]
+fn topologies() {
+    regressions("topology");
+    fuzz("topology");
 }
 
 #[test]

@@ -390,10 +390,16 @@ impl Simulator {
 
     /// Runs every event up to and including true time `end`, then sets the clock to `end`.
     pub fn run_until(&mut self, end: Timestamp) {
+        self.run_until_bounded(end, u64::MAX);
+    }
+
+    /// [`Simulator::run_until`], but stops early once [`Simulator::events_processed`] reaches
+    /// `max_events` (then `now` is where it stopped): a bound on a runaway.
+    pub fn run_until_bounded(&mut self, end: Timestamp, max_events: u64) {
         if !self.started {
             self.start();
         }
-        while self.queue.peek().is_some_and(|Reverse(e)| e.at <= end) {
+        while self.events < max_events && self.queue.peek().is_some_and(|Reverse(e)| e.at <= end) {
             let Some(Reverse(event)) = self.queue.pop() else {
                 break;
             };
@@ -401,7 +407,9 @@ impl Simulator {
             self.events += 1;
             self.dispatch(event.kind);
         }
-        self.now = end;
+        if self.events < max_events {
+            self.now = end;
+        }
     }
 
     /// Runs for `d` of true time.

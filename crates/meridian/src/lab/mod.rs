@@ -1,30 +1,25 @@
 //! `meridian lab DIR`: runs a directory of device configurations over a simulated topology and
 //! prints what the devices would show.
 
-mod topology;
-
 use std::collections::BTreeMap;
 use std::error::Error;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
+use meridian_lab::build::at;
+use meridian_lab::{Device, Topology};
 use meridian_proto::ntp_service::Reference;
-use meridian_proto::time::{Duration, Timestamp};
+use meridian_proto::time::Timestamp;
 use meridian_proto::unicast::negotiation::Negotiation;
 use meridian_sim::metrics::{decade_steps, mtie, percentile, summarize, tdev};
-use meridian_sim::pdv::{G8263Load, PdvModel};
 use meridian_sim::plot::{Series, g8263_mtie_mask, plot_te, plot_wander};
-use meridian_sim::{LinkModel, NodeConfig, NodeId, OscillatorModel, Simulator, Vertex};
-use meridian_vrp::config::Config;
+use meridian_sim::{NodeId, Simulator};
 use meridian_vrp::device::{DeviceEngine, addresses, negotiate_state};
 use meridian_vrp::display::{TraceHop, ntp_trace};
 use meridian_vrp::session::{Displays, NtpDisplay, Session};
 use serde_json::{Value, json};
 
-use topology::{Pdv, Topology};
-
-/// Where true time starts in every lab (2027-01-15).
-const START: i64 = 1_800_000_000;
+pub(crate) use meridian_lab::build::pdv_from_toml;
 
 /// Options of `meridian lab`.
 pub(crate) struct LabOptions {
@@ -35,70 +30,6 @@ pub(crate) struct LabOptions {
     pub(crate) plot: Option<PathBuf>,
     pub(crate) pcap: Option<PathBuf>,
     pub(crate) shell: Option<String>,
-}
-
-fn pdv(p: Pdv) -> PdvModel {
-    let us = |v: f64| Duration::from_nanos_f64(v * 1e3);
-    match p {
-        Pdv::Constant => PdvModel::Constant,
-        Pdv::Uniform { max_us } => PdvModel::Uniform { max: us(max_us) },
-        Pdv::Exponential { mean_us } => PdvModel::Exponential { mean: us(mean_us) },
-        Pdv::Gamma { shape, scale_us } => PdvModel::Gamma {
-            shape,
-            scale: us(scale_us),
-        },
-        Pdv::Queueing {
-            hops,
-            load,
-            service_us,
-        } => PdvModel::Queueing {
-            hops,
-            load,
-            service: us(service_us),
-        },
-        Pdv::G8263 { load } => PdvModel::G8263 {
-            load: load.map_or(G8263Load::Flicker, G8263Load::Fixed),
-        },
-    }
-}
-
-/// A PDV model written as in `topology.toml`, e.g. `{ model = "exponential", mean_us = 50 }`
-/// (what `meridian relay --pdv` takes).
-pub(crate) fn pdv_from_toml(text: &str) -> Result<PdvModel, String> {
-    #[derive(serde::Deserialize)]
-    struct One {
-        pdv: Pdv,
-    }
-    toml::from_str::<One>(&format!("pdv = {text}"))
-        .map(|o| pdv(o.pdv))
-        .map_err(|e| format!("--pdv {text}: {e}"))
-}
-
-/// Reads every `<device>.cfg` of `dir`, in name order.
-fn load_devices(dir: &Path) -> Result<Vec<(String, Config)>, Box<dyn Error>> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)?
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|x| x == "cfg"))
-        .collect();
-    files.sort();
-    // A license file in the lab directory is active on every device.
-    let license = std::fs::read_to_string(dir.join("license.txt")).ok();
-    let mut out = Vec::new();
-    for f in files {
-        let text = std::fs::read_to_string(&f)?;
-        let session = Session::load_licensed(&text, license.as_deref().map(|l| ("license.txt", l)))
-            .map_err(|(line, msg)| format!("{}:{line}:\n{msg}", f.display()))?;
-        let name = f
-            .file_stem()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        out.push((name, session.running));
-    }
-    if out.is_empty() {
-        return Err(format!("{}: no <device>.cfg files", dir.display()).into());
-    }
-    Ok(out)
 }
 
 /// What the event log watches on each device.
@@ -163,98 +94,45 @@ fn reference_text(r: Reference) -> String {
 /// Runs the lab.
 pub(crate) fn run(o: &LabOptions) -> Result<(), Box<dyn Error>> {
     let topo_path = o.dir.join("topology.toml");
-    let topo: Topology = toml::from_str(
-        &std::fs::read_to_string(&topo_path)
-            .map_err(|e| format!("{}: {e}", topo_path.display()))?,
-    )
-    .map_err(|e| format!("{}: {e}", topo_path.display()))?;
-    let devices = load_devices(&o.dir)?;
+    let topo_file = topo_path.display().to_string();
+    let topo_text = std::fs::read(&topo_path)
+        .map_err(|e| format!("{topo_file}: {e}"))
+        .and_then(|b| String::from_utf8(b).map_err(|_| format!("{topo_file}: not UTF-8 text")))?;
+    let topo = Topology::parse(&topo_file, &topo_text)?;
+    let devices = meridian_lab::load_devices(&o.dir)?;
+    meridian_lab::devices::check(&topo, &topo_file, &topo_text, &devices)?;
     let seed = o.seed.unwrap_or(topo.seed);
-    let duration = o.duration.unwrap_or(topo.duration).max(1);
-    let warmup = topo.warmup.unwrap_or(duration / 4).min(duration);
-    let at = |s: i64| Timestamp::from_secs(START + s);
-
-    let mut sim = Simulator::new(seed, at(0));
-    let mut nodes: BTreeMap<String, NodeId> = BTreeMap::new();
-    for (name, config) in &devices {
-        let osc = topo.devices.get(name);
-        let oscillator = OscillatorModel {
-            initial_phase: Duration::from_nanos_f64(osc.map_or(0.0, |x| x.phase_us) * 1e3),
-            frequency_ppb: osc.map_or(0.0, |x| x.ppb),
-            wander_ppb: osc.map_or(0.0, |x| x.wander_ppb),
-            wander_step: Duration::SECOND,
-            timestamp_noise_ns: osc.and_then(|x| x.noise_ns).unwrap_or(1_000.0),
-        };
-        let cfg = config.clone();
-        let id = sim.add_node(
-            NodeConfig {
-                name: name.clone(),
-                addresses: addresses(config),
-                oscillator,
-            },
-            Box::new(move |ctx| Box::new(DeviceEngine::new(&cfg, ctx.instant, ctx.seed))),
-        );
-        nodes.insert(name.clone(), id);
-    }
-    let mut segments = BTreeMap::new();
-    for s in &topo.segments {
-        segments.insert(s.clone(), sim.add_segment(s.clone()));
-    }
-    let vertex = |end: &str| -> Result<Vertex, String> {
-        let device = end.split(':').next().unwrap_or(end);
-        if let Some(n) = nodes.get(device) {
-            Ok(Vertex::Node(*n))
-        } else if let Some(s) = segments.get(end) {
-            Ok(Vertex::Segment(*s))
-        } else {
-            Err(format!(
-                "{}: link end {end:?} is neither a device nor a segment",
-                topo_path.display()
-            ))
+    let duration = o.duration.unwrap_or(topo.duration()).max(1);
+    let warmup = match topo.warmup() {
+        Some(w) if w >= duration => {
+            // Statistics over one sample would read like a result; say so and use a quarter.
+            eprintln!(
+                "warning: the run ({duration} s) ends before the warm-up ({w} s): statistics start at {} s",
+                duration / 4
+            );
+            duration / 4
         }
+        w => w.unwrap_or(duration / 4),
     };
-    let mut links = Vec::new();
-    for l in &topo.links {
-        let us = |v: f64| Duration::from_nanos_f64(v * 1e3);
-        let mut m = LinkModel::symmetric(us(l.delay_us), pdv(l.pdv));
-        m.asymmetry = us(l.asymmetry_us);
-        if let Some(ba) = l.pdv_ba {
-            m.pdv[1] = pdv(ba);
-        }
-        if l.loss > 0.0 {
-            m.loss = [meridian_sim::loss::LossModel::Bernoulli { p: l.loss }; 2];
-        }
-        links.push(sim.add_link(vertex(&l.a)?, vertex(&l.b)?, m));
-    }
-    for f in &topo.failures {
-        match (f.link, &f.device) {
-            (Some(i), _) => sim.schedule_link(
-                at(f.at),
-                *links
-                    .get(i)
-                    .ok_or("failure names a link that does not exist")?,
-                f.up,
-            ),
-            (None, Some(d)) => sim.schedule_node(
-                at(f.at),
-                *nodes
-                    .get(d)
-                    .ok_or(format!("failure names unknown device {d}"))?,
-                f.up,
-            ),
-            _ => return Err("a failure needs `link` or `device`".into()),
-        }
-    }
-    sim.sample_every(Duration::SECOND);
+    let mut lab = meridian_lab::build(&topo, &devices, seed);
     if let Some(p) = &o.pcap {
-        sim.capture(Box::new(std::io::BufWriter::new(std::fs::File::create(p)?)))?;
+        lab.sim
+            .capture(Box::new(std::io::BufWriter::new(std::fs::File::create(p)?)))?;
     }
+    let nodes = lab.nodes.clone();
 
     // Run second by second, logging state changes and printing displays when due.
-    let mut displays: Vec<(i64, &topology::Display)> = topo
+    let mut displays: Vec<(i64, &meridian_lab::topology::Display)> = topo
         .display
         .iter()
-        .map(|d| (d.at.unwrap_or(duration).min(duration), d))
+        .map(|d| {
+            (
+                d.at.as_ref()
+                    .map_or(duration, |a| a.get_ref().0)
+                    .min(duration),
+                d,
+            )
+        })
         .collect();
     displays.sort_by_key(|d| d.0);
     let mut next_display = 0;
@@ -262,7 +140,8 @@ pub(crate) fn run(o: &LabOptions) -> Result<(), Box<dyn Error>> {
     let mut last: BTreeMap<String, Watched> = BTreeMap::new();
     let progress = std::io::stderr().is_terminal();
     for t in 0..=duration {
-        sim.run_until(at(t));
+        lab.run_to(t)?;
+        let sim = &mut lab.sim;
         for (name, node) in &nodes {
             let now = watch(sim.engine_as::<DeviceEngine>(*node));
             let before = last.get(name).cloned().unwrap_or_default();
@@ -316,15 +195,16 @@ pub(crate) fn run(o: &LabOptions) -> Result<(), Box<dyn Error>> {
         while next_display < displays.len() && displays[next_display].0 <= t {
             let d = displays[next_display].1;
             next_display += 1;
-            let (Some(node), Some((_, config))) = (
-                nodes.get(&d.device),
-                devices.iter().find(|x| x.0 == d.device),
+            let device = d.device.get_ref();
+            let (Some(node), Some(dev)) = (
+                nodes.get(device),
+                devices.iter().find(|x| &x.name == device),
             ) else {
-                return Err(format!("display names unknown device {}", d.device).into());
+                return Err(format!("display names unknown device {device}").into());
             };
-            let mut session = Session::new(config.clone());
+            let mut session = Session::new(dev.config.clone());
             let prompt = session.prompt();
-            let chain = trace(&sim, &nodes, &devices, &d.device);
+            let chain = trace(sim, &nodes, &devices, device);
             let text = match sim.engine_as_mut::<DeviceEngine>(*node) {
                 Some(engine) => session
                     .execute(&d.command, &mut LabDisplays { engine, chain })
@@ -345,19 +225,20 @@ pub(crate) fn run(o: &LabOptions) -> Result<(), Box<dyn Error>> {
     if progress && duration > 60 {
         eprintln!();
     }
+    let sim = &mut lab.sim;
     sim.finish_capture()?;
 
-    let report = report(&mut sim, &nodes, at(warmup), events);
+    let report = report(sim, &nodes, at(warmup), events);
     match o.json.as_deref() {
         Some("-") => println!("{}", serde_json::to_string_pretty(&report)?),
         Some(path) => std::fs::write(path, serde_json::to_string_pretty(&report)? + "\n")?,
         None => summary(&report),
     }
     if let Some(p) = &o.plot {
-        plot(&sim, &nodes, p, at(warmup))?;
+        plot(sim, &nodes, p, at(warmup))?;
     }
     if let Some(device) = &o.shell {
-        shell(&mut sim, &nodes, &devices, device)?;
+        shell(sim, &nodes, &devices, device)?;
     }
     Ok(())
 }
@@ -497,7 +378,7 @@ fn plot(
 fn shell(
     sim: &mut Simulator,
     nodes: &BTreeMap<String, NodeId>,
-    devices: &[(String, Config)],
+    devices: &[Device],
     device: &str,
 ) -> Result<(), Box<dyn Error>> {
     let node = *nodes
@@ -505,8 +386,8 @@ fn shell(
         .ok_or(format!("unknown device {device}"))?;
     let config = devices
         .iter()
-        .find(|d| d.0 == device)
-        .map(|d| d.1.clone())
+        .find(|d| d.name == device)
+        .map(|d| d.config.clone())
         .unwrap_or_default();
     let chain = trace(sim, nodes, devices, device);
     let engine = sim
@@ -523,7 +404,7 @@ fn shell(
 fn trace(
     sim: &Simulator,
     nodes: &BTreeMap<String, NodeId>,
-    devices: &[(String, Config)],
+    devices: &[Device],
     device: &str,
 ) -> Vec<TraceHop> {
     let mut hops = Vec::new();
@@ -543,8 +424,11 @@ fn trace(
         let Reference::Peer(next) = status.reference else {
             break;
         };
-        match devices.iter().find(|(_, c)| addresses(c).contains(&next)) {
-            Some((name, _)) if name != &current => current = name.clone(),
+        match devices
+            .iter()
+            .find(|d| addresses(&d.config).contains(&next))
+        {
+            Some(d) if d.name != current => current = d.name.clone(),
             _ => break,
         }
     }

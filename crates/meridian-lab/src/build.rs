@@ -1,0 +1,185 @@
+//! From a checked topology and its devices to a simulated network, ready to run.
+
+use std::collections::BTreeMap;
+
+use meridian_proto::time::{Duration, Timestamp};
+use meridian_sim::loss::LossModel;
+use meridian_sim::pdv::{G8263Load, PdvModel};
+use meridian_sim::{LinkId, LinkModel, NodeConfig, NodeId, OscillatorModel, Simulator, Vertex};
+use meridian_vrp::device::{DeviceEngine, addresses};
+
+use crate::devices::Device;
+use crate::error::LabError;
+use crate::topology::{Pdv, Topology};
+
+/// Where true time starts in every lab (2027-01-15).
+pub const START: i64 = 1_800_000_000;
+
+/// More events than this in one simulated second is a runaway (a 512-client server at 128 pps
+/// is about 200 000): the run stops with an error rather than never ending.
+pub const MAX_EVENTS_PER_SECOND: u64 = 5_000_000;
+
+/// A built lab: the simulator and where each device and link went.
+pub struct Lab {
+    /// The simulated network.
+    pub sim: Simulator,
+    /// Each device's node, by name.
+    pub nodes: BTreeMap<String, NodeId>,
+    /// The links, in the topology's order.
+    pub links: Vec<LinkId>,
+    /// The bound of [`Lab::run_to`]; [`MAX_EVENTS_PER_SECOND`] unless changed.
+    pub max_events_per_second: u64,
+    events_at_last_second: u64,
+}
+
+/// The instant `s` seconds into the run.
+#[must_use]
+pub fn at(s: i64) -> Timestamp {
+    Timestamp::from_secs(START + s)
+}
+
+fn us(v: f64) -> Duration {
+    Duration::from_nanos_f64(v * 1e3)
+}
+
+/// The simulator's model of a topology's PDV.
+#[must_use]
+pub fn pdv(p: Pdv) -> PdvModel {
+    match p {
+        Pdv::Constant => PdvModel::Constant,
+        Pdv::Uniform { max_us } => PdvModel::Uniform { max: us(max_us.0) },
+        Pdv::Exponential { mean_us } => PdvModel::Exponential {
+            mean: us(mean_us.0),
+        },
+        Pdv::Gamma { shape, scale_us } => PdvModel::Gamma {
+            shape: shape.0,
+            scale: us(scale_us.0),
+        },
+        Pdv::Queueing {
+            hops,
+            load,
+            service_us,
+        } => PdvModel::Queueing {
+            hops: hops.0,
+            load: load.0,
+            service: us(service_us.0),
+        },
+        Pdv::G8263 { load } => PdvModel::G8263 {
+            load: load.map_or(G8263Load::Flicker, |l| G8263Load::Fixed(l.0)),
+        },
+    }
+}
+
+/// A PDV model written as in `topology.toml`, e.g. `{ model = "exponential", mean_us = 50 }`.
+pub fn pdv_from_toml(text: &str) -> Result<PdvModel, String> {
+    #[derive(serde::Deserialize)]
+    struct One {
+        pdv: Pdv,
+    }
+    toml::from_str::<One>(&format!("pdv = {text}"))
+        .map(|o| pdv(o.pdv))
+        .map_err(|e| format!("--pdv {text}: {}", e.message()))
+}
+
+/// Builds the lab of a topology already checked against its devices
+/// ([`crate::devices::check`]), with master seed `seed`.
+#[must_use]
+pub fn build(topo: &Topology, devices: &[Device], seed: u64) -> Lab {
+    let mut sim = Simulator::new(seed, at(0));
+    let mut nodes = BTreeMap::new();
+    for d in devices {
+        let osc = topo.devices.get(d.name.as_str());
+        let oscillator = OscillatorModel {
+            initial_phase: us(osc.map_or(0.0, |x| x.phase_us.0)),
+            frequency_ppb: osc.map_or(0.0, |x| x.ppb.0),
+            wander_ppb: osc.map_or(0.0, |x| x.wander_ppb.0),
+            wander_step: Duration::SECOND,
+            timestamp_noise_ns: osc.and_then(|x| x.noise_ns).map_or(1_000.0, |n| n.0),
+        };
+        let cfg = d.config.clone();
+        let id = sim.add_node(
+            NodeConfig {
+                name: d.name.clone(),
+                addresses: addresses(&d.config),
+                oscillator,
+            },
+            Box::new(move |ctx| Box::new(DeviceEngine::new(&cfg, ctx.instant, ctx.seed))),
+        );
+        nodes.insert(d.name.clone(), id);
+    }
+    let segments: BTreeMap<&str, _> = topo
+        .segments
+        .iter()
+        .map(|s| (s.get_ref().as_str(), sim.add_segment(s.get_ref().clone())))
+        .collect();
+    let vertex = |end: &str| {
+        let device = end.split(':').next().unwrap_or(end);
+        match (segments.get(end), nodes.get(device)) {
+            (Some(s), _) => Some(Vertex::Segment(*s)),
+            (None, Some(n)) => Some(Vertex::Node(*n)),
+            (None, None) => None,
+        }
+    };
+    let mut links = Vec::new();
+    for l in &topo.links {
+        let mut m = LinkModel::symmetric(us(l.delay_us.0), pdv(l.pdv));
+        m.asymmetry = us(l.asymmetry_us.0);
+        if let Some(ba) = l.pdv_ba {
+            m.pdv[1] = pdv(ba);
+        }
+        if l.loss.0 > 0.0 {
+            m.loss = [LossModel::Bernoulli { p: l.loss.0 }; 2];
+        }
+        // `check` resolved every end; without it, a link to nowhere is left out.
+        if let (Some(a), Some(b)) = (vertex(l.a.get_ref()), vertex(l.b.get_ref())) {
+            links.push(sim.add_link(a, b, m));
+        }
+    }
+    for f in &topo.failures {
+        let when = at(f.at.get_ref().0);
+        if let Some(link) = f.link.as_ref().and_then(|i| links.get(*i.get_ref())) {
+            sim.schedule_link(when, *link, f.up);
+        } else if let Some(node) = f.device.as_ref().and_then(|d| nodes.get(d.get_ref())) {
+            sim.schedule_node(when, *node, f.up);
+        }
+    }
+    sim.sample_every(Duration::SECOND);
+    Lab {
+        sim,
+        nodes,
+        links,
+        max_events_per_second: MAX_EVENTS_PER_SECOND,
+        events_at_last_second: 0,
+    }
+}
+
+impl Lab {
+    /// Runs to `s` seconds into the run, refusing a second with more than
+    /// [`Lab::max_events_per_second`] events.
+    pub fn run_to(&mut self, s: i64) -> Result<(), LabError> {
+        let target = at(s);
+        let mut t = self.sim.now();
+        // At least one step, so a run to 0 starts the engines.
+        loop {
+            t = (t + Duration::SECOND).min(target);
+            let bound = self.max_events_per_second;
+            self.sim
+                .run_until_bounded(t, self.events_at_last_second.saturating_add(bound));
+            let n = self.sim.events_processed();
+            if n - self.events_at_last_second >= bound {
+                let second = (t - at(0)).as_secs_f64().ceil() as i64;
+                return Err(LabError::at(
+                    "lab",
+                    None,
+                    format!(
+                        "more than {bound} events in simulated second {second}: stopped (a runaway engine or topology)"
+                    ),
+                ));
+            }
+            self.events_at_last_second = n;
+            if t >= target {
+                return Ok(());
+            }
+        }
+    }
+}
