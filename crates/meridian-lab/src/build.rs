@@ -1,11 +1,14 @@
 //! From a checked topology and its devices to a simulated network, ready to run.
 
+use std::cell::RefCell;
 use std::collections::BTreeMap;
+use std::rc::Rc;
 
 use meridian_proto::time::{Duration, Timestamp};
 use meridian_sim::loss::LossModel;
 use meridian_sim::pdv::{G8263Load, PdvModel};
 use meridian_sim::{LinkId, LinkModel, NodeConfig, NodeId, OscillatorModel, Simulator, Vertex};
+use meridian_vrp::config::Config;
 use meridian_vrp::device::{DeviceEngine, addresses};
 
 use crate::devices::Device;
@@ -29,6 +32,9 @@ pub struct Lab {
     pub links: Vec<LinkId>,
     /// The bound of [`Lab::run_to`]; [`MAX_EVENTS_PER_SECOND`] unless changed.
     pub max_events_per_second: u64,
+    /// Each device's running configuration (what a restart starts from, and what commits
+    /// change).
+    configs: BTreeMap<String, Rc<RefCell<Config>>>,
     events_at_last_second: u64,
 }
 
@@ -87,6 +93,7 @@ pub fn pdv_from_toml(text: &str) -> Result<PdvModel, String> {
 pub fn build(topo: &Topology, devices: &[Device], seed: u64) -> Lab {
     let mut sim = Simulator::new(seed, at(0));
     let mut nodes = BTreeMap::new();
+    let mut configs = BTreeMap::new();
     for d in devices {
         let osc = topo.devices.get(d.name.as_str());
         let oscillator = OscillatorModel {
@@ -96,14 +103,17 @@ pub fn build(topo: &Topology, devices: &[Device], seed: u64) -> Lab {
             wander_step: Duration::SECOND,
             timestamp_noise_ns: osc.and_then(|x| x.noise_ns).map_or(1_000.0, |n| n.0),
         };
-        let cfg = d.config.clone();
+        let running = Rc::new(RefCell::new(d.config.clone()));
+        configs.insert(d.name.clone(), running.clone());
         let id = sim.add_node(
             NodeConfig {
                 name: d.name.clone(),
                 addresses: addresses(&d.config),
                 oscillator,
             },
-            Box::new(move |ctx| Box::new(DeviceEngine::new(&cfg, ctx.instant, ctx.seed))),
+            Box::new(move |ctx| {
+                Box::new(DeviceEngine::new(&running.borrow(), ctx.instant, ctx.seed))
+            }),
         );
         nodes.insert(d.name.clone(), id);
     }
@@ -149,11 +159,36 @@ pub fn build(topo: &Topology, devices: &[Device], seed: u64) -> Lab {
         nodes,
         links,
         max_events_per_second: MAX_EVENTS_PER_SECOND,
+        configs,
         events_at_last_second: 0,
     }
 }
 
 impl Lab {
+    /// `device`'s running configuration.
+    #[must_use]
+    pub fn config(&self, device: &str) -> Option<Config> {
+        self.configs.get(device).map(|c| c.borrow().clone())
+    }
+
+    /// Commits `lines` (typed from system view) on `device` now, reconfiguring its running
+    /// engines in place. Returns whether any engine changed (a commit of `sysname` changes
+    /// none), or the device's error.
+    pub fn commit(&mut self, device: &str, lines: &[String], seed: u64) -> Result<bool, String> {
+        let (Some(running), Some(&node)) = (self.configs.get(device), self.nodes.get(device))
+        else {
+            return Err(format!("no device {device}"));
+        };
+        let config = crate::devices::apply_commit(&running.borrow(), lines)?;
+        *running.borrow_mut() = config.clone();
+        Ok(self
+            .sim
+            .operate(node, |e: &mut DeviceEngine, now| {
+                e.reconfigure(&config, now, seed)
+            })
+            .unwrap_or(false))
+    }
+
     /// Runs to `s` seconds into the run, refusing a second with more than
     /// [`Lab::max_events_per_second`] events.
     pub fn run_to(&mut self, s: i64) -> Result<(), LabError> {

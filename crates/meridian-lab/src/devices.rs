@@ -7,7 +7,7 @@ use std::path::Path;
 
 use meridian_vrp::config::Config;
 use meridian_vrp::device::addresses;
-use meridian_vrp::session::Session;
+use meridian_vrp::session::{NoEngines, Session, View};
 
 use crate::error::LabError;
 use crate::topology::Topology;
@@ -112,8 +112,15 @@ pub fn load_devices(dir: &Path) -> Result<Vec<Device>, LabError> {
             .file_stem()
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_default();
-        let license = license.as_deref().map(|l| (license_name.as_str(), l));
-        out.push(Device::load(&name, &file, &text, license)?);
+        // The device knows its license by file name; errors name the path.
+        let license = license.as_deref().map(|l| ("license.txt", l));
+        let device = Device::load(&name, &file, &text, license).map_err(|mut e| {
+            if license.is_some_and(|(n, _)| n == e.file) {
+                e.file.clone_from(&license_name);
+            }
+            e
+        })?;
+        out.push(device);
     }
     if out.is_empty() {
         return Err(LabError::at(&shown, None, "no <device>.cfg files"));
@@ -242,5 +249,38 @@ pub fn check(topo: &Topology, file: &str, text: &str, devices: &[Device]) -> Res
             return Err(at(d.device.span(), unknown(d.device.get_ref())));
         }
     }
+    // Every commit applies, in order, to what the earlier ones left: tried now, not at 3 a.m.
+    let mut configs: BTreeMap<&str, Config> = devices
+        .iter()
+        .map(|d| (d.name.as_str(), d.config.clone()))
+        .collect();
+    for c in topo.commits() {
+        let name = c.device.get_ref();
+        let Some(config) = configs.get_mut(name.as_str()) else {
+            return Err(at(c.device.span(), unknown(name)));
+        };
+        *config = apply_commit(config, &c.lines).map_err(|e| {
+            at(
+                c.device.span(),
+                format!("commit at {} s on {name}: {e}", c.at.get_ref().0),
+            )
+        })?;
+    }
     Ok(())
+}
+
+/// `config` after typing `lines` from system view and committing: the new running
+/// configuration, or the first error (the line and the device's message).
+pub fn apply_commit(config: &Config, lines: &[String]) -> Result<Config, String> {
+    let mut s = Session::new(config.clone());
+    s.view = View::System;
+    for line in lines {
+        s.execute(line, &mut NoEngines).map_err(|f| {
+            let message = f.render("");
+            let last = message.lines().last().unwrap_or_default().to_string();
+            format!("{line:?}: {last}")
+        })?;
+    }
+    s.commit().map_err(|e| format!("commit: {e}"))?;
+    Ok(s.running)
 }

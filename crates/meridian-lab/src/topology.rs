@@ -154,6 +154,9 @@ pub struct Topology {
     /// Displays to print.
     #[serde(default)]
     pub display: Vec<Display>,
+    /// Configuration changes, committed at their time.
+    #[serde(default)]
+    pub commit: Vec<Commit>,
 }
 
 fn one() -> u64 {
@@ -272,7 +275,28 @@ pub struct Display {
     pub at: Option<Spanned<Seconds>>,
 }
 
+/// A configuration change an operator commits on a running device.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Commit {
+    /// When.
+    pub at: Spanned<Seconds>,
+    /// The device.
+    pub device: Spanned<String>,
+    /// The lines, as typed from system view (`acl number 2001`, `rule 5 permit …`, `quit`,
+    /// `undo ntp-service unicast-server …`); `commit` is implied at the end.
+    pub lines: Vec<String>,
+}
+
 impl Topology {
+    /// The commits in the order they apply: by time, then as written.
+    #[must_use]
+    pub fn commits(&self) -> Vec<&Commit> {
+        let mut c: Vec<&Commit> = self.commit.iter().collect();
+        c.sort_by_key(|c| c.at.get_ref().0);
+        c
+    }
+
     /// Reads `text` (the content of `file`) and checks everything the file alone can tell.
     pub fn parse(file: &str, text: &str) -> Result<Self, LabError> {
         let topo: Self = toml::from_str(text).map_err(|e| {
@@ -360,6 +384,17 @@ impl Topology {
                         "a failure names exactly one `link` or `device`".into(),
                     );
                 }
+            }
+        }
+        for c in &topo.commit {
+            if c.at.get_ref().0 > duration {
+                return err(
+                    c.at.span(),
+                    format!(
+                        "a commit at {} s, after the end of the run ({duration} s)",
+                        c.at.get_ref().0
+                    ),
+                );
             }
         }
         for d in &topo.display {

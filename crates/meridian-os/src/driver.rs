@@ -633,13 +633,17 @@ impl<C: Clock> Daemon<C> {
         let before = self.session.running.clone();
         let text = self.session.run_line(line, &mut self.engine);
         if self.session.running != before {
-            info!("configuration committed; engines rebuilt");
-            // A commit reconfigures the live engines without a restart.
-            if let Some(p) = self.engine.ptp.as_mut() {
-                p.shutdown();
+            // A commit reconfigures the live engines in place: what it does not touch keeps
+            // its associations, grants and servo.
+            let now = self.now();
+            if self.engine.reconfigure(&self.session.running, now, seed()) {
+                info!("configuration committed; engines reconfigured");
+            } else {
+                info!("configuration committed; no engine affected");
             }
+            // CANCELs of removed parts leave by the sockets they were granted on; new parts
+            // start sending from their first timer, after the sockets are open.
             self.flush()?;
-            self.engine = DeviceEngine::new(&self.session.running, monotonic(), seed());
             if let Err(e) = self.open_sockets() {
                 warn!("{e}");
             }

@@ -342,6 +342,32 @@ impl Simulator {
         any.downcast_mut::<T>()
     }
 
+    /// Operates on a running node's engine at the current instant, as its operator would (a
+    /// configuration commit): `f` gets the engine and the node's own `Now`; what the engine
+    /// then sends and its new timer are handled as after any input. `None` if the node is down
+    /// or its engine is not a `T`.
+    pub fn operate<T: Engine, R>(
+        &mut self,
+        node: NodeId,
+        f: impl FnOnce(&mut T, Now) -> R,
+    ) -> Option<R> {
+        let now = self.now;
+        let n = &mut self.nodes[node.0];
+        let local = n.osc.local_at(now);
+        let clock = n.clock.read(local);
+        let any: &mut dyn std::any::Any = n.engine.as_deref_mut()?;
+        let engine = any.downcast_mut::<T>()?;
+        let out = f(
+            engine,
+            Now {
+                instant: Instant::from_origin(local.since_epoch()),
+                clock,
+            },
+        );
+        self.after_input(node);
+        Some(out)
+    }
+
     /// Keeps a log of every packet sent (see [`Simulator::packets`]).
     pub fn record_packets(&mut self) {
         self.packet_log = Some(Vec::new());

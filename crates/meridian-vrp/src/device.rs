@@ -138,15 +138,17 @@ fn acl_of(c: &Config, n: u32) -> Acl {
     Acl { rules }
 }
 
-/// The PTP node the configuration describes (`None` unless `ptp-adaptive enable` and a role).
+/// The PTP parts the configuration describes: a client, a server, both, or neither (unless
+/// `ptp-adaptive enable` and a role).
 #[must_use]
-pub fn ptp_node(c: &Config, now: Instant, seed: u64) -> Option<PtpNode> {
+pub fn ptp_configs(c: &Config) -> (Option<ClientConfig>, Option<ServerConfig>) {
     let p = &c.ptp;
-    if !p.enable {
-        return None;
-    }
-    let role = p.device_type?;
-    let local = p.local_ip.or_else(|| addresses(c).first().copied())?;
+    let (Some(role), true) = (p.device_type, p.enable) else {
+        return (None, None);
+    };
+    let Some(local) = p.local_ip.or_else(|| addresses(c).first().copied()) else {
+        return (None, None);
+    };
     let profile = match p.profile {
         Some("frequency") => Profile::Frequency,
         Some("time") => Profile::Time,
@@ -174,7 +176,7 @@ pub fn ptp_node(c: &Config, now: Instant, seed: u64) -> Option<PtpNode> {
         cc.durations = [0, 1, 2].map(|i| p.durations[i].unwrap_or(300));
         cc.receipt_timeout = p.receipt_timeout.unwrap_or(3);
         cc.asymmetry = [0, 1].map(|i| Duration::from_nanos(p.asymmetry[i].unwrap_or(0)));
-        Client::new(cc, now, seed)
+        cc
     });
     let server = matches!(role, "server" | "server-and-client").then(|| {
         let mut sc = ServerConfig::new(local, identity, domain);
@@ -184,9 +186,21 @@ pub fn ptp_node(c: &Config, now: Instant, seed: u64) -> Option<PtpNode> {
         if role == "server-and-client" {
             sc.properties = meridian_proto::unicast::TimeProperties::free_running(identity);
         }
-        Server::new(sc)
+        sc
     });
-    Some(PtpNode::new(client, server))
+    (client, server)
+}
+
+/// The PTP node the configuration describes (`None` unless `ptp-adaptive enable` and a role).
+#[must_use]
+pub fn ptp_node(c: &Config, now: Instant, seed: u64) -> Option<PtpNode> {
+    match ptp_configs(c) {
+        (None, None) => None,
+        (client, server) => Some(PtpNode::new(
+            client.map(|cc| Client::new(cc, now, seed)),
+            server.map(Server::new),
+        )),
+    }
 }
 
 use std::collections::VecDeque;
@@ -226,6 +240,48 @@ impl DeviceEngine {
             now,
             out: VecDeque::new(),
         }
+    }
+
+    /// Applies a committed configuration in place, as a router does: engines, associations,
+    /// servers and grants whose configuration did not change keep all their state (a commit
+    /// of `sysname` or of an ACL nothing uses changes nothing on the wire); changed ones are
+    /// rebuilt; removed PTP parts cancel their grants on the wire. Returns whether any engine
+    /// changed.
+    pub fn reconfigure(&mut self, config: &Config, now: Now, seed: u64) -> bool {
+        let mut changed = false;
+        match (self.ntp.as_mut(), ntp_config(config)) {
+            (Some(n), Some(c)) => changed |= n.reconfigure(now, c, addresses(config)),
+            (None, None) => {}
+            (_, c) => {
+                changed = true;
+                self.collect();
+                self.ntp = c.map(|c| NtpNode::new(c, addresses(config), now.instant, seed));
+            }
+        }
+        let (client, server) = ptp_configs(config);
+        let wanted = client.is_some() || server.is_some();
+        let seed = seed.rotate_left(17);
+        match self.ptp.as_mut() {
+            Some(p) => {
+                changed |= p.reconfigure(now.instant, client, server, seed);
+                if !wanted {
+                    // Its CANCELs go out before it does.
+                    self.collect();
+                    self.ptp = None;
+                }
+            }
+            None if wanted => {
+                changed = true;
+                self.ptp = Some(PtpNode::new(
+                    client.map(|cc| Client::new(cc, now.instant, seed)),
+                    server.map(Server::new),
+                ));
+            }
+            None => {}
+        }
+        self.now = now.instant;
+        self.collect();
+        changed
     }
 
     fn collect(&mut self) {

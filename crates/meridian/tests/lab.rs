@@ -254,3 +254,76 @@ fn reset_ptp_statistics_clears_the_counters() {
     assert_eq!(received(sync_rows[1]), 0, "{out}");
     assert!(out.contains("Grandmaster ID"), "{out}");
 }
+
+/// A `[[commit]]` in topology.toml is applied on the running device at its time, logged as an
+/// event, and shown in later displays; one the device would refuse stops the lab before it
+/// runs, naming the line.
+#[test]
+fn timed_commits_apply_on_the_running_device() {
+    let src = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../examples/server-and-client"
+    );
+    let dir = std::env::temp_dir().join(format!("meridian-lab-commit-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for f in std::fs::read_dir(src).unwrap() {
+        let f = f.unwrap().path();
+        std::fs::copy(&f, dir.join(f.file_name().unwrap())).unwrap();
+    }
+    let topo = std::fs::read_to_string(dir.join("topology.toml")).unwrap();
+    let commits = "\n[[commit]]\nat = 400\ndevice = \"Boundary\"\nlines = [\"sysname Edge\"]\n\
+        [[commit]]\nat = 500\ndevice = \"Boundary\"\nlines = [\"ptp-adaptive dscp 46\"]\n\
+        [[display]]\ndevice = \"Boundary\"\ncommand = \"display current-configuration\"\nat = 600\n";
+    std::fs::write(dir.join("topology.toml"), topo.clone() + commits).unwrap();
+    let run = |json: bool| {
+        let mut args = vec![
+            "lab".to_string(),
+            dir.display().to_string(),
+            "--duration".into(),
+            "700".into(),
+        ];
+        if json {
+            args.extend(["--json".into(), "-".into()]);
+        }
+        Command::new(env!("CARGO_BIN_EXE_meridian"))
+            .args(&args)
+            .output()
+            .unwrap()
+    };
+    let out = run(true);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        events(&r, "Boundary", "commit"),
+        [
+            "1 line(s) committed; no engine affected",
+            "1 line(s) committed; engines reconfigured in place"
+        ]
+    );
+    let text = String::from_utf8_lossy(&run(false).stdout).into_owned();
+    assert!(
+        text.contains("<Edge> display current-configuration"),
+        "{text}"
+    );
+    assert!(text.contains("ptp-adaptive dscp 46"), "{text}");
+    assert_eq!(device(&r, "Client")["ptp"]["state"], "locked");
+
+    let bad =
+        "\n[[commit]]\nat = 400\ndevice = \"Boundary\"\nlines = [\"ptp-adaptive domain 300\"]\n";
+    std::fs::write(dir.join("topology.toml"), topo.clone() + bad).unwrap();
+    let out = run(false);
+    std::fs::remove_dir_all(&dir).ok();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    let line = topo.lines().count() + 4;
+    assert!(
+        err.contains(&format!(
+            "topology.toml:{line}: commit at 400 s on Boundary: \"ptp-adaptive domain 300\": Error:"
+        )),
+        "{err}"
+    );
+}

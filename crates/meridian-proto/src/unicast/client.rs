@@ -811,18 +811,94 @@ impl Client {
         ));
     }
 
+    /// Applies `config` in place if the servo can stay (same address, identity, domain, mode,
+    /// servo and step threshold): servers that remain keep their link, grants and statistics,
+    /// a removed server's grants are cancelled on the wire, an added one is negotiated; a
+    /// changed message rate is asked for at once; DSCP, durations, asymmetry, receipt timeout
+    /// and wait-to-restore apply from the next message. The servo and the clock's frequency are
+    /// untouched, so a router's commit costs no synchronization. Returns `false` (and changes
+    /// nothing) if the change needs a new client.
+    pub fn reconfigure(&mut self, now: Instant, config: ClientConfig) -> bool {
+        let servo_part = ClientConfig {
+            servers: self.config.servers,
+            dscp: self.config.dscp,
+            announce_interval: self.config.announce_interval,
+            sync_interval: self.config.sync_interval,
+            delay_resp_interval: self.config.delay_resp_interval,
+            durations: self.config.durations,
+            receipt_timeout: self.config.receipt_timeout,
+            asymmetry: self.config.asymmetry,
+            wait_to_restore: self.config.wait_to_restore,
+            ..config.clone()
+        };
+        if servo_part != self.config {
+            return false;
+        }
+        let addrs: Vec<Ipv4Addr> = config.servers.iter().flatten().copied().collect();
+        for i in 0..self.servers.len() {
+            if !addrs.contains(&self.servers[i].addr) {
+                self.cancel_server(i);
+            }
+        }
+        let tracked = self.selected.map(|i| self.servers[i].addr);
+        let mut old = std::mem::take(&mut self.servers);
+        self.servers = addrs
+            .iter()
+            .map(|a| match old.iter().position(|s| s.addr == *a) {
+                Some(k) => old.swap_remove(k),
+                None => {
+                    let mut link = ServerLink::new(*a);
+                    link.negotiations[GrantedType::Announce as usize].want(now);
+                    link
+                }
+            })
+            .collect();
+        self.selected = tracked.and_then(|a| self.servers.iter().position(|s| s.addr == a));
+        if tracked.is_some() && self.selected.is_none() {
+            // The tracked server is gone: hold over until another is selected.
+            self.syncs.clear();
+            self.delay_req_t3.clear();
+            self.delay_req_tokens.clear();
+            self.next_delay_req = None;
+            self.servo.holdover(now, &mut self.scratch);
+        }
+        self.config = config;
+        for s in &mut self.servers {
+            for kind in GrantedType::ALL {
+                let wanted = match kind {
+                    GrantedType::Announce => self.config.announce_interval,
+                    GrantedType::Sync => self.config.sync_interval,
+                    GrantedType::DelayResp => self.config.delay_resp_interval,
+                };
+                let n = &mut s.negotiations[kind as usize];
+                if n.granted_interval().is_some_and(|g| g != wanted) {
+                    // Ask for the new rate now; the server's GRANT replaces the old one.
+                    n.lapsed(now);
+                }
+            }
+        }
+        self.reselect(now);
+        self.flush_servo();
+        true
+    }
+
+    /// Stops everything wanted from server `i`, with CANCEL for what was granted.
+    fn cancel_server(&mut self, i: usize) {
+        let mut cancels = Vec::new();
+        for kind in GrantedType::ALL {
+            if self.servers[i].negotiations[kind as usize].stop() {
+                cancels.push(SignalingTlv::Cancel(kind.message_type()));
+            }
+        }
+        if !cancels.is_empty() {
+            self.send_signaling(i, cancels);
+        }
+    }
+
     /// Cancels every granted service (on deconfiguration or shutdown).
     pub fn cancel_all(&mut self) {
         for i in 0..self.servers.len() {
-            let mut cancels = Vec::new();
-            for kind in GrantedType::ALL {
-                if self.servers[i].negotiations[kind as usize].stop() {
-                    cancels.push(SignalingTlv::Cancel(kind.message_type()));
-                }
-            }
-            if !cancels.is_empty() {
-                self.send_signaling(i, cancels);
-            }
+            self.cancel_server(i);
         }
         self.selected = None;
     }

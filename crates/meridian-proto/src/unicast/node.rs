@@ -4,7 +4,7 @@
 use std::collections::VecDeque;
 
 use super::client::Client;
-use super::config::TimeProperties;
+use super::config::{ClientConfig, ServerConfig, TimeProperties};
 use super::server::{SERVER_TOKEN_BIT, Server};
 use crate::engine::{Engine, Input, Instant, Now, Output};
 use crate::ptp::{Body, ClockQuality, Message, ParseError, SignalingTlv};
@@ -92,6 +92,56 @@ impl PtpNode {
             s.cancel_all();
         }
         self.collect();
+    }
+
+    /// Applies a new configuration in place: a part whose configuration is unchanged keeps
+    /// every bit of its state (grants, servo, statistics); a client whose servers, rates or
+    /// send options changed keeps its servo ([`Client::reconfigure`]); a server whose client
+    /// ACL or DSCP changed keeps the grants still permitted; any other change cancels that
+    /// part's grants on the wire and starts it afresh (from `seed`); a removed part cancels its
+    /// grants and goes.
+    /// Returns whether anything changed.
+    pub fn reconfigure(
+        &mut self,
+        now: Instant,
+        client: Option<ClientConfig>,
+        server: Option<ServerConfig>,
+        seed: u64,
+    ) -> bool {
+        let mut changed = false;
+        if self.client.as_ref().map(Client::config) != client.as_ref() {
+            changed = true;
+            let kept = match (self.client.as_mut(), client.clone()) {
+                (Some(c), Some(cfg)) => c.reconfigure(now, cfg),
+                _ => false,
+            };
+            if !kept {
+                if let Some(c) = self.client.as_mut() {
+                    c.cancel_all();
+                }
+                self.collect();
+                self.client = client.map(|c| Client::new(c, now, seed));
+                self.ever_locked = false;
+                self.upstream_lost_at = None;
+            }
+        }
+        if self.server.as_ref().map(Server::config) != server.as_ref() {
+            changed = true;
+            let kept = match (self.server.as_mut(), server.clone()) {
+                (Some(s), Some(cfg)) => s.reconfigure(cfg),
+                _ => false,
+            };
+            if !kept {
+                if let Some(s) = self.server.as_mut() {
+                    s.cancel_all();
+                }
+                self.collect();
+                self.server = server.map(Server::new);
+                self.own = self.server.as_ref().map(|s| *s.properties());
+            }
+        }
+        self.collect();
+        changed
     }
 
     fn collect(&mut self) {

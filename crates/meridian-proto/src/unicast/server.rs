@@ -431,31 +431,61 @@ impl Server {
     /// instead of waiting for their service to time out.
     pub fn cancel_all(&mut self) {
         for slot in 0..self.slots.len() {
-            let Some(c) = self.slots[slot].as_ref() else {
-                continue;
-            };
-            let (addr, port) = (c.addr, c.port);
-            let tlvs: Vec<SignalingTlv> = GrantedType::ALL
-                .into_iter()
-                .filter(|&k| c.grants[k as usize].is_some())
-                .map(|k| SignalingTlv::Cancel(k.message_type()))
-                .collect();
-            for k in GrantedType::ALL {
-                self.remove_grant(slot, k);
-            }
-            self.free_if_idle(slot);
-            if tlvs.is_empty() {
-                continue;
-            }
-            let seq = self.signaling_seq;
-            self.signaling_seq = seq.next();
-            let header = self.header(seq, LogInterval::UNSPECIFIED, Flags::UNICAST);
-            let body = Body::Signaling(Signaling {
-                target_port: port,
-                tlvs,
-            });
-            self.send(addr, Message { header, body }, None);
+            self.cancel_slot(slot);
         }
+    }
+
+    /// Applies `config` in place if only the client ACL or the DSCP changed: grants the new ACL
+    /// still permits run on untouched; the others are cancelled on the wire. Returns `false`
+    /// (and changes nothing) if the change needs a new server.
+    pub fn reconfigure(&mut self, config: ServerConfig) -> bool {
+        let in_place = ServerConfig {
+            client_acl: self.config.client_acl.clone(),
+            dscp: self.config.dscp,
+            ..config.clone()
+        };
+        if in_place != self.config {
+            return false;
+        }
+        self.config = config;
+        for slot in 0..self.slots.len() {
+            let denied = match (&self.slots[slot], &self.config.client_acl) {
+                (Some(c), Some(acl)) => acl.decide(c.addr) != Some(true),
+                _ => false,
+            };
+            if denied {
+                self.cancel_slot(slot);
+            }
+        }
+        true
+    }
+
+    /// Cancels the grants of the client in `slot`, if any, and frees it.
+    fn cancel_slot(&mut self, slot: usize) {
+        let Some(c) = self.slots[slot].as_ref() else {
+            return;
+        };
+        let (addr, port) = (c.addr, c.port);
+        let tlvs: Vec<SignalingTlv> = GrantedType::ALL
+            .into_iter()
+            .filter(|&k| c.grants[k as usize].is_some())
+            .map(|k| SignalingTlv::Cancel(k.message_type()))
+            .collect();
+        for k in GrantedType::ALL {
+            self.remove_grant(slot, k);
+        }
+        self.free_if_idle(slot);
+        if tlvs.is_empty() {
+            return;
+        }
+        let seq = self.signaling_seq;
+        self.signaling_seq = seq.next();
+        let header = self.header(seq, LogInterval::UNSPECIFIED, Flags::UNICAST);
+        let body = Body::Signaling(Signaling {
+            target_port: port,
+            tlvs,
+        });
+        self.send(addr, Message { header, body }, None);
     }
 
     fn remove_grant(&mut self, slot: usize, kind: GrantedType) {

@@ -120,6 +120,8 @@ pub(crate) fn run(o: &LabOptions) -> Result<(), Box<dyn Error>> {
             .capture(Box::new(std::io::BufWriter::new(std::fs::File::create(p)?)))?;
     }
     let nodes = lab.nodes.clone();
+    let commits = topo.commits();
+    let mut next_commit = 0;
 
     // Run second by second, logging state changes and printing displays when due.
     let mut displays: Vec<(i64, &meridian_lab::topology::Display)> = topo
@@ -141,6 +143,28 @@ pub(crate) fn run(o: &LabOptions) -> Result<(), Box<dyn Error>> {
     let progress = std::io::stderr().is_terminal();
     for t in 0..=duration {
         lab.run_to(t)?;
+        while let Some(c) = commits.get(next_commit).filter(|c| c.at.get_ref().0 <= t) {
+            let device = c.device.get_ref();
+            // Each commit's engines draw from their own stream: same seed, same run.
+            let changed = lab
+                .commit(
+                    device,
+                    &c.lines,
+                    seed ^ (next_commit as u64 + 1).rotate_left(32),
+                )
+                .map_err(|e| format!("{topo_file}: commit at {t} s on {device}: {e}"))?;
+            next_commit += 1;
+            let detail = format!(
+                "{} line(s) committed; {}",
+                c.lines.len(),
+                if changed {
+                    "engines reconfigured in place"
+                } else {
+                    "no engine affected"
+                }
+            );
+            events.push(json!({"t_s": t, "device": device, "kind": "commit", "detail": detail}));
+        }
         let sim = &mut lab.sim;
         for (name, node) in &nodes {
             let now = watch(sim.engine_as::<DeviceEngine>(*node));
@@ -202,10 +226,11 @@ pub(crate) fn run(o: &LabOptions) -> Result<(), Box<dyn Error>> {
             ) else {
                 return Err(format!("display names unknown device {device}").into());
             };
-            let mut session = Session::new(dev.config.clone());
+            let mut session =
+                Session::new(lab.config(device).unwrap_or_else(|| dev.config.clone()));
             let prompt = session.prompt();
-            let chain = trace(sim, &nodes, &devices, device);
-            let text = match sim.engine_as_mut::<DeviceEngine>(*node) {
+            let chain = trace(&lab.sim, &nodes, &devices, device);
+            let text = match lab.sim.engine_as_mut::<DeviceEngine>(*node) {
                 Some(engine) => session
                     .execute(&d.command, &mut LabDisplays { engine, chain })
                     .unwrap_or_else(|f| f.render(&prompt) + "\n"),
