@@ -199,6 +199,44 @@ fn meridians_ntp_client_synchronizes_to_chronyd() {
     assert!(status.contains("clock status: synchronized"), "{status}");
     assert!(status.contains("clock stratum: 2"), "{status}");
     assert!(status.contains("reference clock ID: 127.0.0.1"), "{status}");
+    // An operator commits a new sysname and an ACL nothing uses: the association to chronyd
+    // keeps its state (same reach, still selected), the clock is not stepped, and |TE| stays
+    // within its noise for the next 20 s.
+    let reach = |sessions: &str| {
+        sessions
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("reach: "))
+            .and_then(|r| r.parse::<u16>().ok())
+            .unwrap_or_else(|| panic!("{sessions}"))
+    };
+    let before = shell(&control, "display ntp-service sessions");
+    for line in [
+        "system-view",
+        "sysname Renamed",
+        "acl number 2500",
+        "rule 5 deny source 198.51.100.0 0.0.0.255",
+        "quit",
+        "commit",
+        "return",
+    ] {
+        let out = shell(&control, line);
+        assert!(!out.contains("Error"), "{line}: {out}");
+    }
+    let after = shell(&control, "display ntp-service sessions");
+    assert_eq!(after.matches("clock source:").count(), 1, "{after}");
+    assert!(after.contains("selected"), "{after}");
+    assert!(
+        reach(&after) >= reach(&before),
+        "reach reset: {before}\n{after}"
+    );
+    let n = common::offsets(&report).len();
+    let v = common::wait_reports(&report, n + 20, Duration::from_secs(40));
+    let worst = v[n..].iter().fold(0f64, |m, x| m.max(x.abs()));
+    eprintln!(
+        "after the commit: |TE| at most {:.1} µs over 20 s",
+        worst / 1e3
+    );
+    assert!(worst < 50e3, "|TE| {worst} ns after the commit");
     assert!(client.terminate().success());
     finish_capture(capture, &pcap, "udp.port==11124,ntp", None);
 }

@@ -121,6 +121,14 @@ fn atr_client_locks_to_ptp4l_and_renews_its_grants() {
     // ptp4l takes the master role after its announce timeout (~6 s); then acquisition (~30 s).
     wait_settled(&report, 10, 5e3, Duration::from_secs(120));
     let locked = common::offsets(&report).len();
+    // An operator's commit of the sysname and of an ACL nothing uses, while locked: nothing
+    // may change on the wire (checked in the capture: no new client negotiating from scratch)
+    // and the lock holds (judged below with the rest of the run).
+    wait_for(&control);
+    for line in UNRELATED_COMMIT {
+        let out = shell(&control, line);
+        assert!(!out.contains("Error"), "{line}: {out}");
+    }
     // Hold past two grant durations from the start (2 × 60 s), then judge the locked part.
     std::thread::sleep(Duration::from_secs(130u64.saturating_sub(locked as u64)));
     let v = common::offsets(&report);
@@ -157,6 +165,45 @@ fn atr_client_locks_to_ptp4l_and_renews_its_grants() {
     std::thread::sleep(Duration::from_secs(2));
     capture.terminate();
     check_capture(&pcap);
+    let log = std::fs::read_to_string(dir.0.join("meridiand.log")).unwrap();
+    assert!(
+        log.contains("configuration committed; no engine affected"),
+        "{log}"
+    );
+    check_one_negotiating_client(&pcap);
+}
+
+/// A commit of the sysname and of an ACL nothing uses, typed on the control socket.
+const UNRELATED_COMMIT: [&str; 7] = [
+    "system-view",
+    "sysname Renamed",
+    "acl number 2500",
+    "rule 5 deny source 198.51.100.0 0.0.0.255",
+    "quit",
+    "commit",
+    "return",
+];
+
+/// The client negotiated once from scratch and then only renewed: exactly one REQUEST went to
+/// the wildcard port (a client that does not know its server yet), and its Signaling sequence
+/// ids never start over (a rebuilt client would begin again at 0).
+fn check_one_negotiating_client(pcap: &Path) {
+    let from_client = "ip.src == 192.0.2.2 && ptp.v2.messagetype == 0xc";
+    let targets = tshark_fields(pcap, None, from_client, "ptp.v2.sig.targetportidentity");
+    let wildcard = targets
+        .iter()
+        .filter(|t| t.trim_start_matches("0x").chars().all(|c| c == 'f'))
+        .count();
+    assert_eq!(wildcard, 1, "REQUESTs to the wildcard port: {targets:?}");
+    let seqs: Vec<u32> = tshark_fields(pcap, None, from_client, "ptp.v2.sequenceid")
+        .iter()
+        .filter_map(|s| s.trim().parse().ok())
+        .collect();
+    assert!(seqs.len() > 3, "{seqs:?}");
+    assert!(
+        seqs.windows(2).all(|w| w[1] == w[0] + 1),
+        "Signaling sequence ids restart: {seqs:?}"
+    );
 }
 
 #[test]
