@@ -3,13 +3,17 @@
 //! a channel and wake it; the time loop answers between two rounds of packets and never waits
 //! on a client. Idle, slow, oversized and vanishing clients cost their own thread, never the
 //! daemon: each is cut off with a logged reason.
+//!
+//! A control connection is a session, like a VTY line on a router: its own view and candidate
+//! configuration for as long as it stays open. The protocol is a line per command; each answer
+//! is a head line `PROMPT<TAB>VIEW<TAB>LENGTH` and then LENGTH bytes of output.
 
 use std::io::{self, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::os::fd::{AsFd, BorrowedFd};
 use std::os::unix::net::{UnixDatagram, UnixListener, UnixStream};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, SyncSender};
 use std::time::{Duration, Instant};
 
@@ -21,6 +25,9 @@ pub const MAX_LINE: usize = 64 * 1024;
 pub const REQUEST_DEADLINE: Duration = Duration::from_secs(5);
 /// How long a client may take to read its reply.
 pub const REPLY_DEADLINE: Duration = Duration::from_secs(5);
+/// How long a session may sit idle between two commands (VRP's default idle timeout). The
+/// first command must come within [`REQUEST_DEADLINE`].
+pub const SESSION_IDLE: Duration = Duration::from_secs(600);
 /// Connections served at once (per listener); more are told so and closed.
 pub const MAX_CONNECTIONS: usize = 64;
 /// Requests queued for the time loop; beyond this a client is told the daemon is busy.
@@ -29,8 +36,15 @@ const QUEUE: usize = 256;
 /// What a client asks of the time loop.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Request {
-    /// A command line of the VRP shell.
-    Line(String),
+    /// A command line typed in a session (one per control connection).
+    Line {
+        /// The session.
+        session: u64,
+        /// The line.
+        line: String,
+    },
+    /// A session ended (its connection closed): its uncommitted changes go with it.
+    EndSession(u64),
     /// A Prometheus scrape.
     Metrics,
 }
@@ -56,6 +70,7 @@ pub struct ControlPlane {
 struct Shared {
     jobs: SyncSender<Job>,
     waker: Arc<UnixDatagram>,
+    sessions: Arc<AtomicU64>,
 }
 
 impl Shared {
@@ -69,6 +84,14 @@ impl Shared {
         rx.recv_timeout(REPLY_DEADLINE + REQUEST_DEADLINE)
             .map_err(|_| "no answer from the time loop")
     }
+
+    /// Tells the time loop `request` without waiting for an answer.
+    fn tell(&self, request: Request) {
+        let (tx, _) = mpsc::sync_channel(1);
+        if self.jobs.try_send(Job { request, reply: tx }).is_ok() {
+            let _ = self.waker.send(&[1]);
+        }
+    }
 }
 
 impl ControlPlane {
@@ -81,6 +104,7 @@ impl ControlPlane {
         let shared = Shared {
             jobs: tx,
             waker: Arc::new(waker_tx),
+            sessions: Arc::new(AtomicU64::new(1)),
         };
         if let Some(l) = control {
             l.set_nonblocking(false)?;
@@ -190,73 +214,101 @@ enum Refused {
     Closed,
 }
 
-/// Reads up to the first newline, within [`REQUEST_DEADLINE`] overall (a client dripping a byte
-/// per read timeout is cut off too) and `limit` bytes.
-#[allow(clippy::disallowed_methods)] // a client's wall-clock deadline, not protocol time
-fn read_line(conn: &mut impl Read, limit: usize) -> Result<Vec<u8>, Refused> {
-    let start = Instant::now();
-    let mut line = Vec::new();
-    let mut buf = [0u8; 4096];
-    loop {
-        if start.elapsed() > REQUEST_DEADLINE {
-            return Err(Refused::TooSlow);
-        }
-        match conn.read(&mut buf) {
-            Ok(0) => {
-                return if line.is_empty() {
-                    Err(Refused::Closed)
-                } else {
-                    Ok(line)
-                };
-            }
-            Ok(n) => {
-                let chunk = &buf[..n];
-                if let Some(end) = chunk.iter().position(|b| *b == b'\n') {
-                    line.extend_from_slice(&chunk[..end]);
-                    return if line.len() > limit {
-                        Err(Refused::TooLong)
-                    } else {
-                        Ok(line)
-                    };
-                }
-                line.extend_from_slice(chunk);
-                if line.len() > limit {
+/// Reads a connection line by line, keeping what follows a line for the next.
+#[derive(Debug, Default)]
+struct LineReader {
+    pending: Vec<u8>,
+}
+
+impl LineReader {
+    /// Reads up to the next newline, within `deadline` overall (a client dripping a byte per
+    /// read timeout is cut off too) and `limit` bytes.
+    #[allow(clippy::disallowed_methods)] // a client's wall-clock deadline, not protocol time
+    fn line(
+        &mut self,
+        conn: &mut impl Read,
+        limit: usize,
+        deadline: Duration,
+    ) -> Result<Vec<u8>, Refused> {
+        let start = Instant::now();
+        let mut buf = [0u8; 4096];
+        loop {
+            if let Some(end) = self.pending.iter().position(|b| *b == b'\n') {
+                if end > limit {
                     return Err(Refused::TooLong);
                 }
+                let line = self.pending[..end].to_vec();
+                self.pending.drain(..=end);
+                return Ok(line);
             }
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(_) => return Err(Refused::TooSlow),
+            if self.pending.len() > limit {
+                return Err(Refused::TooLong);
+            }
+            if start.elapsed() > deadline {
+                return Err(Refused::TooSlow);
+            }
+            match conn.read(&mut buf) {
+                Ok(0) if self.pending.is_empty() => return Err(Refused::Closed),
+                // No newline before the end: the rest is the last line.
+                Ok(0) => return Ok(std::mem::take(&mut self.pending)),
+                Ok(n) => self.pending.extend_from_slice(&buf[..n]),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(_) => return Err(Refused::TooSlow),
+            }
         }
     }
+}
+
+/// Frames the time loop's answer (`PROMPT<TAB>VIEW` line, then the output) for the wire.
+fn frame(answer: &str) -> String {
+    let (head, text) = answer.split_once('\n').unwrap_or((answer, ""));
+    format!("{head}\t{}\n{text}", text.len())
 }
 
 fn serve_control(mut conn: UnixStream, shared: &Shared) {
-    let reply = match read_line(&mut conn, MAX_LINE) {
-        Ok(bytes) => match String::from_utf8(bytes) {
-            Ok(line) => {
-                let line = line.trim_end_matches('\r').to_string();
-                shared
-                    .ask(Request::Line(line))
-                    .unwrap_or_else(|e| format!("\t\nError: {e}.\n"))
+    let session = shared.sessions.fetch_add(1, Ordering::Relaxed);
+    let mut reader = LineReader::default();
+    let mut deadline = REQUEST_DEADLINE;
+    loop {
+        let _ = conn.set_read_timeout(Some(deadline));
+        let (answer, last) = match reader.line(&mut conn, MAX_LINE, deadline) {
+            Ok(bytes) => match String::from_utf8(bytes) {
+                Ok(line) => {
+                    let line = line.trim_end_matches('\r').to_string();
+                    let answer = shared
+                        .ask(Request::Line { session, line })
+                        .unwrap_or_else(|e| format!("\t\nError: {e}.\n"));
+                    (answer, false)
+                }
+                Err(_) => (
+                    "\t\nError: The command is not valid UTF-8.\n".to_string(),
+                    false,
+                ),
+            },
+            Err(Refused::TooLong) => {
+                warn!("control: a line over {MAX_LINE} bytes; connection closed");
+                let e = format!("\t\nError: The command is longer than {MAX_LINE} bytes.\n");
+                (e, true)
             }
-            Err(_) => "\t\nError: The command is not valid UTF-8.\n".to_string(),
-        },
-        Err(Refused::TooLong) => {
-            warn!("control: a line over {MAX_LINE} bytes; connection closed");
-            format!("\t\nError: The command is longer than {MAX_LINE} bytes.\n")
+            Err(why) => {
+                debug!("control: session {session} ended ({why:?})");
+                break;
+            }
+        };
+        if let Err(e) = conn.write_all(frame(&answer).as_bytes()) {
+            debug!("control: reply not delivered: {e}");
+            break;
         }
-        Err(why) => {
-            debug!("control: client cut off ({why:?})");
-            return;
+        if last {
+            break;
         }
-    };
-    if let Err(e) = conn.write_all(reply.as_bytes()) {
-        debug!("control: reply not delivered: {e}");
+        deadline = SESSION_IDLE;
     }
+    shared.tell(Request::EndSession(session));
 }
 
 fn serve_metrics(mut conn: TcpStream, shared: &Shared) {
-    let request = match read_line(&mut conn, 4096) {
+    let request = match LineReader::default().line(&mut conn, 4096, REQUEST_DEADLINE) {
         Ok(r) => r,
         Err(why) => {
             debug!("metrics: client cut off ({why:?})");
@@ -286,16 +338,37 @@ fn serve_metrics(mut conn: TcpStream, shared: &Shared) {
 mod tests {
     use super::*;
 
+    fn read(input: &[u8], limit: usize) -> Result<Vec<u8>, Refused> {
+        let mut r: &[u8] = input;
+        LineReader::default().line(&mut r, limit, REQUEST_DEADLINE)
+    }
+
     #[test]
     fn a_line_is_read_to_its_newline_within_its_limit() {
-        let mut ok: &[u8] = b"display clock\nrest";
-        assert_eq!(read_line(&mut ok, 100), Ok(b"display clock".to_vec()));
-        let mut long: &[u8] = &[b'x'; 200];
-        assert_eq!(read_line(&mut long, 100), Err(Refused::TooLong));
-        let mut empty: &[u8] = b"";
-        assert_eq!(read_line(&mut empty, 100), Err(Refused::Closed));
+        assert_eq!(
+            read(b"display clock\nrest", 100),
+            Ok(b"display clock".to_vec())
+        );
+        assert_eq!(read(&[b'x'; 200], 100), Err(Refused::TooLong));
+        assert_eq!(read(b"", 100), Err(Refused::Closed));
         // No newline before the end: the whole input is the line.
-        let mut unterminated: &[u8] = b"save";
-        assert_eq!(read_line(&mut unterminated, 100), Ok(b"save".to_vec()));
+        assert_eq!(read(b"save", 100), Ok(b"save".to_vec()));
+    }
+
+    #[test]
+    fn lines_sent_together_are_read_one_by_one() {
+        let mut input: &[u8] = b"system-view\nsysname R\ncommit";
+        let mut r = LineReader::default();
+        let mut next = || r.line(&mut input, 100, REQUEST_DEADLINE);
+        assert_eq!(next(), Ok(b"system-view".to_vec()));
+        assert_eq!(next(), Ok(b"sysname R".to_vec()));
+        assert_eq!(next(), Ok(b"commit".to_vec()));
+        assert_eq!(next(), Err(Refused::Closed));
+    }
+
+    #[test]
+    fn an_answer_is_framed_with_its_length() {
+        assert_eq!(frame("<R>\tuser\nInfo: é\n"), "<R>\tuser\t9\nInfo: é\n");
+        assert_eq!(frame("\t\nError: x.\n"), "\t\t10\nError: x.\n");
     }
 }

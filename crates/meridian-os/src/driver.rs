@@ -14,7 +14,7 @@ use meridian_proto::engine::{Datagram, Engine, Input, Instant, Now, Output, TxTo
 use meridian_proto::time::{Duration, Timestamp};
 use meridian_vrp::config::Config;
 use meridian_vrp::device::{DeviceEngine, ntp_config};
-use meridian_vrp::session::Session;
+use meridian_vrp::session::{Session, View};
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 
 use meridian_proto::ntp_service::Reference;
@@ -70,7 +70,12 @@ struct PendingTx {
 /// The running daemon.
 pub struct Daemon<C: Clock> {
     opts: Options,
+    /// The device's own session: the running configuration every control session starts from,
+    /// and the license files it can read.
     session: Session,
+    /// Control sessions by id, each with its own view and candidate (like VTY lines), and the
+    /// running configuration its edits started from.
+    sessions: BTreeMap<u64, (Session, meridian_vrp::config::Config)>,
     engine: DeviceEngine,
     clock: C,
     sockets: BTreeMap<(Ipv4Addr, u16), TimestampedSocket>,
@@ -253,6 +258,7 @@ impl<C: Clock> Daemon<C> {
         let mut d = Self {
             opts,
             session,
+            sessions: BTreeMap::new(),
             engine,
             clock,
             sockets: BTreeMap::new(),
@@ -612,7 +618,11 @@ impl<C: Clock> Daemon<C> {
     fn serve_jobs(&mut self) -> io::Result<()> {
         while let Some(job) = self.plane.next_job() {
             let answer = match job.request {
-                Request::Line(line) => self.command(&line)?,
+                Request::Line { session, line } => self.command(session, &line)?,
+                Request::EndSession(id) => {
+                    self.sessions.remove(&id);
+                    continue;
+                }
                 Request::Metrics => {
                     let offset = self.clock.now() - crate::clock::realtime();
                     metrics::render(
@@ -628,18 +638,64 @@ impl<C: Clock> Daemon<C> {
         Ok(())
     }
 
-    /// Runs one command line: the prompt line and the output.
-    fn command(&mut self, line: &str) -> io::Result<String> {
-        let before = self.session.running.clone();
-        let text = self.session.run_line(line, &mut self.engine);
-        if self.session.running != before {
+    /// Runs one command line of control session `id`: the prompt line and the output.
+    ///
+    /// Each session edits its own candidate. A session with nothing uncommitted follows the
+    /// running configuration; one whose edits began before another session's commit may not
+    /// commit them over it: the commit is refused, its edits discarded, and it starts again
+    /// from the new running configuration (commits are serialized by the time loop).
+    fn command(&mut self, id: u64, line: &str) -> io::Result<String> {
+        let running = &self.session.running;
+        if !self.sessions.contains_key(&id) && self.sessions.len() >= MAX_SESSIONS {
+            // Sessions end with their connection; a leak would need a lost notice.
+            let oldest = self.sessions.keys().next().copied();
+            oldest.map(|k| self.sessions.remove(&k));
+        }
+        let device = &self.session;
+        let (s, base) = self.sessions.entry(id).or_insert_with(|| {
+            let mut s = device.clone();
+            s.view = View::User;
+            (s, device.running.clone())
+        });
+        // What the session shows and saves is always the device's running configuration; its
+        // candidate follows it while the session has no edits of its own.
+        if s.candidate == *base {
+            s.candidate = running.clone();
+            *base = running.clone();
+        }
+        s.running = running.clone();
+        let moved = *base != *running;
+        let mut trial = s.clone();
+        let mut text = trial.run_line(line, &mut self.engine);
+        let committed = trial.running != *running;
+        if committed && moved {
+            s.candidate = running.clone();
+            *base = running.clone();
+            text = "Error: The running configuration was changed by another session after this \
+                    one began editing. This session's uncommitted changes were discarded; enter \
+                    them again.\n"
+                .into();
+        } else {
+            *s = trial;
+            if committed {
+                *base = s.running.clone();
+            }
+        }
+        let (prompt, view) = (s.prompt(), s.view.kind().name());
+        let saved = s.saved.take();
+        if committed && !moved {
+            self.session.running = s.running.clone();
+            self.session.candidate = s.running.clone();
             // A commit reconfigures the live engines in place: what it does not touch keeps
             // its associations, grants and servo.
             let now = self.now();
             if self.engine.reconfigure(&self.session.running, now, seed()) {
-                info!("configuration committed; engines reconfigured");
+                info!(
+                    session = id,
+                    "configuration committed; engines reconfigured"
+                );
             } else {
-                info!("configuration committed; no engine affected");
+                info!(session = id, "configuration committed; no engine affected");
             }
             // CANCELs of removed parts leave by the sockets they were granted on; new parts
             // start sending from their first timer, after the sockets are open.
@@ -648,8 +704,7 @@ impl<C: Clock> Daemon<C> {
                 warn!("{e}");
             }
         }
-        let mut text = text;
-        if let Some(saved) = self.session.saved.take()
+        if let Some(saved) = saved
             && let Err(e) = save(&self.opts.config_path, &saved)
         {
             // A full disk or a read-only file system is the operator's to fix, not a reason to
@@ -657,13 +712,12 @@ impl<C: Clock> Daemon<C> {
             warn!("save to {}: {e}", self.opts.config_path.display());
             text = format!("Error: Failed to save the configuration: {e}.\n");
         }
-        Ok(format!(
-            "{}\t{}\n{text}",
-            self.session.prompt(),
-            self.session.view.kind().name()
-        ))
+        Ok(format!("{prompt}\t{view}\n{text}"))
     }
 }
+
+/// Control sessions kept at most (each ends with its connection; connections are bounded).
+const MAX_SESSIONS: usize = 256;
 
 /// Writes the configuration file atomically: a temporary file with the old file's mode and
 /// owner (a file holding keys stays 0600), fsync, rename, fsync of the directory. On failure the

@@ -68,7 +68,7 @@ enum Command {
         /// The daemon's control socket.
         #[arg(long)]
         control: PathBuf,
-        /// Run these commands (in order) instead of an interactive session.
+        /// Run these commands (in order, in one session) instead of an interactive session.
         #[arg(short = 'c', long = "command", value_name = "LINE")]
         commands: Vec<String>,
     },
@@ -177,7 +177,7 @@ fn main() -> std::process::ExitCode {
             shell,
         }),
         Command::Shell { control, commands } => {
-            let mut remote = shell::Remote { path: control };
+            let mut remote = shell::Remote::new(control);
             if commands.is_empty() {
                 shell::interactive(&mut remote)
             } else {

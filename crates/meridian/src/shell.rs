@@ -82,26 +82,61 @@ impl Console for Local<'_> {
     }
 }
 
-/// A running `meridiand`, one command per connection to its control socket.
+/// A running `meridiand`: one connection to its control socket is one session (its own view
+/// and candidate configuration), kept open for the whole shell.
 pub(crate) struct Remote {
     pub(crate) path: std::path::PathBuf,
+    conn: Option<std::io::BufReader<std::os::unix::net::UnixStream>>,
 }
 
 impl Remote {
-    fn exchange(&self, line: &str) -> Result<(String, ViewKind, String), Box<dyn Error>> {
-        use std::io::{Read, Write};
-        let mut s = std::os::unix::net::UnixStream::connect(&self.path)
-            .map_err(|e| format!("{}: {e}", self.path.display()))?;
-        s.set_read_timeout(Some(std::time::Duration::from_secs(10)))?;
-        writeln!(s, "{line}")?;
-        let mut reply = String::new();
-        s.read_to_string(&mut reply)?;
-        let (head, text) = reply
-            .split_once('\n')
-            .ok_or("the daemon closed the connection")?;
-        let (prompt, view) = head.split_once('\t').unwrap_or((head, "user"));
+    /// A shell of the daemon listening on `path` (connected at the first command).
+    pub(crate) fn new(path: std::path::PathBuf) -> Self {
+        Self { path, conn: None }
+    }
+
+    fn exchange(&mut self, line: &str) -> Result<(String, ViewKind, String), Box<dyn Error>> {
+        use std::io::{BufRead, Read, Write};
+        if line.contains('\n') {
+            return Err("a command is one line".into());
+        }
+        let conn = match &mut self.conn {
+            Some(c) => c,
+            None => {
+                let s = std::os::unix::net::UnixStream::connect(&self.path)
+                    .map_err(|e| format!("{}: {e}", self.path.display()))?;
+                s.set_read_timeout(Some(std::time::Duration::from_secs(10)))?;
+                self.conn.insert(std::io::BufReader::new(s))
+            }
+        };
+        writeln!(conn.get_mut(), "{line}")?;
+        let mut head = String::new();
+        conn.read_line(&mut head)?;
+        let head = head.trim_end_matches('\n');
+        let mut fields = head.split('\t');
+        let (prompt, view, len) = match (fields.next(), fields.next(), fields.next()) {
+            (Some(p), Some(v), Some(n)) => (p, v, n.parse::<usize>().ok()),
+            _ => (head, "user", None),
+        };
+        let Some(len) = len else {
+            // Not an answer: the daemon refused the connection (e.g. too many) and closed it.
+            let why = if head.is_empty() {
+                "the daemon closed the connection"
+            } else {
+                head
+            };
+            let why = why.to_string();
+            self.conn = None;
+            return Err(why.into());
+        };
+        let mut text = vec![0u8; len];
+        conn.read_exact(&mut text)?;
         let view = ViewKind::from_name(view).unwrap_or(ViewKind::User);
-        Ok((prompt.to_string(), view, text.to_string()))
+        Ok((
+            prompt.to_string(),
+            view,
+            String::from_utf8_lossy(&text).into_owned(),
+        ))
     }
 }
 

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 mod common;
 
-use common::{Daemon, Scratch, metric, scrape, shell, wait_for, wait_settled};
+use common::{Daemon, Scratch, metric, scrape, shell, shell_lines, wait_for, wait_settled};
 
 #[test]
 fn ntp_client_daemon_synchronizes_to_a_server_daemon_and_obeys_its_shell() {
@@ -100,12 +100,18 @@ fn ntp_client_daemon_synchronizes_to_a_server_daemon_and_obeys_its_shell() {
     // A bad command is pointed at and changes nothing; a commit applies and `save` writes
     // the file atomically.
     wait_for(&sc);
-    assert_eq!(shell(&sc, "system-view"), "");
-    let err = shell(&sc, "ntp-service refclock-master 99");
+    let err = shell_lines(&sc, &["system-view", "ntp-service refclock-master 99"]);
     assert!(err.contains("Error:") && err.contains('^'), "{err}");
-    assert_eq!(shell(&sc, "ntp-service refclock-master 4"), "");
-    assert_eq!(shell(&sc, "commit"), "");
-    assert_eq!(shell(&sc, "return"), "");
+    let out = shell_lines(
+        &sc,
+        &[
+            "system-view",
+            "ntp-service refclock-master 4",
+            "commit",
+            "return",
+        ],
+    );
+    assert_eq!(out, "");
     let saved = shell(&sc, "save");
     assert!(!saved.contains("Error"), "{saved}");
     let text = std::fs::read_to_string(&server).unwrap();

@@ -210,6 +210,7 @@ fn meridians_ntp_client_synchronizes_to_chronyd() {
             .unwrap_or_else(|| panic!("{sessions}"))
     };
     let before = shell(&control, "display ntp-service sessions");
+    let mut lines = Vec::new();
     for line in [
         "system-view",
         "sysname Renamed",
@@ -219,9 +220,10 @@ fn meridians_ntp_client_synchronizes_to_chronyd() {
         "commit",
         "return",
     ] {
-        let out = shell(&control, line);
-        assert!(!out.contains("Error"), "{line}: {out}");
+        lines.push(line);
     }
+    let out = common::shell_lines(&control, &lines);
+    assert!(!out.contains("Error"), "{out}");
     let after = shell(&control, "display ntp-service sessions");
     assert_eq!(after.matches("clock source:").count(), 1, "{after}");
     assert!(after.contains("selected"), "{after}");

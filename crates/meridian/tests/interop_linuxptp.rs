@@ -125,10 +125,8 @@ fn atr_client_locks_to_ptp4l_and_renews_its_grants() {
     // may change on the wire (checked in the capture: no new client negotiating from scratch)
     // and the lock holds (judged below with the rest of the run).
     wait_for(&control);
-    for line in UNRELATED_COMMIT {
-        let out = shell(&control, line);
-        assert!(!out.contains("Error"), "{line}: {out}");
-    }
+    let out = common::shell_lines(&control, &UNRELATED_COMMIT);
+    assert!(!out.contains("Error"), "{out}");
     // Hold past two grant durations from the start (2 × 60 s), then judge the locked part.
     std::thread::sleep(Duration::from_secs(130u64.saturating_sub(locked as u64)));
     let v = common::offsets(&report);

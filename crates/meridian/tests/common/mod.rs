@@ -101,14 +101,21 @@ impl Drop for Daemon {
     }
 }
 
-/// One command through the control socket, as `meridian shell -c` runs it.
+/// One command through the control socket, as `meridian shell -c` runs it (a session of its
+/// own: it starts in user view).
 pub fn shell(control: &Path, line: &str) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_meridian"))
-        .args(["shell", "--control"])
-        .arg(control)
-        .args(["-c", line])
-        .output()
-        .unwrap();
+    shell_lines(control, &[line])
+}
+
+/// Commands typed in order in one session (one connection), as `meridian shell -c L1 -c L2 …`
+/// runs them; their output, concatenated.
+pub fn shell_lines(control: &Path, lines: &[&str]) -> String {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_meridian"));
+    cmd.args(["shell", "--control"]).arg(control);
+    for l in lines {
+        cmd.args(["-c", l]);
+    }
+    let out = cmd.output().unwrap();
     assert!(
         out.status.success(),
         "{}",
