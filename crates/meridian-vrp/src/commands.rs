@@ -1081,12 +1081,7 @@ static TABLE: &[Command] = &[
             let w = choice(a, "which").unwrap_or_default();
             let i = INTERVAL_WORDS.iter().position(|x| *x == w).unwrap_or(0);
             let n = int(a, "n").unwrap_or_default() as u8;
-            let (lo, hi) = match (i, c.ptp.profile) {
-                (0, Some("time")) => (7, 10),
-                (0, _) => (7, 14),
-                (1, _) => (0, 20),
-                _ => (3, 14),
-            };
+            let (lo, hi) = crate::config::interval_range(i, c.ptp.profile);
             if !(lo..=hi).contains(&n) {
                 return Err(format!("The interval must be in the range {lo}-{hi}."));
             }

@@ -201,6 +201,16 @@ impl Config {
                 ));
             }
         }
+        for (i, v) in p.intervals.iter().enumerate() {
+            let (lo, hi) = interval_range(i, p.profile);
+            if let Some(v) = v
+                && !(lo..=hi).contains(v)
+            {
+                return Err(format!(
+                    "The interval must be in the range {lo}-{hi} for the configured profile."
+                ));
+            }
+        }
         if p.device_type == Some("server")
             && (p.servers.iter().any(Option::is_some) || p.clock_source)
         {
@@ -262,5 +272,17 @@ pub fn profile_domains(profile: Option<&str>) -> (u8, u8) {
         Some("frequency") => (4, 23),
         Some("time") => (44, 63),
         _ => (0, 255),
+    }
+}
+
+/// The VRP values (2^n/1024 s) a requested interval may take: announce (0), sync (1) or
+/// delay-resp (2), under `profile` (G.8275.2 allows Announce no slower than 1 s).
+#[must_use]
+pub fn interval_range(which: usize, profile: Option<&str>) -> (u8, u8) {
+    match (which, profile) {
+        (0, Some("time")) => (7, 10),
+        (0, _) => (7, 14),
+        (1, _) => (0, 20),
+        _ => (3, 14),
     }
 }
