@@ -1,7 +1,8 @@
 //! The device target: one device's whole engine ([`DeviceEngine`]: NTP service and PTP node as
 //! its configuration makes them) driven by a script of datagrams, replies that echo what it
-//! sent, transmit timestamps and the passing of time; every display and the metrics renderer
-//! run after every step.
+//! sent, transmit timestamps, the passing of time and operators' commits that reconfigure it in
+//! place (to another profile, or the same with a change); every display and the metrics
+//! renderer run after every step.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::net::{Ipv4Addr, SocketAddrV4};
@@ -21,11 +22,10 @@ use meridian_vrp::session::{Displays, NtpDisplay, Session};
 
 use crate::reader::Reader;
 
-/// A device the target can be: its configuration file, whether it needs the 1588 license, its
+/// A device the target can be: its configuration lines (on a licensed device), its
 /// own address and its configured upstreams or peers.
 struct Profile {
     config: &'static str,
-    licensed: bool,
     me: Ipv4Addr,
     peers: &'static [Ipv4Addr],
 }
@@ -45,13 +45,11 @@ const NTP_KIND: u8 = 0xFF;
 const PROFILES: [Profile; 8] = [
     Profile {
         config: "ntp-service unicast-server 10.0.1.31 minpoll 4 maxpoll 10 iburst\n",
-        licensed: false,
         me: ME,
         peers: &[UP1],
     },
     Profile {
         config: "ntp-service unicast-peer 10.0.1.31 minpoll 4\nntp-service refclock-master 5\n",
-        licensed: false,
         me: ME,
         peers: &[UP1],
     },
@@ -60,7 +58,6 @@ const PROFILES: [Profile; 8] = [
                  ntp-service discard min-interval 1 avg-interval 3\n\
                  acl number 2001\n rule permit source 203.0.113.0 0.0.0.255\n\
                  ntp-service access limited 2001\n",
-        licensed: false,
         me: ME,
         peers: &[],
     },
@@ -70,7 +67,6 @@ const PROFILES: [Profile; 8] = [
                  ntp-service reliable authentication-keyid 1\n\
                  ntp-service unicast-server 10.0.1.31 authentication-keyid 1 minpoll 4\n\
                  ntp-service unicast-server 10.0.2.31 minpoll 4\n",
-        licensed: false,
         me: ME,
         peers: &[UP1, UP2],
     },
@@ -80,7 +76,6 @@ const PROFILES: [Profile; 8] = [
                  ptp-adaptive local-ip 10.0.1.32\nptp-adaptive remote-server1-ip 10.0.1.31\n\
                  ptp-adaptive remote-server2-ip 10.0.2.31\n\
                  ptp-adaptive atr unicast-negotiate enable\n",
-        licensed: true,
         me: ME,
         peers: &[UP1, UP2],
     },
@@ -88,7 +83,6 @@ const PROFILES: [Profile; 8] = [
         config: "ptp-adaptive enable\nptp-adaptive device-type server\n\
                  ptp-adaptive time profile\nptp-adaptive domain 44\n\
                  ptp-adaptive local-ip 10.0.1.32\nptp-adaptive atr unicast-negotiate enable\n",
-        licensed: true,
         me: ME,
         peers: &[],
     },
@@ -98,7 +92,6 @@ const PROFILES: [Profile; 8] = [
                  ptp-adaptive local-ip 10.0.1.32\nptp-adaptive remote-server1-ip 10.0.1.31\n\
                  ptp-adaptive atr unicast-negotiate enable\n\
                  ntp-service refclock-master 3\n",
-        licensed: true,
         me: ME,
         peers: &[UP1],
     },
@@ -107,7 +100,6 @@ const PROFILES: [Profile; 8] = [
                  ptp-adaptive frequency profile\nptp-adaptive domain 4\n\
                  ptp-adaptive local-ip 10.0.1.32\nptp-adaptive remote-server1-ip 10.0.1.31\n\
                  ptp-adaptive acr unicast-negotiate enable\n",
-        licensed: true,
         me: ME,
         peers: &[UP1],
     },
@@ -146,20 +138,42 @@ fn base() -> Timestamp {
     Timestamp::from_secs(1_800_000_000)
 }
 
+/// Lines a commit may add to a profile: each reaches an in-place path of the engines.
+const CHANGES: [&str; 8] = [
+    "",
+    "sysname Other\n",
+    "ptp-adaptive dscp 46\n",
+    "ptp-adaptive request sync-interval 5\n",
+    "ptp-adaptive remote-server2-ip 10.0.2.31\n",
+    "ntp-service unicast-server 10.0.2.31 minpoll 4\n",
+    "acl number 2002\n rule deny source 10.0.1.31 0.0.0.0\nptp-adaptive client-acl 2002\n",
+    "acl number 2003\n rule permit source 10.0.1.0 0.0.0.255\nntp-service access peer 2003\n",
+];
+
+/// The running configuration of `profile` with `change`, if the device accepts it.
+fn configuration(profile: &Profile, change: &str) -> Option<meridian_vrp::config::Config> {
+    let text = format!("{}{change}#\n{INTERFACES}#\nreturn\n", profile.config);
+    // Licensed always: a commit may bring a PTP part to a device that had none.
+    Session::load_licensed(&text, Some(("license.txt", LICENSE)))
+        .ok()
+        .map(|s| s.running)
+}
+
+fn domain_of(profile: &Profile) -> u8 {
+    if profile.config.contains("frequency") {
+        4
+    } else {
+        44
+    }
+}
+
 impl Harness {
     fn new(profile: &'static Profile) -> Self {
-        let text = format!("{}#\n{INTERFACES}#\nreturn\n", profile.config);
-        let license = profile.licensed.then_some(("license.txt", LICENSE));
-        let session = match Session::load_licensed(&text, license) {
-            Ok(s) => s,
-            Err((line, e)) => panic!("fuzz profile does not load: line {line}: {e}"),
+        let Some(config) = configuration(profile, "") else {
+            panic!("fuzz profile does not load: {}", profile.config);
         };
-        let engine = DeviceEngine::new(&session.running, Instant::ZERO, 0x5eed);
-        let domain = if profile.config.contains("frequency") {
-            4
-        } else {
-            44
-        };
+        let engine = DeviceEngine::new(&config, Instant::ZERO, 0x5eed);
+        let domain = domain_of(profile);
         Self {
             engine,
             profile,
@@ -171,6 +185,18 @@ impl Harness {
             tokens: VecDeque::new(),
             sync_seq: 0,
         }
+    }
+
+    /// An operator's commit: the device becomes `profile` with `change`, reconfigured in place.
+    fn commit(&mut self, profile: &'static Profile, change: &str) {
+        let Some(config) = configuration(profile, change) else {
+            return;
+        };
+        let now = self.at();
+        let _ = self.engine.reconfigure(&config, now, 0xc0ff_ee);
+        self.profile = profile;
+        self.domain = domain_of(profile);
+        self.drain(None);
     }
 
     fn clock(&self) -> Timestamp {
@@ -736,7 +762,12 @@ pub fn device(data: &[u8]) {
         if r.is_empty() {
             break;
         }
-        match r.u8() % 12 {
+        match r.u8() % 13 {
+            12 => {
+                let profile = &PROFILES[r.pick(PROFILES.len())];
+                let change = CHANGES[r.pick(CHANGES.len())];
+                h.commit(profile, change);
+            }
             8..=11 => {
                 h.honest_turn(&mut r);
                 let step = Duration::from_millis(i64::from(r.u8() % 32) * 32);
