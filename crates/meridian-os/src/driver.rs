@@ -47,6 +47,10 @@ pub struct Options {
     pub config_path: PathBuf,
     /// The control socket.
     pub control: Option<PathBuf>,
+    /// The control socket's permission bits (0600 unless set: owner only).
+    pub control_mode: u32,
+    /// The control socket's group (e.g. an operators' group, with mode 0660).
+    pub control_group: Option<String>,
     /// Local NTP port.
     pub ntp_port: u16,
     /// Local PTP event and general ports (peers are assumed to use the same).
@@ -245,8 +249,15 @@ impl<C: Clock> Daemon<C> {
                     Err(_) => {}
                 }
                 let l = UnixListener::bind(p).map_err(|e| format!("{}: {e}", p.display()))?;
-                std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o600))
-                    .map_err(|e| e.to_string())?;
+                if let Some(g) = &opts.control_group {
+                    let group = nix::unistd::Group::from_name(g)
+                        .map_err(|e| format!("--control-group {g}: {e}"))?
+                        .ok_or_else(|| format!("--control-group {g}: no such group"))?;
+                    nix::unistd::chown(p, None, Some(group.gid))
+                        .map_err(|e| format!("{}: group {g}: {e}", p.display()))?;
+                }
+                std::fs::set_permissions(p, std::fs::Permissions::from_mode(opts.control_mode))
+                    .map_err(|e| format!("{}: {e}", p.display()))?;
                 Some(l)
             }
             None => None,

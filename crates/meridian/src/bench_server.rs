@@ -48,6 +48,8 @@ pub(crate) fn ntp(
     let opts = Options {
         config_path: cfg,
         control: None,
+        control_mode: 0o600,
+        control_group: None,
         ntp_port: PORT,
         ptp_ports: (11319, 11320),
         license: None,

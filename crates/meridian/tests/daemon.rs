@@ -272,3 +272,55 @@ fn a_save_that_cannot_write_is_an_error_for_the_client_not_the_end_of_the_daemon
     assert!(status.contains("clock stratum: 2"), "{status}");
     assert!(d.terminate().success());
 }
+
+/// The control socket is 0600 by default; `--control-mode 660 --control-group G` opens it to an
+/// operators' group; an unknown group stops the start with a clear error.
+#[test]
+fn control_socket_mode_and_group_are_configurable() {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let dir = Scratch::new("control-group");
+    let cfg = dir.file("d.cfg", "sysname D\nreturn\n");
+    let cc = dir.0.join("c.sock");
+    let start = |extra: &[&str]| {
+        let mut args = vec![
+            "--config",
+            cfg.to_str().unwrap(),
+            "--control",
+            cc.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        // The last run's socket would satisfy `wait_for` before this daemon is up.
+        let _ = std::fs::remove_file(&cc);
+        let mut d = Daemon::start(&args);
+        wait_for(&cc);
+        let m = std::fs::metadata(&cc).unwrap();
+        let status = d.terminate();
+        assert!(status.success(), "{extra:?}: {status:?}");
+        m
+    };
+    assert_eq!(start(&[]).permissions().mode() & 0o777, 0o600);
+    // Our own primary group is always ours to give; as root, any group is.
+    let gid = nix::unistd::getgid();
+    let group = nix::unistd::Group::from_gid(gid).unwrap().unwrap().name;
+    let m = start(&["--control-mode", "660", "--control-group", &group]);
+    assert_eq!(
+        (m.permissions().mode() & 0o777, m.gid()),
+        (0o660, gid.as_raw())
+    );
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_meridiand"))
+        .args([
+            "--config",
+            cfg.to_str().unwrap(),
+            "--control",
+            cc.to_str().unwrap(),
+        ])
+        .args(["--control-group", "no-such-group-meridian"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("--control-group no-such-group-meridian: no such group"),
+        "{err}"
+    );
+}

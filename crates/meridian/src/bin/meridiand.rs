@@ -35,9 +35,16 @@ struct Args {
     /// Which clock to discipline.
     #[arg(long, value_enum, default_value_t = ClockKind::Virtual)]
     clock: ClockKind,
-    /// Control socket for `meridian shell --control PATH` (mode 0600).
+    /// Control socket for `meridian shell --control PATH`.
     #[arg(long)]
     control: Option<PathBuf>,
+    /// The control socket's mode, octal: 600 (owner only) unless set; 660 with
+    /// `--control-group` lets an operators' group in.
+    #[arg(long, value_parser = parse_mode, default_value = "600")]
+    control_mode: u32,
+    /// The control socket's group.
+    #[arg(long, value_name = "GROUP")]
+    control_group: Option<String>,
     /// Local NTP port (peers are addressed on 123 unless the configuration says otherwise).
     #[arg(long, default_value_t = 123)]
     ntp_port: u16,
@@ -60,6 +67,15 @@ struct Args {
     /// Append the virtual clock's offset from CLOCK_REALTIME as JSON lines every second (testing).
     #[arg(long, hide = true)]
     report: Option<PathBuf>,
+}
+
+fn parse_mode(s: &str) -> Result<u32, String> {
+    match u32::from_str_radix(s.trim_start_matches("0o"), 8) {
+        Ok(m) if m <= 0o777 => Ok(m),
+        _ => Err(format!(
+            "{s}: expected octal permission bits such as 600 or 660"
+        )),
+    }
 }
 
 fn parse_ports(s: &str) -> Result<(u16, u16), String> {
@@ -112,6 +128,8 @@ fn main() -> ExitCode {
     let opts = Options {
         config_path: args.config,
         control: args.control,
+        control_mode: args.control_mode,
+        control_group: args.control_group,
         ntp_port: args.ntp_port,
         ptp_ports: args.ptp_ports,
         license: args.license,
