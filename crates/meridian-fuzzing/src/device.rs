@@ -193,7 +193,7 @@ impl Harness {
             return;
         };
         let now = self.at();
-        let _ = self.engine.reconfigure(&config, now, 0xc0ff_ee);
+        let _ = self.engine.reconfigure(&config, now, 0x00c0_ffee);
         self.profile = profile;
         self.domain = domain_of(profile);
         self.drain(None);
