@@ -261,6 +261,10 @@ impl Harness {
                         self.freq_ppb = f;
                     }
                 }
+                // Every event renders as the daemon would log it.
+                Output::Event(e) => {
+                    let _ = format!("{e:?}");
+                }
             }
         }
     }

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use meridian_lab::devices::check;
 use meridian_lab::{Device, Lab, Topology, load_devices};
+use meridian_proto::event::{Event, GrantChange};
 use meridian_proto::ntp_service::Reference;
 use meridian_sim::metrics::TeSample;
 use meridian_vrp::device::DeviceEngine;
@@ -120,6 +121,7 @@ fn a_denying_client_acl_cancels_the_grant_on_the_wire() {
             .count()
     };
     assert_eq!(granted(&lab), 3);
+    lab.sim.record_events();
     let deny = [
         "acl number 2001",
         "rule 5 deny source 2.2.2.2 0.0.0.0",
@@ -129,6 +131,33 @@ fn a_denying_client_acl_cancels_the_grant_on_the_wire() {
     assert!(lab.commit("Grandmaster", &lines(&deny), 1).unwrap());
     lab.run_to(301).unwrap();
     assert_eq!(granted(&lab), 0, "the client still believes it is granted");
+    // The client reported each service's end as it heard the CANCEL: within a millisecond of
+    // the commit, not at the next poll.
+    let boundary = lab.nodes["Boundary"];
+    let ended: Vec<_> = lab
+        .sim
+        .take_events()
+        .into_iter()
+        .filter(|(_, n, e)| {
+            *n == boundary
+                && matches!(
+                    e,
+                    Event::PtpGrant {
+                        server: 0,
+                        change: GrantChange::Ended,
+                        ..
+                    }
+                )
+        })
+        .collect();
+    assert_eq!(ended.len(), 3, "{ended:?}");
+    for (when, _, _) in &ended {
+        let after = (*when - meridian_lab::build::at(300)).as_secs_f64();
+        assert!(
+            (0.0..0.001).contains(&after),
+            "reported {after} s after the commit"
+        );
+    }
     let server = engine(&lab, "Grandmaster")
         .ptp
         .as_ref()

@@ -17,9 +17,9 @@ use meridian_vrp::device::{DeviceEngine, ntp_config};
 use meridian_vrp::session::{Session, View};
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 
+use meridian_proto::event::Event;
 use meridian_proto::ntp_service::Reference;
-use meridian_proto::ntp_service::discipline::{DisciplineState, FsetFit};
-use meridian_proto::servo::ServoState;
+use meridian_proto::ntp_service::discipline::DisciplineState;
 use tracing::{debug, info, warn};
 
 use crate::clock::{Clock, monotonic};
@@ -101,52 +101,22 @@ pub struct Daemon<C: Clock> {
     send_warnings: crate::log_limit::LogLimit,
 }
 
-/// What an operator wants to hear about when it changes: the NTP reference and stratum, the
-/// discipline's state and frequency measurement, the PTP server tracked and the servo's state.
-#[derive(Clone, Debug, Default, PartialEq)]
-struct Summary {
-    ntp: Option<(bool, Reference, u8)>,
-    discipline: Option<DisciplineState>,
-    fset: Option<FsetFit>,
-    ptp: Option<(Option<Ipv4Addr>, ServoState)>,
-}
-
-impl Summary {
-    fn of(engine: &DeviceEngine) -> Self {
-        Self {
-            ntp: engine.ntp.as_ref().map(|n| {
-                let s = n.system();
-                (n.synchronized(), s.reference, s.stratum)
-            }),
-            discipline: engine.ntp.as_ref().map(|n| n.discipline().state),
-            fset: engine.ntp.as_ref().and_then(|n| n.discipline().fset_fit),
-            ptp: engine
-                .ptp
-                .as_ref()
-                .and_then(|p| p.client())
-                .map(|c| (c.selected().map(|i| c.servers()[i].addr), c.servo_state())),
-        }
-    }
-
-    /// Logs what differs from `before`.
-    fn log_changes(&self, before: &Self, engine: &DeviceEngine) {
-        if self.fset != before.fset
-            && let Some(f) = self.fset
-        {
-            debug!(
-                samples = f.samples,
-                steered = f.steered,
-                "NTP frequency measurement: {:.3} ± {:.3} ppm, phase {:.1} µs",
-                f.frequency_ppb / 1e3,
-                f.within_ppb / 1e3,
-                f.phase * 1e6
-            );
-        }
-        if self.discipline != before.discipline
-            && let (Some(state), Some(n)) = (self.discipline, engine.ntp.as_ref())
-        {
-            let d = n.discipline();
-            let ppm = d.frequency_ppb / 1e3;
+/// Logs one of the engines' events as an operator wants to read it.
+fn log_event(e: &Event) {
+    match *e {
+        Event::NtpFrequencyMeasured(f) => debug!(
+            samples = f.samples,
+            steered = f.steered,
+            "NTP frequency measurement: {:.3} ± {:.3} ppm, phase {:.1} µs",
+            f.frequency_ppb / 1e3,
+            f.within_ppb / 1e3,
+            f.phase * 1e6
+        ),
+        Event::NtpDiscipline {
+            state,
+            frequency_ppb,
+        } => {
+            let ppm = frequency_ppb / 1e3;
             match state {
                 DisciplineState::Fset => info!("NTP clock set; measuring its frequency"),
                 DisciplineState::Sync => info!(
@@ -157,24 +127,32 @@ impl Summary {
                 DisciplineState::Nset => {}
             }
         }
-        if self.ntp != before.ntp
-            && let Some((synced, reference, stratum)) = self.ntp
-        {
-            match reference {
-                Reference::Peer(a) if synced => {
-                    info!(peer = %a, stratum, "NTP synchronized to {a}");
-                }
-                Reference::Local(_) => info!(stratum, "NTP serving its local clock"),
-                _ => warn!("NTP unsynchronized"),
+        Event::NtpReference {
+            synchronized,
+            reference,
+            stratum,
+        } => match reference {
+            Reference::Peer(a) if synchronized => {
+                info!(peer = %a, stratum, "NTP synchronized to {a}");
             }
+            Reference::Local(_) => info!(stratum, "NTP serving its local clock"),
+            _ => warn!("NTP unsynchronized"),
+        },
+        Event::PtpTracking {
+            server: Some((_, a)),
+        } => info!(server = %a, "PTP tracking {a}"),
+        Event::PtpTracking { server: None } => warn!("PTP: no usable server"),
+        Event::PtpServo(state) => info!(?state, "PTP servo {state:?}"),
+        Event::PtpNegotiation { addr, state, .. } => {
+            debug!(server = %addr, ?state, "PTP negotiation with {addr}: {state:?}");
         }
-        if self.ptp != before.ptp
-            && let Some((server, state)) = self.ptp
-        {
-            match server {
-                Some(a) => info!(server = %a, ?state, "PTP tracking {a}, servo {state:?}"),
-                None => warn!(?state, "PTP: no usable server, servo {state:?}"),
-            }
+        Event::PtpGrant {
+            server,
+            kind,
+            change,
+        } => debug!(server = server + 1, ?kind, ?change, "PTP grant"),
+        Event::PtpRefused { count } => {
+            info!(count, "PTP: requests refused, no free client slot");
         }
     }
 }
@@ -412,7 +390,6 @@ impl<C: Clock> Daemon<C> {
     /// Runs until `stop` is set; then cancels live grants.
     pub fn run(&mut self, stop: &Arc<AtomicBool>) -> io::Result<()> {
         let mut last_report = monotonic();
-        let mut summary = Summary::default();
         if let Some(a) = self.metrics_addr {
             info!("metrics on http://{a}/metrics");
         }
@@ -456,9 +433,6 @@ impl<C: Clock> Daemon<C> {
             }
             self.flush()?;
             self.serve_jobs()?;
-            let now_summary = Summary::of(&self.engine);
-            now_summary.log_changes(&summary, &self.engine);
-            summary = now_summary;
             if let Some(path) = &self.opts.report
                 && monotonic().duration_since(last_report) >= Duration::SECOND
             {
@@ -619,6 +593,7 @@ impl<C: Clock> Daemon<C> {
                     }
                 }
                 Output::AdjustClock(adj) => self.clock.apply(adj)?,
+                Output::Event(e) => log_event(&e),
             }
         }
         Ok(())

@@ -118,6 +118,8 @@ pub enum Output {
     Transmit(Transmit),
     /// Adjust the disciplined clock.
     AdjustClock(ClockAdjustment),
+    /// Something an operator wants to know happened (for logs and reports; a driver may drop it).
+    Event(crate::event::Event),
 }
 
 /// A protocol engine driven by a simulator or a daemon. `Any` lets a driver that knows the

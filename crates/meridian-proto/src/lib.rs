@@ -8,8 +8,10 @@
 //! - [`ptp`]: the IEEE 1588-2008 (v2) wire codec for unicast negotiation over UDP.
 //! - [`ntp`]: the NTPv4 (RFC 5905) wire codec.
 //! - [`engine`]: the `handle` / `poll_output` / `poll_timeout` contract every protocol engine follows.
+//! - [`event`]: typed events (reference, servo, negotiation changes) a device reports as they happen.
 
 pub mod engine;
+pub mod event;
 mod fit;
 pub mod ntp;
 pub mod ntp_service;

@@ -159,6 +159,7 @@ pub struct Simulator {
     pcap: Option<PcapWriter<Box<dyn Write>>>,
     pcap_error: Option<std::io::Error>,
     packet_log: Option<Vec<PacketRecord>>,
+    event_log: Option<Vec<(Timestamp, NodeId, meridian_proto::event::Event)>>,
     sample_interval: Option<Duration>,
     samples: Vec<Vec<TeSample>>,
     events: u64,
@@ -184,6 +185,7 @@ impl Simulator {
             pcap: None,
             pcap_error: None,
             packet_log: None,
+            event_log: None,
             sample_interval: None,
             samples: Vec::new(),
             events: 0,
@@ -371,6 +373,19 @@ impl Simulator {
     /// Keeps a log of every packet sent (see [`Simulator::packets`]).
     pub fn record_packets(&mut self) {
         self.packet_log = Some(Vec::new());
+    }
+
+    /// Keeps the engines' events (see [`Simulator::take_events`]).
+    pub fn record_events(&mut self) {
+        self.event_log = Some(Vec::new());
+    }
+
+    /// The events reported since the last call, with the true time and the node, if recording.
+    pub fn take_events(&mut self) -> Vec<(Timestamp, NodeId, meridian_proto::event::Event)> {
+        self.event_log
+            .as_mut()
+            .map(std::mem::take)
+            .unwrap_or_default()
     }
 
     /// The packets sent so far, if recording.
@@ -583,6 +598,12 @@ impl Simulator {
         {
             match out {
                 Output::Transmit(t) => self.transmit(node, t),
+                Output::Event(e) => {
+                    let now = self.now;
+                    if let Some(log) = self.event_log.as_mut() {
+                        log.push((now, node, e));
+                    }
+                }
                 Output::AdjustClock(adj) => {
                     let now = self.now;
                     let n = &mut self.nodes[node.0];

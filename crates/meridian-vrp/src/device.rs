@@ -207,9 +207,9 @@ use std::collections::VecDeque;
 use std::fmt::Write as _;
 
 use meridian_proto::engine::{Engine, Input, Now, Output, TxToken};
+use meridian_proto::event::{NegotiationState, Observation};
 use meridian_proto::ntp_service::NtpNode;
 use meridian_proto::servo::ServoState;
-use meridian_proto::unicast::GrantedType;
 use meridian_proto::unicast::negotiation::Negotiation;
 
 use crate::session::{Displays, NtpDisplay};
@@ -226,6 +226,8 @@ pub struct DeviceEngine {
     pub ptp: Option<PtpNode>,
     now: Instant,
     out: VecDeque<Output>,
+    /// What the engines looked like after the last input: events are its changes.
+    observed: Observation,
 }
 
 impl DeviceEngine {
@@ -239,6 +241,7 @@ impl DeviceEngine {
             ptp,
             now,
             out: VecDeque::new(),
+            observed: Observation::default(),
         }
     }
 
@@ -301,6 +304,13 @@ impl DeviceEngine {
                 self.out.push_back(o);
             }
         }
+        let now = Observation::of(self.ntp.as_ref(), self.ptp.as_ref());
+        if now != self.observed {
+            let mut events = Vec::new();
+            now.changes_since(&self.observed, &mut events);
+            self.out.extend(events.into_iter().map(Output::Event));
+            self.observed = now;
+        }
     }
 }
 
@@ -361,11 +371,29 @@ impl Engine for DeviceEngine {
 /// The vendor's name for a negotiation's state.
 #[must_use]
 pub fn negotiate_state(n: &[Negotiation; 3]) -> &'static str {
-    match n[GrantedType::Announce as usize] {
-        Negotiation::Granted { .. } if n[GrantedType::Sync as usize].is_granted() => "Nego success",
-        Negotiation::Granted { .. } => "Nego announce",
-        Negotiation::Requesting { attempts, .. } if attempts > 0 => "Nego fail",
-        _ => "Nego init",
+    negotiation_words(NegotiationState::of(n))
+}
+
+/// How the displays name a servo state.
+#[must_use]
+pub fn servo_words(s: ServoState) -> &'static str {
+    match s {
+        ServoState::Unlocked => "free-run",
+        ServoState::Locking => "acquiring",
+        ServoState::Locked => "locked",
+        ServoState::Holdover => "holdover",
+        ServoState::Reacquiring => "re-acquiring",
+    }
+}
+
+/// The vendor's words for a negotiation state.
+#[must_use]
+pub fn negotiation_words(s: NegotiationState) -> &'static str {
+    match s {
+        NegotiationState::Success => "Nego success",
+        NegotiationState::Announce => "Nego announce",
+        NegotiationState::Fail => "Nego fail",
+        NegotiationState::Init => "Nego init",
     }
 }
 
@@ -438,13 +466,7 @@ impl DeviceEngine {
             row(&mut out, "Current trace source", source);
             // Not in the vendor's output: the servo's state and how long it has held it, so
             // holdover is visible where the negotiation still reads "success".
-            let state = match c.servo_state() {
-                ServoState::Unlocked => "free-run",
-                ServoState::Locking => "acquiring",
-                ServoState::Locked => "locked",
-                ServoState::Holdover => "holdover",
-                ServoState::Reacquiring => "re-acquiring",
-            };
+            let state = servo_words(c.servo_state());
             let held = self
                 .now
                 .duration_since(c.servo_state_since())

@@ -40,6 +40,7 @@ fn drain(n: &mut NtpNode) -> (Vec<Transmit>, Vec<ClockAdjustment>) {
         match o {
             Output::Transmit(t) => tx.push(t),
             Output::AdjustClock(a) => adj.push(a),
+            Output::Event(_) => {}
         }
     }
     (tx, adj)

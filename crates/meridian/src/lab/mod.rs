@@ -8,13 +8,15 @@ use std::path::{Path, PathBuf};
 
 use meridian_lab::build::at;
 use meridian_lab::{Device, Topology};
+use meridian_proto::event::{Event, GrantChange};
 use meridian_proto::ntp_service::Reference;
 use meridian_proto::time::Timestamp;
-use meridian_proto::unicast::negotiation::Negotiation;
 use meridian_sim::metrics::{decade_steps, mtie, percentile, summarize, tdev};
 use meridian_sim::plot::{Series, g8263_mtie_mask, plot_te, plot_wander};
 use meridian_sim::{NodeId, Simulator};
-use meridian_vrp::device::{DeviceEngine, addresses, negotiate_state};
+use meridian_vrp::device::{
+    DeviceEngine, addresses, negotiate_state, negotiation_words, servo_words,
+};
 use meridian_vrp::display::{TraceHop, ntp_trace};
 use meridian_vrp::session::{Displays, NtpDisplay, Session};
 use serde_json::{Value, json};
@@ -32,55 +34,55 @@ pub(crate) struct LabOptions {
     pub(crate) shell: Option<String>,
 }
 
-/// What the event log watches on each device.
-#[derive(Clone, Debug, Default, PartialEq)]
-struct Watched {
-    ntp: Option<(bool, Reference)>,
-    ptp_source: Option<Option<usize>>,
-    ptp_servers: Vec<&'static str>,
-    /// Per server and message type: granted, and requests sent without a grant so far.
-    grants: Vec<[(bool, u32); 3]>,
-    /// Requests a server refused for lack of capacity.
-    refusals: u64,
-}
-
-fn watch(e: Option<&DeviceEngine>) -> Watched {
-    let Some(e) = e else {
-        return Watched::default();
-    };
-    let ntp = e
-        .ntp
-        .as_ref()
-        .map(|n| (n.synchronized(), n.system().reference));
-    let client = e.ptp.as_ref().and_then(|p| p.client());
-    let grants = client.map_or_else(Vec::new, |c| {
-        c.servers()
-            .iter()
-            .map(|s| {
-                s.negotiations.map(|n| match n {
-                    Negotiation::Granted { .. } => (true, 0),
-                    Negotiation::Requesting { attempts, .. } => (false, attempts),
-                    Negotiation::Idle => (false, 0),
-                })
-            })
-            .collect()
-    });
-    Watched {
-        ntp,
-        ptp_source: client.map(|c| c.selected()),
-        ptp_servers: client.map_or_else(Vec::new, |c| {
-            c.servers()
-                .iter()
-                .map(|s| negotiate_state(&s.negotiations))
-                .collect()
-        }),
-        grants,
-        refusals: e
-            .ptp
-            .as_ref()
-            .and_then(|p| p.server())
-            .map_or(0, |s| s.refused_capacity),
-    }
+/// An engine event as the report lists it: its kind and what happened, or `None` for events
+/// the report leaves to the daemon's debug log.
+fn report_event(e: &Event) -> Option<(&'static str, String)> {
+    const TYPES: [&str; 3] = ["Announce", "Sync", "Delay_Resp"];
+    Some(match *e {
+        Event::NtpReference {
+            synchronized,
+            reference,
+            ..
+        } => (
+            "ntp-sync",
+            if synchronized {
+                format!("synchronized to {}", reference_text(reference))
+            } else {
+                "unsynchronized".into()
+            },
+        ),
+        Event::PtpTracking { server } => (
+            "ptp-server-switch",
+            server.map_or("local (no usable server)".to_string(), |(i, _)| {
+                format!("server{}", i + 1)
+            }),
+        ),
+        Event::PtpServo(state) => ("ptp-servo", servo_words(state).into()),
+        Event::PtpGrant {
+            server,
+            kind,
+            change,
+        } => {
+            let what = match change {
+                GrantChange::Granted => "grant",
+                GrantChange::Ended => "expiry",
+                GrantChange::Retry => "retry (refused or unanswered)",
+            };
+            (
+                "ptp-grant",
+                format!("server{} {}: {what}", server + 1, TYPES[kind as usize]),
+            )
+        }
+        Event::PtpNegotiation { server, state, .. } => (
+            "ptp-negotiation",
+            format!("server{}: {}", server + 1, negotiation_words(state)),
+        ),
+        Event::PtpRefused { count } => (
+            "ptp-refusal",
+            format!("{count} requests refused: no free client slot"),
+        ),
+        Event::NtpDiscipline { .. } | Event::NtpFrequencyMeasured(_) => return None,
+    })
 }
 
 fn reference_text(r: Reference) -> String {
@@ -139,7 +141,8 @@ pub(crate) fn run(o: &LabOptions) -> Result<(), Box<dyn Error>> {
     displays.sort_by_key(|d| d.0);
     let mut next_display = 0;
     let mut events: Vec<Value> = Vec::new();
-    let mut last: BTreeMap<String, Watched> = BTreeMap::new();
+    let names: BTreeMap<NodeId, String> = nodes.iter().map(|(n, id)| (*id, n.clone())).collect();
+    lab.sim.record_events();
     let progress = std::io::stderr().is_terminal();
     for t in 0..=duration {
         lab.run_to(t)?;
@@ -166,55 +169,14 @@ pub(crate) fn run(o: &LabOptions) -> Result<(), Box<dyn Error>> {
             events.push(json!({"t_s": t, "device": device, "kind": "commit", "detail": detail}));
         }
         let sim = &mut lab.sim;
-        for (name, node) in &nodes {
-            let now = watch(sim.engine_as::<DeviceEngine>(*node));
-            let before = last.get(name).cloned().unwrap_or_default();
-            if now.ntp != before.ntp
-                && let Some((sync, r)) = now.ntp
-            {
-                let detail = if sync {
-                    format!("synchronized to {}", reference_text(r))
-                } else {
-                    "unsynchronized".into()
-                };
-                events
-                    .push(json!({"t_s": t, "device": name, "kind": "ntp-sync", "detail": detail}));
-            }
-            if now.ptp_source != before.ptp_source
-                && let Some(src) = now.ptp_source
-            {
-                let detail = src.map_or("local (no usable server)".to_string(), |i| {
-                    format!("server{}", i + 1)
-                });
-                events.push(json!({"t_s": t, "device": name, "kind": "ptp-server-switch", "detail": detail}));
-            }
-            const TYPES: [&str; 3] = ["Announce", "Sync", "Delay_Resp"];
-            for (i, per_type) in now.grants.iter().enumerate() {
-                for (k, &(granted, attempts)) in per_type.iter().enumerate() {
-                    let (was_granted, was_attempts) =
-                        before.grants.get(i).map_or((false, 0), |g| g[k]);
-                    let what = match (was_granted, granted) {
-                        (false, true) => Some("grant"),
-                        (true, false) => Some("expiry"),
-                        (false, false) if attempts > was_attempts && attempts > 1 => {
-                            Some("retry (refused or unanswered)")
-                        }
-                        _ => None,
-                    };
-                    if let Some(w) = what {
-                        events.push(json!({"t_s": t, "device": name, "kind": "ptp-grant", "detail": format!("server{} {}: {w}", i + 1, TYPES[k])}));
-                    }
-                }
-            }
-            if now.refusals > before.refusals {
-                events.push(json!({"t_s": t, "device": name, "kind": "ptp-refusal", "detail": format!("{} requests refused: no free client slot", now.refusals - before.refusals)}));
-            }
-            for (i, state) in now.ptp_servers.iter().enumerate() {
-                if before.ptp_servers.get(i) != Some(state) {
-                    events.push(json!({"t_s": t, "device": name, "kind": "ptp-negotiation", "detail": format!("server{}: {state}", i + 1)}));
-                }
-            }
-            last.insert(name.clone(), now);
+        // The engines' own events, as they happened (to the nanosecond), filed by second.
+        for (when, node, e) in sim.take_events() {
+            let Some((kind, detail)) = report_event(&e) else {
+                continue;
+            };
+            let name = names.get(&node).map_or("?", String::as_str);
+            let t_s = (when - at(0)).as_secs_f64().floor() as i64;
+            events.push(json!({"t_s": t_s, "device": name, "kind": kind, "detail": detail}));
         }
         while next_display < displays.len() && displays[next_display].0 <= t {
             let d = displays[next_display].1;
