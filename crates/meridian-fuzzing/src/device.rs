@@ -17,7 +17,7 @@ use meridian_proto::ptp::{
 };
 use meridian_proto::time::{Correction, Duration, NtpShort, NtpTimestamp, Timestamp};
 use meridian_proto::unicast::server::MAX_TLVS;
-use meridian_vrp::device::DeviceEngine;
+use meridian_vrp::device::{DeviceEngine, node_config};
 use meridian_vrp::session::{Displays, NtpDisplay, Session};
 
 use crate::reader::Reader;
@@ -172,7 +172,7 @@ impl Harness {
         let Some(config) = configuration(profile, "") else {
             panic!("fuzz profile does not load: {}", profile.config);
         };
-        let engine = DeviceEngine::new(&config, Instant::ZERO, 0x5eed);
+        let engine = DeviceEngine::new(&node_config(&config), Instant::ZERO, 0x5eed);
         let domain = domain_of(profile);
         Self {
             engine,
@@ -193,7 +193,9 @@ impl Harness {
             return;
         };
         let now = self.at();
-        let _ = self.engine.reconfigure(&config, now, 0x00c0_ffee);
+        let _ = self
+            .engine
+            .reconfigure(&node_config(&config), now, 0x00c0_ffee);
         self.profile = profile;
         self.domain = domain_of(profile);
         self.drain(None);

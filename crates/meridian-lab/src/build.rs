@@ -9,7 +9,7 @@ use meridian_sim::loss::LossModel;
 use meridian_sim::pdv::{G8263Load, PdvModel};
 use meridian_sim::{LinkId, LinkModel, NodeConfig, NodeId, OscillatorModel, Simulator, Vertex};
 use meridian_vrp::config::Config;
-use meridian_vrp::device::{DeviceEngine, addresses};
+use meridian_vrp::device::{DeviceEngine, addresses, node_config};
 
 use crate::devices::Device;
 use crate::error::LabError;
@@ -112,7 +112,11 @@ pub fn build(topo: &Topology, devices: &[Device], seed: u64) -> Lab {
                 oscillator,
             },
             Box::new(move |ctx| {
-                Box::new(DeviceEngine::new(&running.borrow(), ctx.instant, ctx.seed))
+                Box::new(DeviceEngine::new(
+                    &node_config(&running.borrow()),
+                    ctx.instant,
+                    ctx.seed,
+                ))
             }),
         );
         nodes.insert(d.name.clone(), id);
@@ -184,7 +188,7 @@ impl Lab {
         Ok(self
             .sim
             .operate(node, |e: &mut DeviceEngine, now| {
-                e.reconfigure(&config, now, seed)
+                e.reconfigure(&node_config(&config), now, seed)
             })
             .unwrap_or(false))
     }

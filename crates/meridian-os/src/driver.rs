@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use meridian_proto::engine::{Datagram, Engine, Input, Instant, Now, Output, TxToken};
 use meridian_proto::time::{Duration, Timestamp};
 use meridian_vrp::config::Config;
-use meridian_vrp::device::{DeviceEngine, ntp_config};
+use meridian_vrp::device::{DeviceEngine, node_config, ntp_config};
 use meridian_vrp::session::{Session, View};
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 
@@ -209,7 +209,7 @@ impl<C: Clock> Daemon<C> {
             license.as_ref().map(|(n, c)| (n.as_str(), c.as_str())),
         )
         .map_err(|(line, msg)| format!("{}:{line}:\n{msg}", opts.config_path.display()))?;
-        let engine = DeviceEngine::new(&session.running, monotonic(), seed());
+        let engine = DeviceEngine::new(&node_config(&session.running), monotonic(), seed());
         let control = match &opts.control {
             Some(p) => {
                 // Replace a stale socket of an earlier run, nothing else: a mistyped path must
@@ -675,7 +675,10 @@ impl<C: Clock> Daemon<C> {
             // A commit reconfigures the live engines in place: what it does not touch keeps
             // its associations, grants and servo.
             let now = self.now();
-            if self.engine.reconfigure(&self.session.running, now, seed()) {
+            if self
+                .engine
+                .reconfigure(&node_config(&self.session.running), now, seed())
+            {
                 info!(
                     session = id,
                     "configuration committed; engines reconfigured"

@@ -145,19 +145,19 @@ fn ntp_metrics(
         "meridian_ntp_offset_seconds",
         "gauge",
         "The system offset (ours minus the reference) at the last update.",
-        st.offset_ms / 1e3,
+        st.offset,
     );
     e.one(
         "meridian_ntp_root_delay_seconds",
         "gauge",
         "Root delay.",
-        st.root_delay_ms / 1e3,
+        st.root_delay,
     );
     e.one(
         "meridian_ntp_root_dispersion_seconds",
         "gauge",
         "Root dispersion.",
-        st.root_dispersion_ms / 1e3,
+        st.root_dispersion,
     );
     let sessions = ntp.sessions(now);
     type Field = fn(&meridian_proto::ntp_service::snapshot::Session) -> f64;
@@ -171,12 +171,12 @@ fn ntp_metrics(
         (
             "meridian_ntp_peer_delay_seconds",
             "Round-trip delay.",
-            |s| s.delay_ms / 1e3,
+            |s| s.delay,
         ),
         (
             "meridian_ntp_peer_offset_seconds",
             "Offset (the peer minus us).",
-            |s| s.offset_ms / 1e3,
+            |s| s.offset,
         ),
         ("meridian_ntp_peer_stratum", "The peer's stratum.", |s| {
             f64::from(s.stratum)

@@ -13,6 +13,7 @@
 pub mod engine;
 pub mod event;
 mod fit;
+pub mod node;
 pub mod ntp;
 pub mod ntp_service;
 pub mod ptp;

@@ -1,4 +1,5 @@
-//! From a device's configuration to its engines: what `meridian lab` and `meridiand` run.
+//! From a device's configuration to what its node ([`meridian_proto::node::Node`]) runs, and the
+//! PTP displays rendered from the node's state.
 
 use std::net::Ipv4Addr;
 
@@ -16,6 +17,10 @@ use meridian_proto::unicast::{
 };
 
 use crate::config::Config;
+
+/// A device's engines (the node), as this layer calls it.
+pub use meridian_proto::node::Node as DeviceEngine;
+use meridian_proto::node::NodeConfig;
 
 /// Every address the device owns (its interfaces').
 #[must_use]
@@ -191,6 +196,18 @@ pub fn ptp_configs(c: &Config) -> (Option<ClientConfig>, Option<ServerConfig>) {
     (client, server)
 }
 
+/// Everything the configuration makes the device run, as the node takes it.
+#[must_use]
+pub fn node_config(c: &Config) -> NodeConfig {
+    let (ptp_client, ptp_server) = ptp_configs(c);
+    NodeConfig {
+        ntp: ntp_config(c),
+        addresses: addresses(c),
+        ptp_client,
+        ptp_server,
+    }
+}
+
 /// The PTP node the configuration describes (`None` unless `ptp-adaptive enable` and a role).
 #[must_use]
 pub fn ptp_node(c: &Config, now: Instant, seed: u64) -> Option<PtpNode> {
@@ -203,170 +220,13 @@ pub fn ptp_node(c: &Config, now: Instant, seed: u64) -> Option<PtpNode> {
     }
 }
 
-use std::collections::VecDeque;
 use std::fmt::Write as _;
 
-use meridian_proto::engine::{Engine, Input, Now, Output, TxToken};
-use meridian_proto::event::{NegotiationState, Observation};
-use meridian_proto::ntp_service::NtpNode;
+use meridian_proto::event::NegotiationState;
 use meridian_proto::servo::ServoState;
 use meridian_proto::unicast::negotiation::Negotiation;
 
 use crate::session::{Displays, NtpDisplay};
-
-/// NTP transmit tokens carry this bit so they never collide with PTP's.
-const NTP_TOKEN_BIT: u64 = 1 << 62;
-
-/// Everything one device runs: its NTP service and its PTP node, dispatched by port.
-#[derive(Debug)]
-pub struct DeviceEngine {
-    /// The NTP service, if configured.
-    pub ntp: Option<NtpNode>,
-    /// The PTP node, if enabled.
-    pub ptp: Option<PtpNode>,
-    now: Instant,
-    out: VecDeque<Output>,
-    /// What the engines looked like after the last input: events are its changes.
-    observed: Observation,
-}
-
-impl DeviceEngine {
-    /// The engines `config` describes, started at `now`.
-    #[must_use]
-    pub fn new(config: &Config, now: Instant, seed: u64) -> Self {
-        let ntp = ntp_config(config).map(|c| NtpNode::new(c, addresses(config), now, seed));
-        let ptp = ptp_node(config, now, seed.rotate_left(17));
-        Self {
-            ntp,
-            ptp,
-            now,
-            out: VecDeque::new(),
-            observed: Observation::default(),
-        }
-    }
-
-    /// Applies a committed configuration in place, as a router does: engines, associations,
-    /// servers and grants whose configuration did not change keep all their state (a commit
-    /// of `sysname` or of an ACL nothing uses changes nothing on the wire); changed ones are
-    /// rebuilt; removed PTP parts cancel their grants on the wire. Returns whether any engine
-    /// changed.
-    pub fn reconfigure(&mut self, config: &Config, now: Now, seed: u64) -> bool {
-        let mut changed = false;
-        match (self.ntp.as_mut(), ntp_config(config)) {
-            (Some(n), Some(c)) => changed |= n.reconfigure(now, c, addresses(config)),
-            (None, None) => {}
-            (_, c) => {
-                changed = true;
-                self.collect();
-                self.ntp = c.map(|c| NtpNode::new(c, addresses(config), now.instant, seed));
-            }
-        }
-        let (client, server) = ptp_configs(config);
-        let wanted = client.is_some() || server.is_some();
-        let seed = seed.rotate_left(17);
-        match self.ptp.as_mut() {
-            Some(p) => {
-                changed |= p.reconfigure(now.instant, client, server, seed);
-                if !wanted {
-                    // Its CANCELs go out before it does.
-                    self.collect();
-                    self.ptp = None;
-                }
-            }
-            None if wanted => {
-                changed = true;
-                self.ptp = Some(PtpNode::new(
-                    client.map(|cc| Client::new(cc, now.instant, seed)),
-                    server.map(Server::new),
-                ));
-            }
-            None => {}
-        }
-        self.now = now.instant;
-        self.collect();
-        changed
-    }
-
-    fn collect(&mut self) {
-        if let Some(n) = self.ntp.as_mut() {
-            while let Some(o) = n.poll_output() {
-                self.out.push_back(match o {
-                    Output::Transmit(mut t) => {
-                        t.token = t.token.map(|k| TxToken(k.0 | NTP_TOKEN_BIT));
-                        Output::Transmit(t)
-                    }
-                    other => other,
-                });
-            }
-        }
-        if let Some(p) = self.ptp.as_mut() {
-            while let Some(o) = p.poll_output() {
-                self.out.push_back(o);
-            }
-        }
-        let now = Observation::of(self.ntp.as_ref(), self.ptp.as_ref());
-        if now != self.observed {
-            let mut events = Vec::new();
-            now.changes_since(&self.observed, &mut events);
-            self.out.extend(events.into_iter().map(Output::Event));
-            self.observed = now;
-        }
-    }
-}
-
-impl Engine for DeviceEngine {
-    fn handle(&mut self, now: Now, input: Input<'_>) {
-        self.now = now.instant;
-        match input {
-            Input::Datagram(d) => {
-                let ntp = d.to.port() == meridian_proto::ntp::PORT;
-                match (ntp, self.ntp.as_mut(), self.ptp.as_mut()) {
-                    (true, Some(n), _) => n.handle(now, input),
-                    (false, _, Some(p)) => p.handle(now, input),
-                    _ => {}
-                }
-            }
-            Input::TxTimestamp { token, timestamp } => {
-                if token.0 & NTP_TOKEN_BIT != 0 {
-                    if let Some(n) = self.ntp.as_mut() {
-                        n.handle(
-                            now,
-                            Input::TxTimestamp {
-                                token: TxToken(token.0 & !NTP_TOKEN_BIT),
-                                timestamp,
-                            },
-                        );
-                    }
-                } else if let Some(p) = self.ptp.as_mut() {
-                    p.handle(now, input);
-                }
-            }
-            Input::Timeout => {
-                if let Some(n) = self.ntp.as_mut()
-                    && n.poll_timeout().is_some_and(|t| t <= now.instant)
-                {
-                    n.handle(now, input);
-                }
-                if let Some(p) = self.ptp.as_mut()
-                    && p.poll_timeout().is_some_and(|t| t <= now.instant)
-                {
-                    p.handle(now, input);
-                }
-            }
-        }
-        self.collect();
-    }
-
-    fn poll_output(&mut self) -> Option<Output> {
-        self.out.pop_front()
-    }
-
-    fn poll_timeout(&self) -> Option<Instant> {
-        let n = self.ntp.as_ref().and_then(Engine::poll_timeout);
-        let p = self.ptp.as_ref().and_then(Engine::poll_timeout);
-        n.into_iter().chain(p).min()
-    }
-}
 
 /// The vendor's name for a negotiation's state.
 #[must_use]
@@ -397,284 +257,279 @@ pub fn negotiation_words(s: NegotiationState) -> &'static str {
     }
 }
 
-impl DeviceEngine {
-    /// `display ptp-adaptive all`, in sections as the vendor prints them.
-    fn ptp_all(&self) -> Option<String> {
-        let p = self.ptp.as_ref()?;
-        let mut out = String::new();
-        let row = |out: &mut String, k: &str, v: String| {
-            let _ = writeln!(out, "  {k:<24}:{v}");
-        };
+/// `display ptp-adaptive all`, in sections as the vendor prints them.
+fn ptp_all(node: &DeviceEngine) -> Option<String> {
+    let p = node.ptp.as_ref()?;
+    let mut out = String::new();
+    let row = |out: &mut String, k: &str, v: String| {
+        let _ = writeln!(out, "  {k:<24}:{v}");
+    };
+    let _ = writeln!(
+        out,
+        " Device config info\n ------------------------------------------------------------"
+    );
+    let role = match (p.client().is_some(), p.server().is_some()) {
+        (true, true) => "server-and-client",
+        (true, false) => "client",
+        _ => "server",
+    };
+    row(&mut out, "Adaptive state", "enable".into());
+    row(&mut out, "Device type", role.into());
+    if let Some(c) = p.client() {
+        let cfg = c.config();
+        row(
+            &mut out,
+            "Sync mode",
+            if cfg.mode == RecoveryMode::Atr {
+                "time".into()
+            } else {
+                "frequency".into()
+            },
+        );
+        row(&mut out, "Packet dscp", cfg.dscp.to_string());
+        row(&mut out, "Domain value", cfg.domain.to_string());
+        row(
+            &mut out,
+            "Announce interval",
+            (cfg.announce_interval.0 + 10).to_string(),
+        );
+        row(
+            &mut out,
+            "Sync interval",
+            (cfg.sync_interval.0 + 10).to_string(),
+        );
+        row(
+            &mut out,
+            "Delay-resp interval",
+            (cfg.delay_resp_interval.0 + 10).to_string(),
+        );
+        row(
+            &mut out,
+            "Announce duration",
+            format!("{}s", cfg.durations[0]),
+        );
+        row(
+            &mut out,
+            "Announce timeout",
+            cfg.receipt_timeout.to_string(),
+        );
+        row(&mut out, "Local ip", cfg.local.to_string());
         let _ = writeln!(
             out,
-            " Device config info\n ------------------------------------------------------------"
+            "\n BMCA run info\n ------------------------------------------------------------"
         );
-        let role = match (p.client().is_some(), p.server().is_some()) {
-            (true, true) => "server-and-client",
-            (true, false) => "client",
-            _ => "server",
+        let source = match c.selected() {
+            Some(i) => format!("server{}", i + 1),
+            None => "local".into(),
         };
-        row(&mut out, "Adaptive state", "enable".into());
-        row(&mut out, "Device type", role.into());
-        if let Some(c) = p.client() {
-            let cfg = c.config();
-            row(
-                &mut out,
-                "Sync mode",
-                if cfg.mode == RecoveryMode::Atr {
-                    "time".into()
-                } else {
-                    "frequency".into()
-                },
-            );
-            row(&mut out, "Packet dscp", cfg.dscp.to_string());
-            row(&mut out, "Domain value", cfg.domain.to_string());
-            row(
-                &mut out,
-                "Announce interval",
-                (cfg.announce_interval.0 + 10).to_string(),
-            );
-            row(
-                &mut out,
-                "Sync interval",
-                (cfg.sync_interval.0 + 10).to_string(),
-            );
-            row(
-                &mut out,
-                "Delay-resp interval",
-                (cfg.delay_resp_interval.0 + 10).to_string(),
-            );
-            row(
-                &mut out,
-                "Announce duration",
-                format!("{}s", cfg.durations[0]),
-            );
-            row(
-                &mut out,
-                "Announce timeout",
-                cfg.receipt_timeout.to_string(),
-            );
-            row(&mut out, "Local ip", cfg.local.to_string());
-            let _ = writeln!(
-                out,
-                "\n BMCA run info\n ------------------------------------------------------------"
-            );
-            let source = match c.selected() {
-                Some(i) => format!("server{}", i + 1),
-                None => "local".into(),
+        row(&mut out, "Current trace source", source);
+        // Not in the vendor's output: the servo's state and how long it has held it, so
+        // holdover is visible where the negotiation still reads "success".
+        let state = servo_words(c.servo_state());
+        let held = node
+            .now()
+            .duration_since(c.servo_state_since())
+            .max(Duration::ZERO);
+        row(
+            &mut out,
+            "Servo state",
+            format!("{state} ({}s)", held.as_secs_f64() as u64),
+        );
+        let _ = writeln!(
+            out,
+            "\n Time performance statistics\n ------------------------------------------------------------"
+        );
+        if let Some(s) = c.selected().map(|i| &c.servers()[i]) {
+            let fmt = |d: Option<meridian_proto::time::Duration>| {
+                d.map_or("-".into(), |d| {
+                    let ns = d.as_nanos_floor();
+                    format!(
+                        "{}{}s, {}ns",
+                        if ns < 0 { "-" } else { "+" },
+                        // unsigned_abs: a hostile T2−T1 saturates at i64::MIN.
+                        (ns.unsigned_abs() / 1_000_000_000),
+                        ns.unsigned_abs() % 1_000_000_000
+                    )
+                })
             };
-            row(&mut out, "Current trace source", source);
-            // Not in the vendor's output: the servo's state and how long it has held it, so
-            // holdover is visible where the negotiation still reads "success".
-            let state = servo_words(c.servo_state());
-            let held = self
-                .now
-                .duration_since(c.servo_state_since())
-                .max(Duration::ZERO);
-            row(
-                &mut out,
-                "Servo state",
-                format!("{state} ({}s)", held.as_secs_f64() as u64),
-            );
-            let _ = writeln!(
-                out,
-                "\n Time performance statistics\n ------------------------------------------------------------"
-            );
-            if let Some(s) = c.selected().map(|i| &c.servers()[i]) {
-                let fmt = |d: Option<meridian_proto::time::Duration>| {
-                    d.map_or("-".into(), |d| {
-                        let ns = d.as_nanos_floor();
-                        format!(
-                            "{}{}s, {}ns",
-                            if ns < 0 { "-" } else { "+" },
-                            // unsigned_abs: a hostile T2−T1 saturates at i64::MIN.
-                            (ns.unsigned_abs() / 1_000_000_000),
-                            ns.unsigned_abs() % 1_000_000_000
-                        )
-                    })
-                };
-                row(&mut out, "Realtime(T2-T1)", fmt(s.t21.realtime));
-                row(&mut out, "Max(T2-T1)", fmt(s.t21.max));
-                row(&mut out, "Min(T2-T1)", fmt(s.t21.min));
-                row(&mut out, "Realtime(T4-T3)", fmt(s.t43.realtime));
-                row(&mut out, "Max(T4-T3)", fmt(s.t43.max));
-                row(&mut out, "Min(T4-T3)", fmt(s.t43.min));
-            }
-            let _ = writeln!(
-                out,
-                "\n Remote server info\n ------------------------------------------------------------"
-            );
-            let _ = writeln!(
-                out,
-                "  {:<16}{:<16}{:<8}{:<10}PTSF",
-                "Server IP", "Nego state", "Class", "Priority"
-            );
-            for (i, s) in c.servers().iter().enumerate() {
-                let class = s
-                    .announce
-                    .map_or("-".into(), |a| a.clock_quality.clock_class.to_string());
-                let _ = writeln!(
-                    out,
-                    "  {:<16}{:<16}{:<8}{:<10}{}",
-                    s.addr.to_string(),
-                    negotiate_state(&s.negotiations),
-                    class,
-                    i + 1,
-                    if s.ptsf { "yes" } else { "no" }
-                );
-            }
+            row(&mut out, "Realtime(T2-T1)", fmt(s.t21.realtime));
+            row(&mut out, "Max(T2-T1)", fmt(s.t21.max));
+            row(&mut out, "Min(T2-T1)", fmt(s.t21.min));
+            row(&mut out, "Realtime(T4-T3)", fmt(s.t43.realtime));
+            row(&mut out, "Max(T4-T3)", fmt(s.t43.max));
+            row(&mut out, "Min(T4-T3)", fmt(s.t43.min));
         }
-        if let Some(s) = p.server() {
-            let _ = writeln!(
-                out,
-                "\n Client info\n ------------------------------------------------------------"
-            );
-            let _ = writeln!(
-                out,
-                "  {:<5}{:<16}{:<18}{:<9}Announce Sync Delay_resp",
-                "ID", "IP address", "Clock ID", "Mode"
-            );
-            for c in s.clients() {
-                let log =
-                    |k: usize| c.grants[k].map_or("-".into(), |g| g.log_interval.0.to_string());
-                let mode = if c.grants[2].is_some() {
-                    "two-way"
-                } else {
-                    "one-way"
-                };
-                let id: String = c
-                    .port
-                    .clock_identity
-                    .0
-                    .iter()
-                    .map(|b| format!("{b:02x}"))
-                    .collect();
-                let _ = writeln!(
-                    out,
-                    "  {:<5}{:<16}{:<18}{:<9}{}  {}  {}",
-                    c.id,
-                    c.addr.to_string(),
-                    id,
-                    mode,
-                    log(0),
-                    log(1),
-                    log(2)
-                );
-            }
-        }
-        Some(out)
-    }
-}
-
-impl DeviceEngine {
-    /// `display ptp-adaptive server N` on a client: what server N announces, and the counters.
-    fn ptp_server(&self, n: u64) -> Option<String> {
-        let c = self.ptp.as_ref()?.client()?;
-        let Some(s) = c.servers().get((n as usize).checked_sub(1)?) else {
-            return Some(format!("Info: remote server {n} is not configured.\n"));
-        };
-        let mut out = String::new();
-        let row = |out: &mut String, k: &str, v: String| {
-            let _ = writeln!(out, "  {k:<28}:{v}");
-        };
         let _ = writeln!(
             out,
-            " Remote server{n} info ({})\n ------------------------------------------------------------",
-            s.addr
-        );
-        if let Some(a) = s.announce {
-            let gm: String = a
-                .grandmaster_identity
-                .0
-                .iter()
-                .map(|b| format!("{b:02x}"))
-                .collect();
-            row(&mut out, "Grandmaster ID", gm);
-            row(&mut out, "Time source", format!("{:#04x}", a.time_source.0));
-            row(&mut out, "Priority1", a.priority1.to_string());
-            row(&mut out, "Priority2", a.priority2.to_string());
-            row(
-                &mut out,
-                "Clock class",
-                a.clock_quality.clock_class.to_string(),
-            );
-            row(
-                &mut out,
-                "Clock accuracy",
-                format!("{:#04x}", a.clock_quality.clock_accuracy),
-            );
-            row(&mut out, "Steps removed", a.steps_removed.to_string());
-            row(&mut out, "UTC offset", a.current_utc_offset.to_string());
-        }
-        if let Some(p) = s.identity {
-            row(&mut out, "Parent port", p.to_string());
-        }
-        row(
-            &mut out,
-            "Negotiate state",
-            negotiate_state(&s.negotiations).into(),
-        );
-        row(
-            &mut out,
-            "PTSF unusable",
-            if s.ptsf { "yes" } else { "no" }.into(),
+            "\n Remote server info\n ------------------------------------------------------------"
         );
         let _ = writeln!(
             out,
-            "  {:<14}{:>10}{:>10}{:>10}",
-            "Packet", "Receive", "Send", "Discard"
+            "  {:<16}{:<16}{:<8}{:<10}PTSF",
+            "Server IP", "Nego state", "Class", "Priority"
         );
-        for (name, k) in [
-            ("Announce", &s.counters[0]),
-            ("Sync", &s.counters[1]),
-            ("Delay", &s.counters[2]),
-            ("Signaling", &s.signaling),
-        ] {
+        for (i, s) in c.servers().iter().enumerate() {
+            let class = s
+                .announce
+                .map_or("-".into(), |a| a.clock_quality.clock_class.to_string());
             let _ = writeln!(
                 out,
-                "  {name:<14}{:>10}{:>10}{:>10}",
-                k.received, k.sent, k.discarded
+                "  {:<16}{:<16}{:<8}{:<10}{}",
+                s.addr.to_string(),
+                negotiate_state(&s.negotiations),
+                class,
+                i + 1,
+                if s.ptsf { "yes" } else { "no" }
             );
         }
-        Some(out)
     }
-
-    /// `display ptp-adaptive client [ID]` on a server.
-    fn ptp_client(&self, id: Option<u64>) -> Option<String> {
-        let srv = self.ptp.as_ref()?.server()?;
-        let mut out = String::new();
-        for c in srv
-            .clients()
-            .filter(|c| id.is_none_or(|i| c.id as u64 == i))
-        {
-            let clock: String = c
+    if let Some(s) = p.server() {
+        let _ = writeln!(
+            out,
+            "\n Client info\n ------------------------------------------------------------"
+        );
+        let _ = writeln!(
+            out,
+            "  {:<5}{:<16}{:<18}{:<9}Announce Sync Delay_resp",
+            "ID", "IP address", "Clock ID", "Mode"
+        );
+        for c in s.clients() {
+            let log = |k: usize| c.grants[k].map_or("-".into(), |g| g.log_interval.0.to_string());
+            let mode = if c.grants[2].is_some() {
+                "two-way"
+            } else {
+                "one-way"
+            };
+            let id: String = c
                 .port
                 .clock_identity
                 .0
                 .iter()
                 .map(|b| format!("{b:02x}"))
                 .collect();
-            let _ = writeln!(out, " Client ID {}: {} clock {clock}", c.id, c.addr);
-            for (name, k, g) in [
-                ("Announce", &c.counters[0], c.grants[0]),
-                ("Sync", &c.counters[1], c.grants[1]),
-                ("Delay_resp", &c.counters[2], c.grants[2]),
-            ] {
-                let grant = g.map_or("-".into(), |g| {
-                    format!("interval {} duration {}s", g.log_interval.0, g.duration)
-                });
-                let _ = writeln!(
-                    out,
-                    "  {name:<12}{grant:<28} receive {} send {} discard {}",
-                    k.received, k.sent, k.discarded
-                );
-            }
+            let _ = writeln!(
+                out,
+                "  {:<5}{:<16}{:<18}{:<9}{}  {}  {}",
+                c.id,
+                c.addr.to_string(),
+                id,
+                mode,
+                log(0),
+                log(1),
+                log(2)
+            );
         }
-        if out.is_empty() {
-            out = "Info: no such client.\n".into();
-        }
-        Some(out)
     }
+    Some(out)
+}
+
+/// `display ptp-adaptive server N` on a client: what server N announces, and the counters.
+fn ptp_server(node: &DeviceEngine, n: u64) -> Option<String> {
+    let c = node.ptp.as_ref()?.client()?;
+    let Some(s) = c.servers().get((n as usize).checked_sub(1)?) else {
+        return Some(format!("Info: remote server {n} is not configured.\n"));
+    };
+    let mut out = String::new();
+    let row = |out: &mut String, k: &str, v: String| {
+        let _ = writeln!(out, "  {k:<28}:{v}");
+    };
+    let _ = writeln!(
+        out,
+        " Remote server{n} info ({})\n ------------------------------------------------------------",
+        s.addr
+    );
+    if let Some(a) = s.announce {
+        let gm: String = a
+            .grandmaster_identity
+            .0
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        row(&mut out, "Grandmaster ID", gm);
+        row(&mut out, "Time source", format!("{:#04x}", a.time_source.0));
+        row(&mut out, "Priority1", a.priority1.to_string());
+        row(&mut out, "Priority2", a.priority2.to_string());
+        row(
+            &mut out,
+            "Clock class",
+            a.clock_quality.clock_class.to_string(),
+        );
+        row(
+            &mut out,
+            "Clock accuracy",
+            format!("{:#04x}", a.clock_quality.clock_accuracy),
+        );
+        row(&mut out, "Steps removed", a.steps_removed.to_string());
+        row(&mut out, "UTC offset", a.current_utc_offset.to_string());
+    }
+    if let Some(p) = s.identity {
+        row(&mut out, "Parent port", p.to_string());
+    }
+    row(
+        &mut out,
+        "Negotiate state",
+        negotiate_state(&s.negotiations).into(),
+    );
+    row(
+        &mut out,
+        "PTSF unusable",
+        if s.ptsf { "yes" } else { "no" }.into(),
+    );
+    let _ = writeln!(
+        out,
+        "  {:<14}{:>10}{:>10}{:>10}",
+        "Packet", "Receive", "Send", "Discard"
+    );
+    for (name, k) in [
+        ("Announce", &s.counters[0]),
+        ("Sync", &s.counters[1]),
+        ("Delay", &s.counters[2]),
+        ("Signaling", &s.signaling),
+    ] {
+        let _ = writeln!(
+            out,
+            "  {name:<14}{:>10}{:>10}{:>10}",
+            k.received, k.sent, k.discarded
+        );
+    }
+    Some(out)
+}
+
+/// `display ptp-adaptive client [ID]` on a server.
+fn ptp_client(node: &DeviceEngine, id: Option<u64>) -> Option<String> {
+    let srv = node.ptp.as_ref()?.server()?;
+    let mut out = String::new();
+    for c in srv
+        .clients()
+        .filter(|c| id.is_none_or(|i| c.id as u64 == i))
+    {
+        let clock: String = c
+            .port
+            .clock_identity
+            .0
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        let _ = writeln!(out, " Client ID {}: {} clock {clock}", c.id, c.addr);
+        for (name, k, g) in [
+            ("Announce", &c.counters[0], c.grants[0]),
+            ("Sync", &c.counters[1], c.grants[1]),
+            ("Delay_resp", &c.counters[2], c.grants[2]),
+        ] {
+            let grant = g.map_or("-".into(), |g| {
+                format!("interval {} duration {}s", g.log_interval.0, g.duration)
+            });
+            let _ = writeln!(
+                out,
+                "  {name:<12}{grant:<28} receive {} send {} discard {}",
+                k.received, k.sent, k.discarded
+            );
+        }
+    }
+    if out.is_empty() {
+        out = "Info: no such client.\n".into();
+    }
+    Some(out)
 }
 
 impl Displays for DeviceEngine {
@@ -682,7 +537,7 @@ impl Displays for DeviceEngine {
         let n = self.ntp.as_ref()?;
         Some(match what {
             NtpDisplay::Status => crate::display::ntp_status(&n.status()),
-            NtpDisplay::Sessions(verbose) => crate::display::ntp_sessions(n, self.now, verbose),
+            NtpDisplay::Sessions(verbose) => crate::display::ntp_sessions(n, self.now(), verbose),
             // Alone, a device knows only its own hop; the lab walks the chain across devices.
             NtpDisplay::Trace => crate::display::ntp_trace(&[crate::display::TraceHop::of(
                 n.config().source.to_string(),
@@ -693,13 +548,13 @@ impl Displays for DeviceEngine {
 
     fn ptp(&self, what: &str, id: Option<u64>) -> Option<String> {
         match what {
-            "server" => self.ptp_server(id.unwrap_or(1)),
-            "client" => self.ptp_client(id),
-            _ => self.ptp_all(),
+            "server" => ptp_server(self, id.unwrap_or(1)),
+            "client" => ptp_client(self, id),
+            _ => ptp_all(self),
         }
     }
 
     fn reset_ptp_statistics(&mut self) -> bool {
-        self.ptp.as_mut().map(PtpNode::reset_statistics).is_some()
+        DeviceEngine::reset_ptp_statistics(self)
     }
 }

@@ -75,10 +75,10 @@ pub fn ntp_status(s: &Status) -> String {
     let _ = writeln!(out, " actual frequency: {:.4} Hz", s.actual_frequency_hz);
     // The vendor prints the magnitude of the (negative) log2 precision: "2^7".
     let _ = writeln!(out, " clock precision: 2^{}", s.precision.unsigned_abs());
-    let _ = writeln!(out, " clock offset: {:.4} ms", s.offset_ms);
-    let _ = writeln!(out, " root delay: {:.2} ms", s.root_delay_ms);
-    let _ = writeln!(out, " root dispersion: {:.2} ms", s.root_dispersion_ms);
-    let _ = writeln!(out, " peer dispersion: {:.2} ms", s.peer_dispersion_ms);
+    let _ = writeln!(out, " clock offset: {:.4} ms", s.offset * 1e3);
+    let _ = writeln!(out, " root delay: {:.2} ms", s.root_delay * 1e3);
+    let _ = writeln!(out, " root dispersion: {:.2} ms", s.root_dispersion * 1e3);
+    let _ = writeln!(out, " peer dispersion: {:.2} ms", s.peer_dispersion * 1e3);
     let _ = writeln!(out, " reference time: {}", reference_time(s.reftime));
     let _ = writeln!(out, " synchronization state: {state}");
     out
@@ -126,9 +126,9 @@ pub fn ntp_sessions(n: &NtpNode, now: Instant, verbose: bool) -> String {
             " now: {}",
             s.now_s.map_or("-".into(), |n| n.to_string())
         );
-        let _ = writeln!(out, " offset: {:.4} ms", s.offset_ms);
-        let _ = writeln!(out, " delay: {:.2} ms", s.delay_ms);
-        let _ = writeln!(out, " disper: {:.2} ms", s.dispersion_ms);
+        let _ = writeln!(out, " offset: {:.4} ms", s.offset * 1e3);
+        let _ = writeln!(out, " delay: {:.2} ms", s.delay * 1e3);
+        let _ = writeln!(out, " disper: {:.2} ms", s.dispersion * 1e3);
         if verbose {
             let mode = match s.local_mode {
                 AssociationKind::Client => "client",
@@ -205,8 +205,8 @@ impl TraceHop {
         Self {
             server,
             stratum: s.stratum,
-            offset_ms: s.offset_ms,
-            distance_ms: s.root_delay_ms / 2.0 + s.root_dispersion_ms,
+            offset_ms: s.offset * 1e3,
+            distance_ms: (s.root_delay / 2.0 + s.root_dispersion) * 1e3,
             reference: s.reference,
         }
     }

@@ -26,14 +26,14 @@ pub struct Status {
     pub actual_frequency_hz: f64,
     /// Precision, log2 s.
     pub precision: i8,
-    /// Clock offset, ms.
-    pub offset_ms: f64,
-    /// Root delay, ms.
-    pub root_delay_ms: f64,
-    /// Root dispersion, ms.
-    pub root_dispersion_ms: f64,
-    /// Peer dispersion, ms.
-    pub peer_dispersion_ms: f64,
+    /// Clock offset, s.
+    pub offset: f64,
+    /// Root delay, s.
+    pub root_delay: f64,
+    /// Root dispersion, s.
+    pub root_dispersion: f64,
+    /// Peer dispersion, s.
+    pub peer_dispersion: f64,
     /// Reference time.
     pub reftime: NtpTimestamp,
     /// Synchronization state.
@@ -85,12 +85,12 @@ pub struct Session {
     pub poll_s: u32,
     /// Seconds since the last packet.
     pub now_s: Option<u64>,
-    /// Offset, ms (the remote's clock minus ours).
-    pub offset_ms: f64,
-    /// Delay, ms.
-    pub delay_ms: f64,
-    /// Dispersion, ms.
-    pub dispersion_ms: f64,
+    /// Offset, s (the remote's clock minus ours).
+    pub offset: f64,
+    /// Delay, s.
+    pub delay: f64,
+    /// Dispersion, s.
+    pub dispersion: f64,
     /// Local mode.
     pub local_mode: AssociationKind,
     /// The remote's leap indicator.
@@ -114,10 +114,10 @@ impl NtpNode {
             nominal_frequency_hz: nominal,
             actual_frequency_hz: nominal * (1.0 + d.applied_ppb * 1e-9),
             precision: super::PRECISION,
-            offset_ms: sys.offset * 1e3,
-            root_delay_ms: sys.root_delay * 1e3,
-            root_dispersion_ms: sys.root_dispersion * 1e3,
-            peer_dispersion_ms: peer.map_or(0.0, |a| a.dispersion * 1e3),
+            offset: sys.offset,
+            root_delay: sys.root_delay,
+            root_dispersion: sys.root_dispersion,
+            peer_dispersion: peer.map_or(0.0, |a| a.dispersion),
             reftime: sys.reftime,
             state: match (self.synchronized(), d.state) {
                 (false, _) => SyncState::Unsynchronized,
@@ -157,9 +157,9 @@ fn session(a: &Association, master: bool, now: Instant) -> Session {
         reach: a.reach,
         poll_s: 1u32 << a.poll.clamp(0, 17),
         now_s: a.heard.map(|h| now.duration_since(h).as_secs_f64() as u64),
-        offset_ms: a.offset * 1e3,
-        delay_ms: a.delay * 1e3,
-        dispersion_ms: a.dispersion * 1e3,
+        offset: a.offset,
+        delay: a.delay,
+        dispersion: a.dispersion,
         local_mode: a.kind(),
         leap: a.leap,
         filter: a.filter.iter().flatten().copied().collect(),

@@ -1,0 +1,203 @@
+//! A device's engines as one node: its NTP service and its PTP node, dispatched by port,
+//! reconfigured in place, reporting typed events. What `meridiand` and the lab run; the
+//! command-language layer only translates a configuration into a [`NodeConfig`] and renders
+//! displays from the node's state.
+
+use std::collections::VecDeque;
+use std::net::Ipv4Addr;
+
+use crate::engine::{Engine, Input, Instant, Now, Output, TxToken};
+use crate::event::Observation;
+use crate::ntp_service::NtpNode;
+use crate::ntp_service::config::NtpConfig;
+use crate::unicast::{Client, ClientConfig, PtpNode, Server, ServerConfig};
+
+/// What a node runs, from its configuration.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct NodeConfig {
+    /// The NTP service, if any.
+    pub ntp: Option<NtpConfig>,
+    /// Every address the device owns (for NTP loop detection).
+    pub addresses: Vec<Ipv4Addr>,
+    /// The PTP client part, if any.
+    pub ptp_client: Option<ClientConfig>,
+    /// The PTP server part, if any.
+    pub ptp_server: Option<ServerConfig>,
+}
+
+/// NTP transmit tokens carry this bit so they never collide with PTP's.
+const NTP_TOKEN_BIT: u64 = 1 << 62;
+
+/// Everything one device runs: its NTP service and its PTP node, dispatched by port.
+#[derive(Debug)]
+pub struct Node {
+    /// The NTP service, if configured.
+    pub ntp: Option<NtpNode>,
+    /// The PTP node, if enabled.
+    pub ptp: Option<PtpNode>,
+    now: Instant,
+    out: VecDeque<Output>,
+    /// What the engines looked like after the last input: events are its changes.
+    observed: Observation,
+}
+
+impl Node {
+    /// The engines `config` describes, started at `now`.
+    #[must_use]
+    pub fn new(config: &NodeConfig, now: Instant, seed: u64) -> Self {
+        let ntp = config
+            .ntp
+            .clone()
+            .map(|c| NtpNode::new(c, config.addresses.clone(), now, seed));
+        let seed = seed.rotate_left(17);
+        let ptp = match (config.ptp_client.clone(), config.ptp_server.clone()) {
+            (None, None) => None,
+            (client, server) => Some(PtpNode::new(
+                client.map(|cc| Client::new(cc, now, seed)),
+                server.map(Server::new),
+            )),
+        };
+        Self {
+            ntp,
+            ptp,
+            now,
+            out: VecDeque::new(),
+            observed: Observation::default(),
+        }
+    }
+
+    /// The instant of the last input.
+    #[must_use]
+    pub fn now(&self) -> Instant {
+        self.now
+    }
+
+    /// Clears every PTP counter and statistic (`reset ptp-adaptive statistics`); `false` if
+    /// the node runs no PTP.
+    pub fn reset_ptp_statistics(&mut self) -> bool {
+        self.ptp.as_mut().map(PtpNode::reset_statistics).is_some()
+    }
+
+    /// Applies a committed configuration in place, as a router does: engines, associations,
+    /// servers and grants whose configuration did not change keep all their state (a commit
+    /// of `sysname` or of an ACL nothing uses changes nothing on the wire); changed ones are
+    /// rebuilt; removed PTP parts cancel their grants on the wire. Returns whether any engine
+    /// changed.
+    pub fn reconfigure(&mut self, config: &NodeConfig, now: Now, seed: u64) -> bool {
+        let mut changed = false;
+        let addresses = config.addresses.clone();
+        match (self.ntp.as_mut(), config.ntp.clone()) {
+            (Some(n), Some(c)) => changed |= n.reconfigure(now, c, addresses),
+            (None, None) => {}
+            (_, c) => {
+                changed = true;
+                self.collect();
+                self.ntp = c.map(|c| NtpNode::new(c, addresses, now.instant, seed));
+            }
+        }
+        let (client, server) = (config.ptp_client.clone(), config.ptp_server.clone());
+        let wanted = client.is_some() || server.is_some();
+        let seed = seed.rotate_left(17);
+        match self.ptp.as_mut() {
+            Some(p) => {
+                changed |= p.reconfigure(now.instant, client, server, seed);
+                if !wanted {
+                    // Its CANCELs go out before it does.
+                    self.collect();
+                    self.ptp = None;
+                }
+            }
+            None if wanted => {
+                changed = true;
+                self.ptp = Some(PtpNode::new(
+                    client.map(|cc| Client::new(cc, now.instant, seed)),
+                    server.map(Server::new),
+                ));
+            }
+            None => {}
+        }
+        self.now = now.instant;
+        self.collect();
+        changed
+    }
+
+    fn collect(&mut self) {
+        if let Some(n) = self.ntp.as_mut() {
+            while let Some(o) = n.poll_output() {
+                self.out.push_back(match o {
+                    Output::Transmit(mut t) => {
+                        t.token = t.token.map(|k| TxToken(k.0 | NTP_TOKEN_BIT));
+                        Output::Transmit(t)
+                    }
+                    other => other,
+                });
+            }
+        }
+        if let Some(p) = self.ptp.as_mut() {
+            while let Some(o) = p.poll_output() {
+                self.out.push_back(o);
+            }
+        }
+        let now = Observation::of(self.ntp.as_ref(), self.ptp.as_ref());
+        if now != self.observed {
+            let mut events = Vec::new();
+            now.changes_since(&self.observed, &mut events);
+            self.out.extend(events.into_iter().map(Output::Event));
+            self.observed = now;
+        }
+    }
+}
+
+impl Engine for Node {
+    fn handle(&mut self, now: Now, input: Input<'_>) {
+        self.now = now.instant;
+        match input {
+            Input::Datagram(d) => {
+                let ntp = d.to.port() == crate::ntp::PORT;
+                match (ntp, self.ntp.as_mut(), self.ptp.as_mut()) {
+                    (true, Some(n), _) => n.handle(now, input),
+                    (false, _, Some(p)) => p.handle(now, input),
+                    _ => {}
+                }
+            }
+            Input::TxTimestamp { token, timestamp } => {
+                if token.0 & NTP_TOKEN_BIT != 0 {
+                    if let Some(n) = self.ntp.as_mut() {
+                        n.handle(
+                            now,
+                            Input::TxTimestamp {
+                                token: TxToken(token.0 & !NTP_TOKEN_BIT),
+                                timestamp,
+                            },
+                        );
+                    }
+                } else if let Some(p) = self.ptp.as_mut() {
+                    p.handle(now, input);
+                }
+            }
+            Input::Timeout => {
+                if let Some(n) = self.ntp.as_mut()
+                    && n.poll_timeout().is_some_and(|t| t <= now.instant)
+                {
+                    n.handle(now, input);
+                }
+                if let Some(p) = self.ptp.as_mut()
+                    && p.poll_timeout().is_some_and(|t| t <= now.instant)
+                {
+                    p.handle(now, input);
+                }
+            }
+        }
+        self.collect();
+    }
+
+    fn poll_output(&mut self) -> Option<Output> {
+        self.out.pop_front()
+    }
+
+    fn poll_timeout(&self) -> Option<Instant> {
+        let n = self.ntp.as_ref().and_then(Engine::poll_timeout);
+        let p = self.ptp.as_ref().and_then(Engine::poll_timeout);
+        n.into_iter().chain(p).min()
+    }
+}
