@@ -557,4 +557,22 @@ impl Displays for DeviceEngine {
     fn reset_ptp_statistics(&mut self) -> bool {
         DeviceEngine::reset_ptp_statistics(self)
     }
+
+    fn ntp_json(&self, what: NtpDisplay) -> Option<String> {
+        let n = self.ntp.as_ref()?;
+        let v = match what {
+            NtpDisplay::Status => crate::typed_json::ntp_status(&n.status()),
+            NtpDisplay::Sessions(_) => crate::typed_json::ntp_sessions(n, self.now()),
+            NtpDisplay::Trace => crate::typed_json::ntp_trace(&[crate::display::TraceHop::of(
+                n.config().source.to_string(),
+                &n.status(),
+            )]),
+        };
+        Some(v.to_string() + "\n")
+    }
+
+    fn ptp_json(&self, what: &str, id: Option<u64>) -> Option<String> {
+        let p = self.ptp.as_ref()?;
+        Some(crate::typed_json::ptp(p, what, id, self.now()).to_string() + "\n")
+    }
 }

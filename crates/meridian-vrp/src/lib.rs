@@ -17,3 +17,4 @@ pub mod parse;
 pub mod render;
 pub mod session;
 pub mod syntax;
+pub mod typed_json;

@@ -46,6 +46,43 @@ pub trait Displays {
     fn reset_ptp_statistics(&mut self) -> bool {
         false
     }
+    /// The NTP display as JSON from typed state, if this implementation has it (otherwise
+    /// `| json` converts the text).
+    fn ntp_json(&self, _what: NtpDisplay) -> Option<String> {
+        None
+    }
+    /// The PTP display as JSON from typed state, if this implementation has it.
+    fn ptp_json(&self, _what: &str, _id: Option<u64>) -> Option<String> {
+        None
+    }
+}
+
+/// Displays as `| json` wants them: typed JSON where the engines offer it (and a note that
+/// they did), text elsewhere.
+struct AsJson<'a> {
+    inner: &'a mut dyn Displays,
+    typed: std::cell::Cell<bool>,
+}
+
+impl AsJson<'_> {
+    fn typed(&self, j: Option<String>) -> Option<String> {
+        self.typed.set(self.typed.get() || j.is_some());
+        j
+    }
+}
+
+impl Displays for AsJson<'_> {
+    fn ntp(&self, what: NtpDisplay) -> Option<String> {
+        self.typed(self.inner.ntp_json(what))
+            .or_else(|| self.inner.ntp(what))
+    }
+    fn ptp(&self, what: &str, id: Option<u64>) -> Option<String> {
+        self.typed(self.inner.ptp_json(what, id))
+            .or_else(|| self.inner.ptp(what, id))
+    }
+    fn reset_ptp_statistics(&mut self) -> bool {
+        self.inner.reset_ptp_statistics()
+    }
 }
 
 /// Which NTP display.
@@ -200,7 +237,12 @@ impl Session {
                 return "Error: `| json` applies to display commands only.\n".into();
             }
             let prompt = self.prompt();
-            return match self.execute(cmd, displays) {
+            let mut json = AsJson {
+                inner: displays,
+                typed: std::cell::Cell::new(false),
+            };
+            return match self.execute(cmd, &mut json) {
+                Ok(text) if json.typed.get() => text,
                 Ok(text) => crate::json::display_to_json(&text),
                 Err(f) => f.render(&prompt) + "\n",
             };

@@ -71,9 +71,30 @@ fn ntp_client_daemon_synchronizes_to_a_server_daemon_and_obeys_its_shell() {
     // The same displays as JSON for automation.
     let j: serde_json::Value =
         serde_json::from_str(&shell(&cc, "display ntp-service sessions | json")).unwrap();
-    assert_eq!(j[0]["clock source"], "127.0.0.2", "{j}");
-    assert_eq!(j[0]["clock stratum"], "2", "{j}");
-    assert_eq!(j[0]["values"]["clock stratum"]["value"], 2, "{j}");
+    assert_eq!(j[0]["source"], "127.0.0.2", "{j}");
+    assert_eq!(j[0]["stratum"], 2, "{j}");
+    assert_eq!(j[0]["master"], true, "{j}");
+    let delay = j[0]["delay_s"].as_f64().unwrap_or_else(|| panic!("{j}"));
+    assert!(delay > 0.0 && delay < 0.01, "{j}");
+    let status: serde_json::Value =
+        serde_json::from_str(&shell(&cc, "display ntp-service status | json")).unwrap();
+    assert_eq!(
+        (
+            &status["synchronized"],
+            &status["stratum"],
+            &status["reference"]
+        ),
+        (
+            &serde_json::json!(true),
+            &serde_json::json!(3),
+            &serde_json::json!("127.0.0.2")
+        ),
+        "{status}"
+    );
+    // Displays with no engine state behind them still convert their text.
+    let config: serde_json::Value =
+        serde_json::from_str(&shell(&cc, "display current-configuration | json")).unwrap();
+    assert!(config.is_array(), "{config}");
     // Prometheus metrics: the client's stratum and its peer; the server's clients are counted
     // among its packets, none dropped.
     let m = scrape(19124, "/metrics");

@@ -441,4 +441,15 @@ impl Displays for LabDisplays<'_> {
     fn reset_ptp_statistics(&mut self) -> bool {
         self.engine.reset_ptp_statistics()
     }
+    fn ntp_json(&self, what: NtpDisplay) -> Option<String> {
+        match what {
+            NtpDisplay::Trace if !self.chain.is_empty() => {
+                Some(meridian_vrp::typed_json::ntp_trace(&self.chain).to_string() + "\n")
+            }
+            _ => self.engine.ntp_json(what),
+        }
+    }
+    fn ptp_json(&self, what: &str, id: Option<u64>) -> Option<String> {
+        self.engine.ptp_json(what, id)
+    }
 }
