@@ -210,19 +210,7 @@ fn meridians_ntp_client_synchronizes_to_chronyd() {
             .unwrap_or_else(|| panic!("{sessions}"))
     };
     let before = shell(&control, "display ntp-service sessions");
-    let mut lines = Vec::new();
-    for line in [
-        "system-view",
-        "sysname Renamed",
-        "acl number 2500",
-        "rule 5 deny source 198.51.100.0 0.0.0.255",
-        "quit",
-        "commit",
-        "return",
-    ] {
-        lines.push(line);
-    }
-    let out = common::shell_lines(&control, &lines);
+    let out = common::shell_lines(&control, &common::UNRELATED_COMMIT);
     assert!(!out.contains("Error"), "{out}");
     let after = shell(&control, "display ntp-service sessions");
     assert_eq!(after.matches("clock source:").count(), 1, "{after}");

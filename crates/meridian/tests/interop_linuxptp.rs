@@ -125,7 +125,7 @@ fn atr_client_locks_to_ptp4l_and_renews_its_grants() {
     // may change on the wire (checked in the capture: no new client negotiating from scratch)
     // and the lock holds (judged below with the rest of the run).
     wait_for(&control);
-    let out = common::shell_lines(&control, &UNRELATED_COMMIT);
+    let out = common::shell_lines(&control, &common::UNRELATED_COMMIT);
     assert!(!out.contains("Error"), "{out}");
     // Hold past two grant durations from the start (2 × 60 s), then judge the locked part.
     std::thread::sleep(Duration::from_secs(130u64.saturating_sub(locked as u64)));
@@ -170,17 +170,6 @@ fn atr_client_locks_to_ptp4l_and_renews_its_grants() {
     );
     check_one_negotiating_client(&pcap);
 }
-
-/// A commit of the sysname and of an ACL nothing uses, typed on the control socket.
-const UNRELATED_COMMIT: [&str; 7] = [
-    "system-view",
-    "sysname Renamed",
-    "acl number 2500",
-    "rule 5 deny source 198.51.100.0 0.0.0.255",
-    "quit",
-    "commit",
-    "return",
-];
 
 /// The client negotiated once from scratch and then only renewed: exactly one REQUEST went to
 /// the wildcard port (a client that does not know its server yet), and its Signaling sequence

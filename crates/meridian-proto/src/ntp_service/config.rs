@@ -142,6 +142,18 @@ pub struct NtpConfig {
     pub nominal_frequency_hz: f64,
 }
 
+impl NtpConfig {
+    /// The shortest poll of any association, log2 s (6 with none): where the discipline starts.
+    #[must_use]
+    pub fn min_poll(&self) -> i8 {
+        self.associations
+            .iter()
+            .map(|a| a.minpoll)
+            .min()
+            .unwrap_or(6)
+    }
+}
+
 /// All associations together may not exceed this many.
 pub const MAX_ASSOCIATIONS: usize = 128;
 

@@ -133,12 +133,7 @@ impl NtpNode {
     /// A service starting at `now`, owning `addresses`; `seed` drives its random choices.
     #[must_use]
     pub fn new(config: NtpConfig, addresses: Vec<Ipv4Addr>, now: Instant, seed: u64) -> Self {
-        let minpoll = config
-            .associations
-            .iter()
-            .map(|a| a.minpoll)
-            .min()
-            .unwrap_or(6);
+        let minpoll = config.min_poll();
         let associations = config
             .associations
             .iter()
@@ -230,13 +225,7 @@ impl NtpNode {
             self.sys.reference = Reference::None;
         }
         if config.limits != self.config.limits {
-            let minpoll = config
-                .associations
-                .iter()
-                .map(|a| a.minpoll)
-                .min()
-                .unwrap_or(6);
-            self.discipline = Discipline::new(config.limits, minpoll);
+            self.discipline = Discipline::new(config.limits, config.min_poll());
         }
         self.config = config;
         self.addresses = addresses;

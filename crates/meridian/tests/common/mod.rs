@@ -101,6 +101,17 @@ impl Drop for Daemon {
     }
 }
 
+/// An operator's commit of the sysname and of an ACL nothing uses, from user view back to it.
+pub const UNRELATED_COMMIT: [&str; 7] = [
+    "system-view",
+    "sysname Renamed",
+    "acl number 2500",
+    "rule 5 deny source 198.51.100.0 0.0.0.255",
+    "quit",
+    "commit",
+    "return",
+];
+
 /// One command through the control socket, as `meridian shell -c` runs it (a session of its
 /// own: it starts in user view).
 pub fn shell(control: &Path, line: &str) -> String {
