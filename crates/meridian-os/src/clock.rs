@@ -23,6 +23,12 @@ pub trait Clock {
     fn apply(&mut self, adj: ClockAdjustment) -> io::Result<()>;
     /// The frequency correction in force, ppb.
     fn frequency_ppb(&self) -> f64;
+    /// How far this clock is from CLOCK_REALTIME, from one reading of CLOCK_REALTIME expressed
+    /// on this clock (two separate readings would differ by the time between them).
+    fn offset_from_realtime(&self) -> Duration {
+        let ts = clock_gettime(ClockId::CLOCK_REALTIME).unwrap_or_else(|_| TimeSpec::new(0, 0));
+        self.reading_at(ts) - timespec(ts)
+    }
 }
 
 /// CLOCK_REALTIME as a [`Timestamp`].
@@ -69,14 +75,6 @@ impl VirtualClock {
     fn at(&self, real: Timestamp) -> Timestamp {
         let d = real - self.base_real;
         self.base + d.mul_f64((1.0 + self.oscillator) * (1.0 + self.correction))
-    }
-
-    /// How far this clock is from CLOCK_REALTIME now (its true error when the host clock is the
-    /// reference, as in tests on one machine).
-    #[must_use]
-    pub fn offset_from_realtime(&self) -> Duration {
-        let r = realtime();
-        self.at(r) - r
     }
 
     /// The correction in force, ppb.
@@ -190,6 +188,24 @@ impl Clock for SystemClock {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_self_measurement_is_exact_from_one_reading() {
+        // A clock started exactly 5 ms off reads exactly 5 ms off, every time (two readings
+        // 0.4–3 µs apart read 4.997–4.998 ms).
+        let c = VirtualClock::new(Duration::from_millis(5), 0.0);
+        for _ in 0..10_000 {
+            assert_eq!(c.offset_from_realtime(), Duration::from_millis(5));
+        }
+        let mut stepped = c;
+        stepped
+            .apply(ClockAdjustment::Step(Duration::from_nanos(-1_234)))
+            .unwrap();
+        assert_eq!(
+            stepped.offset_from_realtime(),
+            Duration::from_nanos(5_000_000 - 1_234)
+        );
+    }
 
     #[test]
     fn virtual_clock_steps_and_slews_without_touching_the_host() {

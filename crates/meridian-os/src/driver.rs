@@ -441,7 +441,7 @@ impl<C: Clock> Daemon<C> {
                     .create(true)
                     .append(true)
                     .open(path)?;
-                let offset = self.clock.now() - crate::clock::realtime();
+                let offset = self.clock.offset_from_realtime();
                 writeln!(f, "{{\"offset_ns\": {:.1}}}", offset.as_nanos_f64())?;
             }
         }
@@ -610,7 +610,7 @@ impl<C: Clock> Daemon<C> {
                     continue;
                 }
                 Request::Metrics => {
-                    let offset = self.clock.now() - crate::clock::realtime();
+                    let offset = self.clock.offset_from_realtime();
                     metrics::render(
                         &self.engine,
                         monotonic(),
