@@ -15,6 +15,16 @@ mod common;
 
 use common::{Daemon, Scratch, scrape, shell, wait_for};
 
+/// This process's soft limit of open files.
+fn open_files_limit() -> usize {
+    std::fs::read_to_string("/proc/self/limits")
+        .unwrap_or_default()
+        .lines()
+        .find(|l| l.starts_with("Max open files"))
+        .and_then(|l| l.split_whitespace().nth(3)?.parse().ok())
+        .unwrap_or(1024)
+}
+
 fn request(xmt: u64) -> Vec<u8> {
     Packet::new(Header {
         leap: LeapIndicator::NoWarning,
@@ -57,16 +67,19 @@ fn abusive_control_and_metrics_clients_do_not_stop_the_time_service() {
     wait_for(&cc);
     std::thread::sleep(Duration::from_millis(300));
     let mut held = Vec::new();
-    // 200 idle connections that never send: the first 64 each hold a client thread until their
-    // 5-s deadline, the rest are told the daemon has too many.
-    for _ in 0..200 {
+    // 1000 idle connections at once that never send: the first 64 each hold a client thread
+    // until their 5-s deadline, the rest are told the daemon has too many. (Fewer if this
+    // process may not open that many files; the count is printed.)
+    let n = open_files_limit().saturating_sub(1200).clamp(100, 1000);
+    println!("{n} idle control connections, {n} idle metrics connections");
+    for _ in 0..n {
         held.push(UnixStream::connect(&cc).unwrap());
     }
     let mut extra = UnixStream::connect(&cc).unwrap();
     let mut told = String::new();
     extra.read_to_string(&mut told).unwrap();
     assert_eq!(told, "Error: too many connections.\n");
-    let mut idle_tcp: Vec<TcpStream> = (0..200)
+    let mut idle_tcp: Vec<TcpStream> = (0..n)
         .filter_map(|_| TcpStream::connect(("127.0.0.1", 19171)).ok())
         .collect();
     // Cut off after their deadline, they free the threads.
