@@ -81,6 +81,13 @@ fn atr_time_profile_locks_through_queueing() {
     let c = device(&r, "Client");
     assert_eq!(c["ptp"]["state"], "locked");
     assert!(c["te_ns"]["p99"].as_f64().unwrap() < 1_100.0, "{c}");
+    // The signed mean and the count are reported beside the |TE| percentiles.
+    let te = &c["te_ns"];
+    assert!(
+        te["mean"].as_f64().unwrap().abs() <= te["max"].as_f64().unwrap(),
+        "{c}"
+    );
+    assert_eq!(te["samples"], 1801, "{c}");
 }
 
 #[test]
@@ -325,5 +332,26 @@ fn timed_commits_apply_on_the_running_device() {
             "topology.toml:{line}: commit at 400 s on Boundary: \"ptp-adaptive domain 300\": Error:"
         )),
         "{err}"
+    );
+}
+
+/// A run shorter than the file's warm-up says so, and a summary over few samples warns.
+#[test]
+fn short_runs_say_their_statistics_are_thin() {
+    let dir = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../examples/atr-time-profile"
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_meridian"))
+        .args(["lab", dir, "--duration", "60"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("ends before the warm-up (1800 s)"), "{err}");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("warning: statistics over 46 samples only"),
+        "{text}"
     );
 }

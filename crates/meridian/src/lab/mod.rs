@@ -257,8 +257,17 @@ fn report(
             })
         });
         let samples = sim.samples(*node);
-        let te = summarize(samples, warmup)
-            .map(|s| json!({"p50": s.p50_abs_ns, "p99": s.p99_abs_ns, "max": s.max_abs_ns}));
+        // Signed mean and the sample count beside the |TE| percentiles: a p99 of three
+        // samples, or a large constant offset, must not read like a steady state.
+        let te = summarize(samples, warmup).map(|s| {
+            json!({
+                "samples": s.count,
+                "mean": s.mean_ns,
+                "p50": s.p50_abs_ns,
+                "p99": s.p99_abs_ns,
+                "max": s.max_abs_ns,
+            })
+        });
         let freq: Vec<f64> = samples
             .iter()
             .filter(|s| s.at >= warmup && s.up)
@@ -275,18 +284,33 @@ fn report(
     json!({"devices": out, "events": events})
 }
 
+/// Fewer one-second samples than this after the warm-up and the summary says so.
+const MIN_SAMPLES: u64 = 60;
+
 fn summary(report: &Value) {
     println!("\ndevice summary (statistics after the warm-up)");
+    let fewest = report["devices"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|d| d["te_ns"]["samples"].as_u64())
+        .min();
+    if let Some(n) = fewest.filter(|n| *n < MIN_SAMPLES) {
+        println!("  warning: statistics over {n} samples only (use a longer --duration)");
+    }
     for d in report["devices"].as_array().into_iter().flatten() {
         let te = &d["te_ns"];
         let ntp = &d["ntp"];
         let ptp = &d["ptp"];
         let mut line = format!(
-            "  {:<12} p99 |TE| {:>12}",
+            "  {:<12} p99 |TE| {:>12}  mean {:>12}",
             d["name"].as_str().unwrap_or(""),
             te["p99"]
                 .as_f64()
-                .map_or("-".into(), |v| format!("{:.0} ns", v))
+                .map_or("-".into(), |v| format!("{:.0} ns", v)),
+            te["mean"]
+                .as_f64()
+                .map_or("-".into(), |v| format!("{:+.0} ns", v))
         );
         if !ntp.is_null() {
             line += &format!(
