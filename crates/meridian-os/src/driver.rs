@@ -503,26 +503,18 @@ impl<C: Clock> Daemon<C> {
     fn read_tx_timestamps(&mut self) -> io::Result<()> {
         let keys: Vec<(Ipv4Addr, u16)> = self.sockets.keys().copied().collect();
         for key in keys {
-            self.read_tx_timestamps_on(key)?;
-        }
-        Ok(())
-    }
-
-    /// The transmit timestamps queued on one socket, handed to the engine.
-    fn read_tx_timestamps_on(&mut self, key: (Ipv4Addr, u16)) -> io::Result<()> {
-        let Some(phc) = self.sockets.get(&key).map(|s| s.phc) else {
-            return Ok(());
-        };
-        while let Some((id, ts)) = self.sockets[&key].recv_tx_timestamp()? {
-            if let Some(p) = self.pending.remove(&(key, id)) {
-                let t = self.kernel_reading(ts, phc).unwrap_or(p.sent);
-                self.engine.handle(
-                    self.now(),
-                    Input::TxTimestamp {
-                        token: p.token,
-                        timestamp: t,
-                    },
-                );
+            let phc = self.sockets[&key].phc;
+            while let Some((id, ts)) = self.sockets[&key].recv_tx_timestamp()? {
+                if let Some(p) = self.pending.remove(&(key, id)) {
+                    let t = self.kernel_reading(ts, phc).unwrap_or(p.sent);
+                    self.engine.handle(
+                        self.now(),
+                        Input::TxTimestamp {
+                            token: p.token,
+                            timestamp: t,
+                        },
+                    );
+                }
             }
         }
         Ok(())
@@ -590,10 +582,6 @@ impl<C: Clock> Daemon<C> {
                                         deadline,
                                     },
                                 );
-                                // A software timestamp is usually queued before the send
-                                // returns: read it now, so what waits for it (a two-step
-                                // Follow_Up) leaves in this same flush, not a loop later.
-                                self.read_tx_timestamps_on(key)?;
                             }
                         }
                         Err(e) => crate::warn_limited!(
