@@ -119,7 +119,9 @@ pub struct Observation {
     fset: Option<FsetFit>,
     tracking: Option<Option<(usize, Ipv4Addr)>>,
     servo: Option<ServoState>,
-    servers: Vec<ServerView>,
+    /// At most two configured servers: a fixed array keeps this per-input observation free of
+    /// allocation (it runs after every packet).
+    servers: [Option<ServerView>; 2],
     refused: u64,
 }
 
@@ -137,19 +139,17 @@ impl Observation {
             fset: ntp.and_then(|n| n.discipline().fset_fit),
             tracking: client.map(|c| c.selected().map(|i| (i, c.servers()[i].addr))),
             servo: client.map(crate::unicast::Client::servo_state),
-            servers: client.map_or_else(Vec::new, |c| {
-                c.servers()
-                    .iter()
-                    .map(|s| ServerView {
-                        addr: s.addr,
-                        state: NegotiationState::of(&s.negotiations),
-                        grants: s.negotiations.map(|n| match n {
-                            Negotiation::Granted { .. } => (true, 0),
-                            Negotiation::Requesting { attempts, .. } => (false, attempts),
-                            Negotiation::Idle => (false, 0),
-                        }),
-                    })
-                    .collect()
+            servers: client.map_or([None; 2], |c| {
+                let view = |s: &crate::unicast::client::ServerLink| ServerView {
+                    addr: s.addr,
+                    state: NegotiationState::of(&s.negotiations),
+                    grants: s.negotiations.map(|n| match n {
+                        Negotiation::Granted { .. } => (true, 0),
+                        Negotiation::Requesting { attempts, .. } => (false, attempts),
+                        Negotiation::Idle => (false, 0),
+                    }),
+                };
+                [0, 1].map(|i| c.servers().get(i).map(view))
             }),
             refused: ptp
                 .and_then(PtpNode::server)
@@ -192,7 +192,8 @@ impl Observation {
             out.extend([Event::PtpServo(s)]);
         }
         for (i, s) in self.servers.iter().enumerate() {
-            let was = before.servers.get(i).filter(|w| w.addr == s.addr);
+            let Some(s) = s else { continue };
+            let was = before.servers[i].as_ref().filter(|w| w.addr == s.addr);
             for kind in GrantedType::ALL {
                 let (granted, attempts) = s.grants[kind as usize];
                 let (was_granted, was_attempts) =

@@ -863,13 +863,10 @@ impl Client {
             self.servo.holdover(now, &mut self.scratch);
         }
         self.config = config;
+        let wanted = GrantedType::ALL.map(|k| self.requested_interval(k));
         for s in &mut self.servers {
             for kind in GrantedType::ALL {
-                let wanted = match kind {
-                    GrantedType::Announce => self.config.announce_interval,
-                    GrantedType::Sync => self.config.sync_interval,
-                    GrantedType::DelayResp => self.config.delay_resp_interval,
-                };
+                let wanted = wanted[kind as usize];
                 let n = &mut s.negotiations[kind as usize];
                 if n.granted_interval().is_some_and(|g| g != wanted) {
                     // Ask for the new rate now; the server's GRANT replaces the old one.
