@@ -54,6 +54,9 @@ pub struct SelectionParams {
     /// Time recovery: phase gathered while the frequency was measured that is larger than this
     /// is stepped out when the measurement ends (slewing it out would take minutes).
     pub settle_step_threshold: Duration,
+    /// "Locked" is declared once the recent phase errors, with two standard deviations of
+    /// their noise, are within this, and left when their mean is outside it.
+    pub lock_budget: Duration,
     /// Acquisition ends when the frequency's standard error is below this, ppb…
     pub acquisition_precision_ppb: f64,
     /// …or after this long.
@@ -74,6 +77,7 @@ impl Default for SelectionParams {
             step_threshold: Duration::from_millis(1),
             unlock_threshold: Duration::from_micros(100),
             settle_step_threshold: Duration::from_micros(2),
+            lock_budget: Duration::from_micros(1),
             acquisition_precision_ppb: 2.0,
             acquisition_max: Duration::from_secs(256),
         }
@@ -137,6 +141,28 @@ fn floor(values: &mut [f64], band: f64, fraction: f64) -> Option<Floor> {
         in_band,
         count: values.len(),
     })
+}
+
+/// Phase errors the lock test looks at: four ticks (a relock after holdover waits for them).
+const LOCK_TICKS: usize = 4;
+
+/// The lock test over the last [`LOCK_TICKS`] phase errors (ns) against `budget`: `Some(true)`
+/// when, with two standard deviations of their noise, they are within it (enter "Locked");
+/// `Some(false)` when even their mean is outside it (leave); `None` in between (hysteresis).
+fn lock_test(recent: &VecDeque<f64>, budget: f64) -> Option<bool> {
+    if recent.len() < LOCK_TICKS {
+        return Some(false);
+    }
+    let n = recent.len() as f64;
+    let mean = recent.iter().sum::<f64>() / n;
+    let sd = (recent.iter().map(|e| (e - mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt();
+    if mean.abs() + 2.0 * sd <= budget {
+        Some(true)
+    } else if mean.abs() > budget {
+        Some(false)
+    } else {
+        None
+    }
 }
 
 /// The autocorrelation of `x` at `lag`; `None` when undefined (too short, or constant).
@@ -222,6 +248,8 @@ pub struct SelectionServo {
     last_floors: [Option<Floor>; 2],
     /// Phase errors seen at the current time constant.
     dwell: Vec<f64>,
+    /// The last [`LOCK_TICKS`] phase errors (the lock test).
+    recent: VecDeque<f64>,
     /// Consecutive ticks beyond the step and unlock thresholds.
     beyond: (u32, u32),
     /// Samples taken before this instant may straddle a step and are dropped.
@@ -265,6 +293,7 @@ impl SelectionServo {
             window: params.window_min,
             last_floors: [None; 2],
             dwell: Vec::new(),
+            recent: VecDeque::with_capacity(LOCK_TICKS + 1),
             beyond: (0, 0),
             guard_until: None,
             references: [None; 2],
@@ -351,11 +380,14 @@ impl SelectionServo {
         // Exchanges in flight straddle the step; the windows themselves stay valid.
         self.guard_until = Some(now.after(Duration::SECOND));
         self.references = [None; 2];
+        self.recent.clear();
     }
 
     /// One acquisition tick: adds the mean offset since the last tick and, once the fitted
-    /// frequency is precise enough, hands over to the loop.
-    fn acquire(&mut self, now: Instant, out: &mut Vec<ClockAdjustment>) {
+    /// frequency is precise enough, hands over to the loop. In time recovery the phase error `e`
+    /// is steered out meanwhile, from the first exchange on: the fit's points are net of our
+    /// corrections, so steering does not disturb the measurement.
+    fn acquire(&mut self, now: Instant, e: f64, out: &mut Vec<ClockAdjustment>) {
         let Some(acq) = self.acquisition.as_mut() else {
             return;
         };
@@ -385,16 +417,34 @@ impl SelectionServo {
             .filter_map(|s| slope(s))
             .min_by(|a, b| a.1.total_cmp(&b.1));
         let elapsed = now.duration_since(start);
-        let Some((b, se)) = best else { return };
-        let done = se < self.p.acquisition_precision_ppb || elapsed >= self.p.acquisition_max;
-        // The points are net of our corrections: their slope is the oscillator's own. Applying
-        // a rough estimate early keeps the phase from running away while the fit improves.
-        if done || se < 1_000.0 {
-            self.integral = (-b).clamp(-MAX_FREQUENCY_PPB, MAX_FREQUENCY_PPB);
-            out.push(
-                self.applied
-                    .apply(now, ClockAdjustment::Frequency(self.integral)),
-            );
+        let done = best.is_some_and(|(_, se)| se < self.p.acquisition_precision_ppb)
+            || (best.is_some() && elapsed >= self.p.acquisition_max);
+        if let Some((b, se)) = best {
+            let estimate = (-b).clamp(-MAX_FREQUENCY_PPB, MAX_FREQUENCY_PPB);
+            let apply = match self.mode {
+                // An estimate replaces the one in force only when its uncertainty is below the
+                // change it makes: with the phase held, a noisy early estimate costs nothing
+                // but chasing it does (0.4–1 ppm wrong on veth with software timestamps).
+                ServoMode::Time => se < (estimate - self.integral).abs(),
+                // The points are net of our corrections: their slope is the oscillator's own.
+                // Applying a rough estimate early keeps the phase from running away while the
+                // fit improves.
+                ServoMode::Frequency => se < 1_000.0,
+            };
+            if done || apply {
+                self.integral = estimate;
+            }
+            if self.mode == ServoMode::Frequency && (done || apply) {
+                out.push(
+                    self.applied
+                        .apply(now, ClockAdjustment::Frequency(self.integral)),
+                );
+            }
+        }
+        if self.mode == ServoMode::Time {
+            let f = (self.integral - e / self.p.time_constant_min)
+                .clamp(-MAX_FREQUENCY_PPB, MAX_FREQUENCY_PPB);
+            out.push(self.applied.apply(now, ClockAdjustment::Frequency(f)));
         }
         if done {
             self.acquisition = None;
@@ -409,6 +459,20 @@ impl SelectionServo {
                 self.step(now, e, out);
             }
         }
+    }
+
+    /// Time recovery: "Locked" once the recent phase errors, with their noise, are within the
+    /// budget, until their mean leaves it; otherwise pulling in (or re-acquiring after holdover).
+    fn judge_lock(&mut self, now: Instant) {
+        let next = match (
+            lock_test(&self.recent, self.p.lock_budget.as_nanos_f64()),
+            self.state,
+        ) {
+            (Some(true), _) | (None, ServoState::Locked) => ServoState::Locked,
+            (_, ServoState::Reacquiring) => ServoState::Reacquiring,
+            _ => ServoState::Locking,
+        };
+        self.enter(now, next);
     }
 
     /// Lengthens the window while a direction's band holds too few samples to find the floor,
@@ -518,6 +582,10 @@ impl Servo for SelectionServo {
             return;
         };
         self.last_phase_ns = Some(e);
+        if self.recent.len() == LOCK_TICKS {
+            self.recent.pop_front();
+        }
+        self.recent.push_back(e);
         let stepping =
             self.mode == ServoMode::Time && e.abs() > self.p.step_threshold.as_nanos_f64();
         if self.state == ServoState::Unlocked {
@@ -527,7 +595,10 @@ impl Servo for SelectionServo {
             }
         }
         if self.acquisition.is_some() {
-            self.acquire(now, out);
+            self.acquire(now, e, out);
+            if self.mode == ServoMode::Time {
+                self.judge_lock(now);
+            }
             return;
         }
         // A large error that persists (the upstream stepped, say) is stepped again; one that
@@ -558,12 +629,17 @@ impl Servo for SelectionServo {
             return;
         }
         self.shift_gears(e, u);
-        let next = match (near, self.state) {
-            (true, _) => ServoState::Locked,
-            (false, ServoState::Reacquiring) => ServoState::Reacquiring,
-            (false, _) => ServoState::Locking,
-        };
-        self.enter(now, next);
+        match self.mode {
+            ServoMode::Time => self.judge_lock(now),
+            ServoMode::Frequency => {
+                let next = match (near, self.state) {
+                    (true, _) => ServoState::Locked,
+                    (false, ServoState::Reacquiring) => ServoState::Reacquiring,
+                    (false, _) => ServoState::Locking,
+                };
+                self.enter(now, next);
+            }
+        }
         // Critically damped PLL: f = I − e/Tp, I' = −e/(Tp·Ti) with Ti = 4·Tp. Far from lock the
         // integrator holds (anti-windup): the frequency was measured, only phase is slewed out.
         let tp = self.time_constant;
@@ -580,6 +656,7 @@ impl Servo for SelectionServo {
     }
 
     fn path_changed(&mut self) {
+        self.recent.clear();
         self.forward.clear();
         self.reverse.clear();
         self.references = [None; 2];
@@ -601,6 +678,7 @@ impl Servo for SelectionServo {
         self.forward.clear();
         self.reverse.clear();
         self.references = [None; 2];
+        self.recent.clear();
     }
 
     fn state(&self) -> ServoState {

@@ -291,3 +291,92 @@ fn holdover_is_left_by_reacquiring_from_the_held_frequency_without_a_step() {
     assert!(p.theta.abs() < 20.0, "θ = {} ns", p.theta);
     assert!((p.freq + p.y_ppb).abs() < 0.5, "frequency {} ppb", p.freq);
 }
+
+/// Real sockets with software timestamps, as measured on veth: a 9-µs floor in each direction,
+/// exponential kernel/scheduler noise (mean 1.5 µs forward, 1 µs reverse), 1 % of packets
+/// delayed 50–250 µs more; the clock starts 5 ms and 20 ppm off (the interop tests'
+/// `--virtual-offset-ms 5 --virtual-ppm 20`). Returns the true offset once a second and the
+/// servo's state at that moment.
+fn software_timestamp_run(rate: u32, seconds: u32, seed: u64) -> Vec<(f64, ServoState)> {
+    let mut rng = crate::rng::EngineRng::new(seed);
+    let mut uniform = move || ((rng.next_u64() >> 11) as f64 + 0.5) / (1u64 << 53) as f64;
+    let mut s = SelectionServo::new(ServoMode::Time, SelectionParams::default(), Instant::ZERO);
+    let (mut theta, y, mut freq) = (5_000_000.0, 20_000.0, 0.0);
+    let mut out = Vec::new();
+    let mut trace = Vec::new();
+    let dt = 1.0 / f64::from(rate);
+    for k in 0..seconds * rate {
+        let t = f64::from(k) * dt;
+        let at = Instant::from_origin(Duration::from_secs_f64(t));
+        let mut noise = |mean: f64| {
+            let spike = if uniform() < 0.01 {
+                50_000.0 + 200_000.0 * uniform()
+            } else {
+                0.0
+            };
+            9_000.0 - mean * uniform().ln() + spike
+        };
+        let (fwd, rev) = (noise(1_500.0), noise(1_000.0));
+        for sample in [
+            Sample::Forward {
+                at,
+                delay: Duration::from_nanos_f64(theta + fwd),
+            },
+            Sample::Reverse {
+                at,
+                delay: Duration::from_nanos_f64(rev - theta),
+            },
+        ] {
+            s.sample(sample, &mut out);
+        }
+        if s.next_tick().is_some_and(|n| n <= at) {
+            s.tick(at, &mut out);
+        }
+        for adj in out.drain(..) {
+            match adj {
+                ClockAdjustment::Step(d) => theta += d.as_nanos_f64(),
+                ClockAdjustment::Frequency(f) => freq = f,
+            }
+        }
+        if k % rate == 0 {
+            trace.push((theta, s.state()));
+        }
+        theta += (y + freq) * dt;
+    }
+    trace
+}
+
+/// Mean and RMS of the true offset over [from, to) seconds.
+fn mean_rms(trace: &[(f64, ServoState)], from: usize, to: usize) -> (f64, f64) {
+    let w = &trace[from..to];
+    let n = w.len() as f64;
+    let mean = w.iter().map(|x| x.0).sum::<f64>() / n;
+    let rms = (w.iter().map(|x| x.0 * x.0).sum::<f64>() / n).sqrt();
+    (mean, rms)
+}
+
+#[test]
+fn with_software_timestamps_phase_is_held_while_the_frequency_is_learned() {
+    for (rate, from, bound) in [(128, 30, 500.0), (16, 60, 1_000.0), (8, 60, 1_000.0)] {
+        for seed in 1..=5 {
+            let trace = software_timestamp_run(rate, 150, seed);
+            let (mean, rms) = mean_rms(&trace, from, 150);
+            let te: Vec<f64> = trace.iter().map(|x| (x.0 / 100.0).round() / 10.0).collect();
+            let locked = trace.iter().position(|x| x.1 == ServoState::Locked);
+            eprintln!(
+                "{rate}/s seed {seed}: mean {mean:.0} ns, RMS {rms:.0} ns, Locked at {locked:?} s"
+            );
+            assert!(
+                mean.abs() <= bound && rms <= 2.0 * bound,
+                "{rate}/s seed {seed}: mean {mean:.0} ns, RMS {rms:.0} ns over {from}–150 s; µs: {te:?}"
+            );
+            // Never "Locked" while the true error is outside the 1-µs budget.
+            for (i, (theta, state)) in trace.iter().enumerate() {
+                assert!(
+                    *state != ServoState::Locked || theta.abs() <= 1_000.0,
+                    "{rate}/s seed {seed}: Locked at {i} s with {theta:.0} ns"
+                );
+            }
+        }
+    }
+}
