@@ -588,10 +588,14 @@ impl Servo for SelectionServo {
         self.recent.push_back(e);
         let stepping =
             self.mode == ServoMode::Time && e.abs() > self.p.step_threshold.as_nanos_f64();
+        let mut e = e;
         if self.state == ServoState::Unlocked {
             self.enter(now, ServoState::Locking);
             if stepping {
                 self.step(now, e, out);
+                // The step took the error out: nothing is left to slew (slewing the error
+                // measured before it sent the clock 500 µs the other way in a second).
+                e = 0.0;
             }
         }
         if self.acquisition.is_some() {
