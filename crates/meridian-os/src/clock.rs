@@ -23,6 +23,12 @@ pub trait Clock {
     fn apply(&mut self, adj: ClockAdjustment) -> io::Result<()>;
     /// The frequency correction in force, ppb.
     fn frequency_ppb(&self) -> f64;
+    /// How fast this clock runs against CLOCK_REALTIME, ppb, where the clock knows it (the
+    /// virtual clock's simulated oscillator and the correction together): the frequency error
+    /// a test can judge the discipline by without asking the engine.
+    fn rate_error_ppb(&self) -> Option<f64> {
+        None
+    }
     /// How far this clock is from CLOCK_REALTIME, from one reading of CLOCK_REALTIME expressed
     /// on this clock (two separate readings would differ by the time between them).
     fn offset_from_realtime(&self) -> Duration {
@@ -95,6 +101,10 @@ impl Clock for VirtualClock {
 
     fn reading_at(&self, ts: TimeSpec) -> Timestamp {
         self.at(timespec(ts))
+    }
+
+    fn rate_error_ppb(&self) -> Option<f64> {
+        Some(((1.0 + self.oscillator) * (1.0 + self.correction) - 1.0) * 1e9)
     }
 
     fn apply(&mut self, adj: ClockAdjustment) -> io::Result<()> {
@@ -223,6 +233,18 @@ mod tests {
         let drift = c.offset_from_realtime() - before;
         assert!(drift.abs() < Duration::from_micros(20), "{drift}");
         assert!((c.correction_ppb() + 19_999.6).abs() < 1.0);
+    }
+
+    #[test]
+    fn the_rate_error_is_the_oscillator_and_the_correction_together() {
+        let mut c = VirtualClock::new(Duration::ZERO, 20_000.0);
+        assert!((c.rate_error_ppb().unwrap() - 20_000.0).abs() < 1e-6);
+        // The two compose as factors: −20 ppm leaves (1 + 2e-5)(1 − 2e-5) − 1 = −0.4 ppb.
+        c.apply(ClockAdjustment::Frequency(-20_000.0)).unwrap();
+        assert!((c.rate_error_ppb().unwrap() + 0.4).abs() < 1e-6);
+        c.apply(ClockAdjustment::Frequency(-20_000.0 / 1.00002))
+            .unwrap();
+        assert!(c.rate_error_ppb().unwrap().abs() < 1e-6);
     }
 
     #[test]

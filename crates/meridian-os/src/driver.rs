@@ -441,8 +441,14 @@ impl<C: Clock> Daemon<C> {
                     .create(true)
                     .append(true)
                     .open(path)?;
-                let offset = self.clock.offset_from_realtime();
-                writeln!(f, "{{\"offset_ns\": {:.1}}}", offset.as_nanos_f64())?;
+                let offset = self.clock.offset_from_realtime().as_nanos_f64();
+                match self.clock.rate_error_ppb() {
+                    Some(rate) => writeln!(
+                        f,
+                        "{{\"offset_ns\": {offset:.1}, \"rate_error_ppb\": {rate:.3}}}"
+                    )?,
+                    None => writeln!(f, "{{\"offset_ns\": {offset:.1}}}")?,
+                }
             }
         }
         info!("stopping: cancelling live grants");
