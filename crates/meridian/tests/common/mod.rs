@@ -255,13 +255,18 @@ pub fn assert_well_formed(pcap: &Path, decode_as: Option<&str>) {
     assert!(bad.is_empty(), "malformed or erroneous frames: {bad:?}");
 }
 
-/// Two network namespaces joined by a veth pair: `a` holds 192.0.2.1, `b` 192.0.2.2. Removed on drop.
+/// Two network namespaces joined by a veth pair: `a` holds 192.0.2.1, `b` 192.0.2.2; or
+/// ([`Namespaces::switched`]) three, `c` holding 192.0.2.3, each joined by its own veth pair to
+/// a bridge in a fourth. Removed on drop.
 pub struct Namespaces {
     pub a: String,
     pub b: String,
     /// The veth ends inside `a` and `b`.
     pub veth_a: String,
     pub veth_b: String,
+    /// The third host and its veth end, and the switch's namespace, when switched.
+    pub c: Option<(String, String)>,
+    switch: Option<String>,
 }
 
 fn ip(args: &[&str]) {
@@ -283,6 +288,8 @@ impl Namespaces {
             b: format!("mrdB{tag}{id}"),
             veth_a: format!("mva{tag}{id}"),
             veth_b: format!("mvb{tag}{id}"),
+            c: None,
+            switch: None,
         };
         let (va, vb) = (&ns.veth_a, &ns.veth_b);
         ip(&["netns", "add", &ns.a]);
@@ -299,10 +306,53 @@ impl Namespaces {
     }
 }
 
+impl Namespaces {
+    /// Three hosts on one switch: `a` (192.0.2.1), `b` (.2) and `c` (.3), each with a veth pair
+    /// to a bridge in a namespace of its own, so that two clients meet one server over the same
+    /// kind of path.
+    pub fn switched(tag: char) -> Self {
+        let id = std::process::id() % 100_000;
+        let switch = format!("mrdS{tag}{id}");
+        let ns = Self {
+            a: format!("mrdA{tag}{id}"),
+            b: format!("mrdB{tag}{id}"),
+            veth_a: format!("mva{tag}{id}"),
+            veth_b: format!("mvb{tag}{id}"),
+            c: Some((format!("mrdC{tag}{id}"), format!("mvc{tag}{id}"))),
+            switch: Some(switch.clone()),
+        };
+        ip(&["netns", "add", &switch]);
+        ip(&["-n", &switch, "link", "add", "br0", "type", "bridge"]);
+        ip(&["-n", &switch, "link", "set", "br0", "up"]);
+        let (c, vc) = ns.c.clone().unwrap();
+        for (i, (host, veth)) in [(&ns.a, &ns.veth_a), (&ns.b, &ns.veth_b), (&c, &vc)]
+            .into_iter()
+            .enumerate()
+        {
+            let port = format!("ms{}{tag}{id}", i + 1);
+            ip(&["netns", "add", host]);
+            ip(&["link", "add", veth, "type", "veth", "peer", "name", &port]);
+            ip(&["link", "set", veth, "netns", host]);
+            ip(&["link", "set", &port, "netns", &switch]);
+            ip(&["-n", &switch, "link", "set", &port, "master", "br0"]);
+            ip(&["-n", &switch, "link", "set", &port, "up"]);
+            let addr = format!("192.0.2.{}/24", i + 1);
+            ip(&["-n", host, "addr", "add", &addr, "dev", veth]);
+            ip(&["-n", host, "link", "set", veth, "up"]);
+            ip(&["-n", host, "link", "set", "lo", "up"]);
+        }
+        ns
+    }
+}
+
 impl Drop for Namespaces {
     fn drop(&mut self) {
         // Deleting a namespace deletes its end of the veth pair, and with it the other end.
-        for n in [&self.a, &self.b] {
+        let c = self.c.as_ref().map(|c| &c.0);
+        for n in [Some(&self.a), Some(&self.b), c, self.switch.as_ref()]
+            .into_iter()
+            .flatten()
+        {
             let _ = Command::new("ip").args(["netns", "del", n]).output();
         }
     }
