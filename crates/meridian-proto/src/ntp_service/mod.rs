@@ -21,13 +21,17 @@ use std::net::{Ipv4Addr, SocketAddrV4};
 use access::{AccessClass, RateTable, Verdict};
 use association::{Association, FilterSample, MAXDISP, PHI};
 use config::{AssociationConfig, AssociationKind, MAX_ASSOCIATIONS, NtpConfig};
-use discipline::{Discipline, Outcome};
+use discipline::{Discipline, DisciplineState, Outcome};
 use select::Candidate;
 
 use crate::engine::{ClockAdjustment, Engine, Input, Instant, Now, Output, Transmit, TxToken};
 use crate::ntp::{self, Header, KissCode, LeapIndicator, Mac, Mode, Packet, ReferenceId};
 use crate::rng::EngineRng;
 use crate::time::{Duration, NtpShort, NtpTimestamp, Timestamp};
+
+/// Packets an iburst peer is polled with at 2-s spacing after the clock was first set: enough
+/// for the frequency measurement's first fit (four points over six seconds).
+const FSET_BURST: u8 = 5;
 
 /// The clock precision advertised, log2 s (about 1 µs).
 pub const PRECISION: i8 = -20;
@@ -756,6 +760,15 @@ impl NtpNode {
                     // Stored samples stay valid once moved by the step.
                     for a in &mut self.associations {
                         a.shift(offset);
+                    }
+                    // The clock was just set and its frequency is still unknown: an iburst
+                    // peer keeps answering every 2 s until the measurement has its first
+                    // points, instead of leaving 20 ppm to run for a whole poll (350 µs on
+                    // loopback when the step came late in the burst).
+                    let a = &mut self.associations[peer.index];
+                    if self.discipline.state == DisciplineState::Fset && a.config.iburst {
+                        a.burst = a.burst.max(FSET_BURST);
+                        a.next_poll = a.next_poll.min(now.instant.after(Duration::from_secs(2)));
                     }
                 }
                 let a = &self.associations[peer.index];

@@ -236,3 +236,69 @@ fn limited_clients_polling_too_fast_get_rate() {
     );
     assert_eq!(s.drops.rate_limited, 1);
 }
+
+/// An iburst client 5 ms and 20 ppm off against a server on a 100-µs path: when did it send,
+/// and when was its clock stepped (true seconds)?
+fn iburst_startup(seconds: f64) -> (Vec<f64>, Vec<f64>) {
+    use super::config::AssociationConfig;
+    use crate::engine::ClockAdjustment;
+    let mut s = server(|_| {});
+    let mut c = NtpConfig::new(CLIENT);
+    c.associations.push(AssociationConfig {
+        minpoll: 4,
+        maxpoll: 6,
+        iburst: true,
+        ..AssociationConfig::server(SERVER)
+    });
+    let mut client = NtpNode::new(c, vec![CLIENT], Instant::ZERO, 3);
+    let mut stepped = 0.0;
+    let clock = |t: f64, stepped: f64| {
+        let mut n = now(t);
+        n.clock += Duration::from_secs_f64(0.005 + 20e-6 * t + stepped);
+        n
+    };
+    let (mut sent, mut steps) = (Vec::new(), Vec::new());
+    let mut t = 0.0;
+    while t < seconds {
+        if client.poll_timeout().is_some_and(|d| d <= now(t).instant) {
+            client.handle(clock(t, stepped), Input::Timeout);
+        }
+        while let Some(o) = client.poll_output() {
+            match o {
+                Output::Transmit(tx) => {
+                    sent.push(t);
+                    for reply in deliver(&mut s, now(t + 50e-6), CLIENT, SERVER, &tx.bytes) {
+                        let at = clock(t + 100e-6, stepped);
+                        let d = Datagram {
+                            from: SocketAddrV4::new(SERVER, 123),
+                            to: SocketAddrV4::new(CLIENT, 123),
+                            bytes: &reply,
+                            rx_timestamp: at.clock,
+                        };
+                        client.handle(at, Input::Datagram(d));
+                    }
+                }
+                Output::AdjustClock(ClockAdjustment::Step(d)) => {
+                    stepped += d.as_secs_f64();
+                    steps.push(t);
+                }
+                _ => {}
+            }
+        }
+        t += 0.01;
+    }
+    (sent, steps)
+}
+
+#[test]
+fn after_the_initial_step_an_iburst_peer_is_polled_every_2_s_for_the_first_fit() {
+    let (sent, steps) = iburst_startup(60.0);
+    let step = steps[0];
+    let after: Vec<f64> = sent.iter().copied().filter(|&t| t > step).collect();
+    // Four more samples within ten seconds of the step (the frequency measurement's first
+    // fit), not the burst's remainder followed by a 16-s poll.
+    assert!(
+        after.len() >= 4 && after[3] - step <= 10.0,
+        "step at {step:.2} s; requests at {sent:.2?}"
+    );
+}

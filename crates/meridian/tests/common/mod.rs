@@ -145,6 +145,17 @@ pub fn offsets(report: &Path) -> Vec<f64> {
         .collect()
 }
 
+/// The virtual clock's rate errors against CLOCK_REALTIME so far, one a second, ppb: the
+/// oscillator the test gave it and the discipline's correction together.
+pub fn rate_errors(report: &Path) -> Vec<f64> {
+    std::fs::read_to_string(report)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter_map(|v| v["rate_error_ppb"].as_f64())
+        .collect()
+}
+
 /// Waits (bounded) until the last `n` reported offsets are all within `bound_ns`.
 pub fn wait_settled(report: &Path, n: usize, bound_ns: f64, limit: Duration) -> Vec<f64> {
     let deadline = Instant::now() + limit;
