@@ -42,12 +42,17 @@ fn chronyd_selects_meridians_ntp_server_and_agrees_within_50_us() {
          interface LoopBack1\n ip address 127.0.0.6 255.255.255.255\nreturn\n",
     );
     let d = dir.0.display();
+    // `xleave`: chronyd asks for interleaved mode (RFC 9769); its privileged `ntpdata` needs
+    // the Unix command socket, which chronyd opens only in a directory closed to others.
+    let run = dir.0.join("run");
+    std::fs::create_dir(&run).unwrap();
+    std::fs::set_permissions(&run, std::os::unix::fs::PermissionsExt::from_mode(0o700)).unwrap();
     let conf = dir.file(
         "chrony.conf",
         &format!(
-            "port 0\nserver 127.0.0.6 port 11123 iburst minpoll -2 maxpoll 0\n\
-             cmdport 11125\nbindcmdaddress 127.0.0.1\nbindcmdaddress /\ncmdallow 127.0.0.1\n\
-             pidfile {d}/chronyd.pid\ndriftfile {d}/drift\n"
+            "port 0\nserver 127.0.0.6 port 11123 iburst minpoll -2 maxpoll 0 xleave\n\
+             cmdport 11125\nbindcmdaddress 127.0.0.1\nbindcmdaddress {d}/run/chronyd.sock\n\
+             cmdallow 127.0.0.1\npidfile {d}/chronyd.pid\ndriftfile {d}/drift\n"
         ),
     );
     let s = |p: &Path| p.to_str().unwrap().to_string();
@@ -89,6 +94,32 @@ fn chronyd_selects_meridians_ntp_server_and_agrees_within_50_us() {
         sd * 1e9
     );
     assert!(offset.abs() < 50e-6 && sd < 50e-6, "{stats}");
+    // chronyd's samples from meridian are interleaved: the previous reply's kernel transmit
+    // timestamp, not the estimate written before sending.
+    let out = Command::new("chronyc")
+        .args([
+            "-h",
+            &format!("{d}/run/chronyd.sock"),
+            "-n",
+            "ntpdata",
+            "127.0.0.6",
+        ])
+        .output()
+        .expect("run chronyc");
+    let ntpdata = String::from_utf8_lossy(&out.stdout);
+    let field = |name: &str| {
+        ntpdata
+            .lines()
+            .find_map(|l| l.strip_prefix(name)?.split(':').nth(1).map(str::trim))
+            .unwrap_or_default()
+            .to_string()
+    };
+    eprintln!(
+        "chronyd ntpdata: interleaved {}, peer delay {}",
+        field("Interleaved"),
+        field("Peer delay")
+    );
+    assert_eq!(field("Interleaved"), "Yes", "{ntpdata}");
     assert!(server.terminate().success());
     finish_capture(capture, &pcap, NTP_AS, Some("LOCL"));
 }

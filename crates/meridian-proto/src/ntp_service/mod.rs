@@ -11,6 +11,7 @@ pub mod auth;
 pub mod config;
 pub mod discipline;
 pub mod edge;
+mod interleave;
 mod reconfigure;
 pub mod select;
 pub mod snapshot;
@@ -107,6 +108,8 @@ pub struct ServerCounters {
     pub passive_untrusted: u64,
     /// Dynamic associations removed after their peer fell silent (or never passed the checks).
     pub passive_expired: u64,
+    /// Replies in interleaved mode (carrying the previous reply's real transmit timestamp).
+    pub interleaved: u64,
 }
 
 /// The NTP engine of one device.
@@ -122,6 +125,8 @@ pub struct NtpNode {
     scratch: Vec<ClockAdjustment>,
     tokens: BTreeMap<TxToken, usize>,
     next_token: u64,
+    /// Exchanges with interleaved clients, awaiting their next request.
+    interleave: interleave::Interleave,
     /// Our addresses (for loop detection).
     addresses: Vec<Ipv4Addr>,
     /// Dropped datagrams.
@@ -165,6 +170,7 @@ impl NtpNode {
             scratch: Vec::new(),
             tokens: BTreeMap::new(),
             next_token: 0,
+            interleave: interleave::Interleave::default(),
             addresses,
             drops: NtpDrops::default(),
             server: ServerCounters::default(),
@@ -400,10 +406,29 @@ impl NtpNode {
         }
         let mut h = self.header(Mode::Server, req.version, req.poll);
         h.origin_timestamp = req.transmit_timestamp;
-        h.receive_timestamp = rx.to_ntp();
-        h.transmit_timestamp = now.clock.to_ntp();
+        h.receive_timestamp = interleave::mark_receive(rx.to_ntp());
+        h.transmit_timestamp = interleave::mark_transmit(now.clock.to_ntp());
+        let mut token = None;
+        if interleave::wants_interleaved(
+            req.version,
+            req.origin_timestamp,
+            req.receive_timestamp,
+            req.transmit_timestamp,
+        ) {
+            // The client names our previous reply by its receive timestamp: send that reply's
+            // real transmit timestamp, and remember this exchange for the next request.
+            if let Some(sent) = self.interleave.take(req.origin_timestamp) {
+                h.origin_timestamp = req.receive_timestamp;
+                h.transmit_timestamp = sent.to_ntp();
+                self.server.interleaved += 1;
+            }
+            let t = TxToken(self.next_token);
+            self.next_token += 1;
+            self.interleave.save(h.receive_timestamp, t);
+            token = Some(t);
+        }
         self.server.replies += 1;
-        self.send(*to.ip(), from, h, key, None);
+        self.send(*to.ip(), from, h, key, token);
     }
 
     fn kiss(
@@ -843,6 +868,9 @@ impl Engine for NtpNode {
         match input {
             Input::Datagram(d) => self.handle_datagram(now, d.from, d.to, d.bytes, d.rx_timestamp),
             Input::TxTimestamp { token, timestamp } => {
+                if self.interleave.transmitted(token, timestamp) {
+                    return;
+                }
                 // The real T1 replaces the estimate taken when the packet was built.
                 if let Some(i) = self.tokens.remove(&token)
                     && let Some(a) = self.associations.get_mut(i)

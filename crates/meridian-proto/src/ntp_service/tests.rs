@@ -302,3 +302,80 @@ fn after_the_initial_step_an_iburst_peer_is_polled_every_2_s_for_the_first_fit()
         "step at {step:.2} s; requests at {sent:.2?}"
     );
 }
+
+/// The replies (with their tokens) to one request.
+fn serve_one(n: &mut NtpNode, at: Now, h: Header) -> Vec<(Header, Option<crate::engine::TxToken>)> {
+    let bytes = Packet::new(h).to_vec();
+    let d = Datagram {
+        from: SocketAddrV4::new(CLIENT, 123),
+        to: SocketAddrV4::new(SERVER, 123),
+        bytes: &bytes,
+        rx_timestamp: at.clock,
+    };
+    n.handle(at, Input::Datagram(d));
+    std::iter::from_fn(|| n.poll_output())
+        .filter_map(|o| match o {
+            Output::Transmit(t) => Some((Packet::parse(&t.bytes).unwrap().header, t.token)),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn an_interleaved_client_gets_the_previous_replys_real_transmit_timestamp() {
+    let mut s = server(|_| {});
+    // First request, basic: the reply flags its receive timestamp (lowest bit set) and its
+    // transmit timestamp (clear); nothing is remembered for a basic client.
+    let r1 = serve_one(&mut s, now(10.0), request(4, 0x1111_0000));
+    let [(h1, None)] = r1[..] else {
+        panic!("{r1:?}")
+    };
+    assert_eq!(h1.origin_timestamp, NtpTimestamp(0x1111_0000));
+    assert_eq!(
+        (h1.receive_timestamp.0 & 1, h1.transmit_timestamp.0 & 1),
+        (1, 0)
+    );
+    // Second, interleaved (origin = our receive timestamp): no earlier exchange is known, so a
+    // basic reply, but this one is remembered under a transmit token.
+    let mut q2 = request(4, 0x2222_0000);
+    q2.origin_timestamp = h1.receive_timestamp;
+    q2.receive_timestamp = NtpTimestamp(0x2222_1000);
+    let r2 = serve_one(&mut s, now(26.0), q2);
+    let [(h2, Some(token))] = r2[..] else {
+        panic!("{r2:?}")
+    };
+    assert_eq!(h2.origin_timestamp, q2.transmit_timestamp);
+    // The driver reports when reply 2 really left: 3.5 µs after its estimate.
+    let left = now(26.0).clock + Duration::from_nanos(3_500);
+    s.handle(
+        now(26.0),
+        Input::TxTimestamp {
+            token,
+            timestamp: left,
+        },
+    );
+    // Third: the client names reply 2. The answer is interleaved: origin = the request's
+    // receive field, receive = this exchange's, transmit = reply 2's real departure.
+    let mut q3 = request(4, 0x3333_0000);
+    q3.origin_timestamp = h2.receive_timestamp;
+    q3.receive_timestamp = NtpTimestamp(0x3333_1000);
+    let r3 = serve_one(&mut s, now(42.0), q3);
+    let [(h3, Some(_))] = r3[..] else {
+        panic!("{r3:?}")
+    };
+    assert_eq!(h3.origin_timestamp, q3.receive_timestamp);
+    assert_eq!(h3.transmit_timestamp, left.to_ntp());
+    assert_eq!(h3.receive_timestamp.0 | 1, now(42.0).clock.to_ntp().0 | 1);
+    assert_eq!(s.server.interleaved, 1);
+    // The same request again (a replay) finds nothing left to interleave: basic.
+    let r4 = serve_one(&mut s, now(43.0), q3);
+    assert_eq!(r4[0].0.origin_timestamp, q3.transmit_timestamp);
+    assert_eq!(s.server.interleaved, 1);
+    // Version 3 never interleaves.
+    let mut q5 = request(3, 0x5555_0000);
+    q5.origin_timestamp = h3.receive_timestamp;
+    q5.receive_timestamp = NtpTimestamp(0x5555_1000);
+    let r5 = serve_one(&mut s, now(44.0), q5);
+    assert_eq!(r5[0], (r5[0].0, None));
+    assert_eq!(r5[0].0.origin_timestamp, q5.transmit_timestamp);
+}
