@@ -81,7 +81,8 @@ fn server_reply_echoes_version_and_origin() {
     let r = Packet::parse(&replies[0]).unwrap().header;
     assert_eq!((r.mode, r.version, r.stratum), (Mode::Server, 3, 2));
     assert_eq!(r.origin_timestamp, NtpTimestamp(0x1234_5678_9ABC_DEF0));
-    assert_eq!(r.receive_timestamp, at.clock.to_ntp());
+    // The receive timestamp carries the interleaved-mode flag in its lowest bit (2^-32 s).
+    assert_eq!(r.receive_timestamp, NtpTimestamp(at.clock.to_ntp().0 | 1));
     assert_eq!(r.reference_id, ReferenceId(*b"LOCL"));
     assert_eq!(r.leap, LeapIndicator::NoWarning);
     assert_eq!(s.server.replies, 1);
