@@ -10,7 +10,7 @@
 //! interleaved client: only those exchanges are remembered, in a bounded table keyed by the
 //! receive timestamp as sent. An entry answers once (a replayed request gets a basic reply).
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
 
 use crate::engine::TxToken;
 use crate::time::{NtpTimestamp, Timestamp};
@@ -30,11 +30,11 @@ struct Saved {
 #[derive(Debug, Default)]
 pub(super) struct Interleave {
     /// Our receive timestamp as sent (flag bit set) → the exchange.
-    saved: HashMap<u64, Saved>,
+    saved: BTreeMap<u64, Saved>,
     /// Insertion order, for eviction (keys may already be gone).
     order: VecDeque<u64>,
     /// Token → receive timestamp key, while the transmit timestamp is awaited.
-    pending: HashMap<TxToken, u64>,
+    pending: BTreeMap<TxToken, u64>,
 }
 
 /// The receive timestamp written into a reply: flag bit set.

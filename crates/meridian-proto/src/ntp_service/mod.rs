@@ -400,14 +400,17 @@ impl NtpNode {
             }
             Verdict::Allowed(_) => {}
         }
+        let transmit = interleave::mark_transmit(now.clock.to_ntp());
         if matches!(self.sys.reference, Reference::Local(_)) {
-            // The local reference clock is always current.
-            self.sys.reftime = now.clock.to_ntp();
+            // The local reference clock is always current; never later than the transmit
+            // timestamp with its flag bit cleared (clients drop replies whose reference time is
+            // after their transmit time: half of them were, once the flag was introduced).
+            self.sys.reftime = transmit;
         }
         let mut h = self.header(Mode::Server, req.version, req.poll);
         h.origin_timestamp = req.transmit_timestamp;
         h.receive_timestamp = interleave::mark_receive(rx.to_ntp());
-        h.transmit_timestamp = interleave::mark_transmit(now.clock.to_ntp());
+        h.transmit_timestamp = transmit;
         let mut token = None;
         if interleave::wants_interleaved(
             req.version,

@@ -380,3 +380,27 @@ fn an_interleaved_client_gets_the_previous_replys_real_transmit_timestamp() {
     assert_eq!(r5[0], (r5[0].0, None));
     assert_eq!(r5[0].0.origin_timestamp, q5.transmit_timestamp);
 }
+
+#[test]
+fn a_local_reference_is_never_later_than_the_flagged_transmit_timestamp() {
+    // Clients drop a reply whose reference time is after its transmit time; clearing the
+    // transmit timestamp's flag bit once made that true of every reply sent at an odd instant.
+    let mut s = server(|_| {});
+    for k in 0..64 {
+        let at = now(10.0 + f64::from(k) * 1.37e-3);
+        let replies = deliver(
+            &mut s,
+            at,
+            CLIENT,
+            SERVER,
+            &Packet::new(request(4, 99)).to_vec(),
+        );
+        let h = Packet::parse(&replies[0]).unwrap().header;
+        assert!(
+            h.reference_timestamp.0 <= h.transmit_timestamp.0,
+            "{k}: reference {:x} after transmit {:x}",
+            h.reference_timestamp.0,
+            h.transmit_timestamp.0
+        );
+    }
+}
