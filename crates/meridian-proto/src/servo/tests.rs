@@ -298,6 +298,19 @@ fn holdover_is_left_by_reacquiring_from_the_held_frequency_without_a_step() {
 /// `--virtual-offset-ms 5 --virtual-ppm 20`). Returns the true offset once a second and the
 /// servo's state at that moment.
 fn software_timestamp_run(rate: u32, seconds: u32, seed: u64) -> Vec<(f64, ServoState)> {
+    software_timestamp_run_with(rate, 1, 0.0, seconds, seed)
+}
+
+/// As [`software_timestamp_run`], with a reverse sample only every `reverse_every` Syncs (Sync
+/// at 128/s, Delay_Req at 8/s is the G.8275.2 default) and Gaussian noise of `sigma` ns on
+/// every timestamp.
+fn software_timestamp_run_with(
+    rate: u32,
+    reverse_every: u32,
+    sigma: f64,
+    seconds: u32,
+    seed: u64,
+) -> Vec<(f64, ServoState)> {
     let mut rng = crate::rng::EngineRng::new(seed);
     let mut uniform = move || ((rng.next_u64() >> 11) as f64 + 0.5) / (1u64 << 53) as f64;
     let mut s = SelectionServo::new(ServoMode::Time, SelectionParams::default(), Instant::ZERO);
@@ -314,20 +327,26 @@ fn software_timestamp_run(rate: u32, seconds: u32, seed: u64) -> Vec<(f64, Servo
             } else {
                 0.0
             };
-            9_000.0 - mean * uniform().ln() + spike
+            // Two timestamps per delay, each with Gaussian noise (a sum of 12 uniforms).
+            let gauss: f64 = (0..24).map(|_| uniform()).sum::<f64>() - 12.0;
+            9_000.0 - mean * uniform().ln() + spike + sigma * gauss
         };
         let (fwd, rev) = (noise(1_500.0), noise(1_000.0));
-        for sample in [
+        s.sample(
             Sample::Forward {
                 at,
                 delay: Duration::from_nanos_f64(theta + fwd),
             },
-            Sample::Reverse {
-                at,
-                delay: Duration::from_nanos_f64(rev - theta),
-            },
-        ] {
-            s.sample(sample, &mut out);
+            &mut out,
+        );
+        if k % reverse_every == 0 {
+            s.sample(
+                Sample::Reverse {
+                    at,
+                    delay: Duration::from_nanos_f64(rev - theta),
+                },
+                &mut out,
+            );
         }
         if s.next_tick().is_some_and(|n| n <= at) {
             s.tick(at, &mut out);
@@ -384,5 +403,21 @@ fn with_software_timestamps_phase_is_held_while_the_frequency_is_learned() {
                 );
             }
         }
+    }
+}
+
+#[test]
+fn floors_of_unequal_sample_counts_are_compared_like_for_like() {
+    // Sync at 128/s, Delay_Req at 8/s, 500 ns of noise on every timestamp: the minimum of 16
+    // times as many forward samples reaches deeper into the noise, which biased θ = (F − R)/2
+    // by hundreds of ns.
+    for seed in 1..=8 {
+        let trace = software_timestamp_run_with(128, 16, 500.0, 150, seed);
+        let (mean, rms) = mean_rms(&trace, 30, 150);
+        eprintln!("seed {seed}: mean {mean:.0} ns, RMS {rms:.0} ns");
+        assert!(
+            mean.abs() < 200.0,
+            "seed {seed}: mean {mean:.0} ns, RMS {rms:.0} ns"
+        );
     }
 }
