@@ -358,7 +358,7 @@ impl SelectionServo {
         // direction's floor is the mean of the floors of interleaved groups the size of the
         // other direction's window.
         let (nf, nr) = (f.len(), r.len());
-        let groups = |n: usize, other: usize| if other == 0 { 1 } else { (n / other).max(1) };
+        let groups = |n: usize, other: usize| n.checked_div(other).unwrap_or(1).max(1);
         [
             grouped_floor(&f, groups(nf, nr), band, fraction),
             grouped_floor(&r, groups(nr, nf), band, fraction),
