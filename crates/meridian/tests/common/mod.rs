@@ -135,25 +135,25 @@ pub fn shell_lines(control: &Path, lines: &[&str]) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
-/// The client's reported offsets from CLOCK_REALTIME so far, ns.
-pub fn offsets(report: &Path) -> Vec<f64> {
+/// One number of every line of the daemon's `--report` so far.
+fn report_values(report: &Path, key: &str) -> Vec<f64> {
     std::fs::read_to_string(report)
         .unwrap_or_default()
         .lines()
         .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-        .filter_map(|v| v["offset_ns"].as_f64())
+        .filter_map(|v| v[key].as_f64())
         .collect()
+}
+
+/// The client's reported offsets from CLOCK_REALTIME so far, ns.
+pub fn offsets(report: &Path) -> Vec<f64> {
+    report_values(report, "offset_ns")
 }
 
 /// The virtual clock's rate errors against CLOCK_REALTIME so far, one a second, ppb: the
 /// oscillator the test gave it and the discipline's correction together.
 pub fn rate_errors(report: &Path) -> Vec<f64> {
-    std::fs::read_to_string(report)
-        .unwrap_or_default()
-        .lines()
-        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-        .filter_map(|v| v["rate_error_ppb"].as_f64())
-        .collect()
+    report_values(report, "rate_error_ppb")
 }
 
 /// Waits (bounded) until the last `n` reported offsets are all within `bound_ns`.
