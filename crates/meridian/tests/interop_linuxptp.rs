@@ -242,7 +242,7 @@ fn reference_offsets(log: &Path, seconds: f64) -> Vec<f64> {
 /// so origin − capture is the clock's error less the send latency (tens of µs at most). Its
 /// median over the Delay_Reqs of the judged window must agree with the reported errors'.
 fn check_delay_req_origins(pcap: &Path, reported: &[f64]) {
-    let req = "ip.src == 192.0.2.2 && ptp.v2.messagetype == 0x1";
+    let req = "ip.src == 192.0.2.2 && ptp.v2.messagetype == 0x1 && !icmp";
     let fields = |f: &str| tshark_fields(pcap, None, req, f);
     let (captured, secs, nanos) = (
         fields("frame.time_epoch"),
@@ -288,7 +288,9 @@ fn check_delay_req_origins(pcap: &Path, reported: &[f64]) {
 /// port only before it knew its server (a rebuilt client would forget it), and its Signaling
 /// sequence ids never start over (a rebuilt client would begin again at 0).
 fn check_one_negotiating_client(pcap: &Path) {
-    let from_client = "ip.src == 192.0.2.2 && ptp.v2.messagetype == 0xc";
+    // Not ICMP: an unreachable from a grandmaster not yet listening quotes the client's
+    // REQUEST, and `ip.src` matches the quoted header too (a duplicate sequence id 0, once).
+    let from_client = "ip.src == 192.0.2.2 && ptp.v2.messagetype == 0xc && !icmp";
     let targets = tshark_fields(pcap, None, from_client, "ptp.v2.sig.targetportidentity");
     // Until ptp4l takes the master role (~6 s) the first REQUESTs go unanswered and are retried
     // to the wildcard port; once the client knows the server, never again.
