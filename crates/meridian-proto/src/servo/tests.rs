@@ -421,3 +421,45 @@ fn floors_of_unequal_sample_counts_are_compared_like_for_like() {
         );
     }
 }
+
+#[test]
+fn locked_is_left_when_the_error_leaves_the_budget_and_regained_after() {
+    let mut s = SelectionServo::new(ServoMode::Time, SelectionParams::default(), Instant::ZERO);
+    let mut p = Plant {
+        theta: 1_000_000.0,
+        y_ppb: 5_000.0,
+        freq: 0.0,
+        t: 0.0,
+        steps: 0,
+    };
+    p.run(&mut s, 200.0, true);
+    assert_eq!(s.state(), ServoState::Locked);
+    // The clock is knocked 5 µs off (well under the step threshold): within a few ticks the
+    // servo no longer claims lock, and it claims it again once the error is back in budget.
+    p.theta += 5_000.0;
+    let (knocked, steps) = (p.t, p.steps);
+    let mut left_at = None;
+    while p.t < knocked + 60.0 && left_at.is_none() {
+        p.run(&mut s, 1.0, true);
+        if s.state() != ServoState::Locked {
+            left_at = Some(p.t - knocked);
+        }
+    }
+    let left_at = left_at.expect("still Locked 60 s after a 5-µs error");
+    assert!(left_at <= 5.0, "left Locked only after {left_at} s");
+    // Back within the 1-µs budget the servo locks again, while the loop (its time constant
+    // grown on a quiet path) still slews the rest out.
+    let mut relocked = None;
+    while p.t < knocked + 120.0 && relocked.is_none() {
+        p.run(&mut s, 1.0, true);
+        if s.state() == ServoState::Locked {
+            relocked = Some((p.t - knocked, p.theta));
+        }
+    }
+    let (after, theta) = relocked.expect("not Locked again within 120 s");
+    eprintln!(
+        "left Locked {left_at} s after the knock, Locked again after {after} s at {theta:.0} ns"
+    );
+    assert!(theta.abs() <= 1_000.0, "Locked again at {theta} ns");
+    assert_eq!(p.steps, steps, "the 5 µs were slewed, not stepped");
+}
