@@ -93,8 +93,6 @@ pub struct Discipline {
     fset_within: f64,
     /// Phase still to slew out, ours minus the reference, s: each second a 1/tc share of it.
     residual: f64,
-    /// When the correction in force (`applied_ppb`) was emitted.
-    emitted_at: Option<Instant>,
     /// Checkpoints of the phase the frequency corrections have added to the clock: (when,
     /// cumulative s, rate s/s from then on). Lets an old sample be brought up to date and the
     /// frequency be measured while the clock is already being steered.
@@ -123,7 +121,6 @@ impl Discipline {
             fset_start: None,
             fset_within: f64::INFINITY,
             residual: 0.0,
-            emitted_at: None,
             applied: VecDeque::new(),
             next_tick: None,
             counter: 0,
@@ -324,7 +321,6 @@ impl Discipline {
         let f = (self.frequency_ppb - self.residual * 1e9 / self.tc())
             .clamp(-MAX_FREQ_PPB, MAX_FREQ_PPB);
         self.applied_ppb = f;
-        self.emitted_at = Some(now);
         // Record the correction from now on.
         let cumulative = self.applied_at(now);
         self.applied.push_back((now, cumulative, f * 1e-9));
@@ -375,10 +371,11 @@ impl Discipline {
         self.next_tick = Some(now.after(Duration::SECOND));
         if self.residual != 0.0 {
             // What the correction in force removed beyond the frequency since it was emitted
-            // (exact even where the ±500 ppm limit clipped it).
+            // (exact even where the ±500 ppm limit clipped it); the last checkpoint is when.
             let elapsed = self
-                .emitted_at
-                .map_or(0.0, |e| now.duration_since(e).as_secs_f64());
+                .applied
+                .back()
+                .map_or(0.0, |c| now.duration_since(c.0).as_secs_f64());
             let removed = (self.frequency_ppb - self.applied_ppb) * 1e-9 * elapsed;
             let left = self.residual - removed;
             self.residual = if left * self.residual <= 0.0 || left.abs() < 1e-10 {
