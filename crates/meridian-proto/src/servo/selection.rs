@@ -145,9 +145,9 @@ fn floor(values: &mut [f64], band: f64, fraction: f64) -> Option<Floor> {
 
 /// The floor of `values` (in time order) as the mean of the floors of `groups` interleaved
 /// groups (every `groups`-th sample), so it has the bias of a window of `len / groups`.
-fn grouped_floor(values: &[f64], groups: usize, band: f64, fraction: f64) -> Option<Floor> {
+fn grouped_floor(mut values: Vec<f64>, groups: usize, band: f64, fraction: f64) -> Option<Floor> {
     if groups <= 1 {
-        return floor(&mut values.to_vec(), band, fraction);
+        return floor(&mut values, band, fraction);
     }
     let floors: Vec<Floor> = (0..groups)
         .filter_map(|g| {
@@ -348,20 +348,24 @@ impl SelectionServo {
                 .map(|(at, x)| x + sign * y * now.duration_since(*at).as_secs_f64())
                 .collect()
         };
-        let (mut f, mut r) = (project(&self.forward, 1.0), project(&self.reverse, -1.0));
-        if self.mode == ServoMode::Frequency {
-            return [floor(&mut f, band, fraction), floor(&mut r, band, fraction)];
-        }
+        let (f, r) = (project(&self.forward, 1.0), project(&self.reverse, -1.0));
         // Time recovery compares the two floors, so each must come from as many samples: the
         // minimum of more samples reaches deeper into the timestamp noise (at 128 Syncs but 8
         // Delay_Reqs a second, 500 ns of noise per timestamp biased θ by ~370 ns). The busier
         // direction's floor is the mean of the floors of interleaved groups the size of the
-        // other direction's window.
-        let (nf, nr) = (f.len(), r.len());
-        let groups = |n: usize, other: usize| n.checked_div(other).unwrap_or(1).max(1);
+        // other direction's window. Frequency recovery uses each floor alone: one group.
+        let time = self.mode == ServoMode::Time;
+        let groups = |n: usize, other: usize| {
+            if time {
+                n.checked_div(other).unwrap_or(1).max(1)
+            } else {
+                1
+            }
+        };
+        let (gf, gr) = (groups(f.len(), r.len()), groups(r.len(), f.len()));
         [
-            grouped_floor(&f, groups(nf, nr), band, fraction),
-            grouped_floor(&r, groups(nr, nf), band, fraction),
+            grouped_floor(f, gf, band, fraction),
+            grouped_floor(r, gr, band, fraction),
         ]
     }
 
@@ -471,12 +475,13 @@ impl SelectionServo {
             };
             if done || apply {
                 self.integral = estimate;
-            }
-            if self.mode == ServoMode::Frequency && (done || apply) {
-                out.push(
-                    self.applied
-                        .apply(now, ClockAdjustment::Frequency(self.integral)),
-                );
+                // Time recovery emits the estimate with its phase steering below.
+                if self.mode == ServoMode::Frequency {
+                    out.push(
+                        self.applied
+                            .apply(now, ClockAdjustment::Frequency(self.integral)),
+                    );
+                }
             }
         }
         if self.mode == ServoMode::Time {
