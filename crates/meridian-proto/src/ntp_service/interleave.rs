@@ -10,7 +10,7 @@
 //! interleaved client: only those exchanges are remembered, in a bounded table keyed by the
 //! receive timestamp as sent. An entry answers once (a replayed request gets a basic reply).
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::BTreeMap;
 
 use crate::engine::TxToken;
 use crate::time::{NtpTimestamp, Timestamp};
@@ -31,10 +31,9 @@ struct Saved {
 pub(super) struct Interleave {
     /// Our receive timestamp as sent (flag bit set) → the exchange.
     saved: BTreeMap<u64, Saved>,
-    /// Insertion order, for eviction (keys may already be gone).
-    order: VecDeque<u64>,
-    /// Token → receive timestamp key, while the transmit timestamp is awaited.
-    pending: BTreeMap<TxToken, u64>,
+    /// Token → receive timestamp key, for every saved exchange. Tokens only grow, so the first
+    /// entry is the oldest exchange (the one evicted).
+    by_token: BTreeMap<TxToken, u64>,
 }
 
 /// The receive timestamp written into a reply: flag bit set.
@@ -66,43 +65,34 @@ impl Interleave {
     /// the entry is used up.
     pub(super) fn take(&mut self, origin: NtpTimestamp) -> Option<Timestamp> {
         let s = self.saved.remove(&origin.0)?;
-        self.pending.remove(&s.token);
+        self.by_token.remove(&s.token);
         s.transmit
     }
 
     /// Remembers the reply sent with receive timestamp `receive` (as sent) under `token`.
     pub(super) fn save(&mut self, receive: NtpTimestamp, token: TxToken) {
         while self.saved.len() >= CAPACITY {
-            let Some(old) = self.order.pop_front() else {
+            let Some((_, old)) = self.by_token.pop_first() else {
                 break;
             };
-            if let Some(s) = self.saved.remove(&old) {
-                self.pending.remove(&s.token);
-            }
+            self.saved.remove(&old);
         }
-        // Keys already used up leave stale order entries behind; keep the queue bounded too.
-        while self.order.len() >= 2 * CAPACITY {
-            self.order.pop_front();
+        let saved = Saved {
+            token,
+            transmit: None,
+        };
+        if let Some(s) = self.saved.insert(receive.0, saved) {
+            self.by_token.remove(&s.token);
         }
-        if let Some(s) = self.saved.insert(
-            receive.0,
-            Saved {
-                token,
-                transmit: None,
-            },
-        ) {
-            self.pending.remove(&s.token);
-        }
-        self.order.push_back(receive.0);
-        self.pending.insert(token, receive.0);
+        self.by_token.insert(token, receive.0);
     }
 
     /// The driver reports when a remembered reply left; `false` if the token is not ours.
     pub(super) fn transmitted(&mut self, token: TxToken, at: Timestamp) -> bool {
-        let Some(key) = self.pending.remove(&token) else {
+        let Some(key) = self.by_token.get(&token) else {
             return false;
         };
-        if let Some(s) = self.saved.get_mut(&key) {
+        if let Some(s) = self.saved.get_mut(key) {
             s.transmit = Some(at);
         }
         true
@@ -128,7 +118,7 @@ mod tests {
             assert!(t.transmitted(TxToken(k), Timestamp::from_secs(k as i64)));
         }
         assert_eq!(t.len(), CAPACITY);
-        assert!(t.pending.is_empty() && t.order.len() <= 2 * CAPACITY);
+        assert_eq!(t.by_token.len(), CAPACITY);
         let last = 3 * CAPACITY as u64 - 1;
         let key = mark_receive(NtpTimestamp(last << 1));
         assert_eq!(t.take(key), Some(Timestamp::from_secs(last as i64)));

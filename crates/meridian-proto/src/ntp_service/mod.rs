@@ -425,8 +425,7 @@ impl NtpNode {
                 h.transmit_timestamp = sent.to_ntp();
                 self.server.interleaved += 1;
             }
-            let t = TxToken(self.next_token);
-            self.next_token += 1;
+            let t = self.fresh_token();
             self.interleave.save(h.receive_timestamp, t);
             token = Some(t);
         }
@@ -630,9 +629,15 @@ impl NtpNode {
         self.send(local, to, h, key, Some(token));
     }
 
-    fn token(&mut self, i: usize) -> TxToken {
+    /// A fresh transmit token (associations and interleaved replies draw from one sequence).
+    fn fresh_token(&mut self) -> TxToken {
         let t = TxToken(self.next_token);
         self.next_token += 1;
+        t
+    }
+
+    fn token(&mut self, i: usize) -> TxToken {
+        let t = self.fresh_token();
         self.tokens.insert(t, i);
         if self.tokens.len() > 4 * MAX_ASSOCIATIONS
             && let Some(&oldest) = self.tokens.keys().next()
