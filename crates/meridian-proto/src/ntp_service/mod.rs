@@ -14,12 +14,13 @@ pub mod edge;
 mod interleave;
 mod reconfigure;
 pub mod select;
+mod serve;
 pub mod snapshot;
 
 use std::collections::{BTreeMap, VecDeque};
 use std::net::{Ipv4Addr, SocketAddrV4};
 
-use access::{AccessClass, RateTable, Verdict};
+use access::{RateTable, Verdict};
 use association::{Association, FilterSample, MAXDISP, PHI};
 use config::{AssociationConfig, AssociationKind, MAX_ASSOCIATIONS, NtpConfig};
 use discipline::{Discipline, DisciplineState, Outcome};
@@ -351,104 +352,6 @@ impl NtpNode {
             }
             Mode::Broadcast => self.drops.broadcast += 1,
         }
-    }
-
-    /// Answers a client request (mode 3) with a server reply (mode 4), subject to where we serve,
-    /// access control, rate limiting and authentication.
-    fn serve(
-        &mut self,
-        now: Now,
-        from: SocketAddrV4,
-        to: SocketAddrV4,
-        req: &Header,
-        auth: Result<Option<u32>, ()>,
-        rx: Timestamp,
-    ) {
-        if !self.config.serve_on.contains(to.ip()) {
-            self.drops.not_serving += 1;
-            return;
-        }
-        let Ok(key) = auth else {
-            self.drops.auth += 1;
-            return;
-        };
-        match self.config.access.classify(*from.ip()) {
-            Verdict::Denied => {
-                self.drops.denied += 1;
-                if self.config.access.kod {
-                    self.kiss(to, from, req, KissCode::Deny, key);
-                }
-                return;
-            }
-            Verdict::Allowed(class) if !class.time_service() => {
-                self.drops.denied += 1;
-                return;
-            }
-            Verdict::Allowed(AccessClass::Limited) => {
-                let a = &self.config.access;
-                let (min, avg) = (
-                    Duration::from_log2_secs(a.discard_min),
-                    Duration::from_log2_secs(a.discard_avg),
-                );
-                if !self.rate.admit(*from.ip(), now.instant, min, avg) {
-                    self.drops.rate_limited += 1;
-                    if self.config.access.kod {
-                        self.kiss(to, from, req, KissCode::Rate, key);
-                    }
-                    return;
-                }
-            }
-            Verdict::Allowed(_) => {}
-        }
-        let transmit = interleave::mark_transmit(now.clock.to_ntp());
-        if matches!(self.sys.reference, Reference::Local(_)) {
-            // The local reference clock is always current; never later than the transmit
-            // timestamp with its flag bit cleared (clients drop replies whose reference time is
-            // after their transmit time: half of them were, once the flag was introduced).
-            self.sys.reftime = transmit;
-        }
-        let mut h = self.header(Mode::Server, req.version, req.poll);
-        h.origin_timestamp = req.transmit_timestamp;
-        h.receive_timestamp = interleave::mark_receive(rx.to_ntp());
-        h.transmit_timestamp = transmit;
-        let mut token = None;
-        if interleave::wants_interleaved(
-            req.version,
-            req.origin_timestamp,
-            req.receive_timestamp,
-            req.transmit_timestamp,
-        ) {
-            // The client names our previous reply by its receive timestamp: send that reply's
-            // real transmit timestamp, and remember this exchange for the next request.
-            if let Some(sent) = self.interleave.take(req.origin_timestamp) {
-                h.origin_timestamp = req.receive_timestamp;
-                h.transmit_timestamp = sent.to_ntp();
-                self.server.interleaved += 1;
-            }
-            let t = self.fresh_token();
-            self.interleave.save(h.receive_timestamp, t);
-            token = Some(t);
-        }
-        self.server.replies += 1;
-        self.send(*to.ip(), from, h, key, token);
-    }
-
-    fn kiss(
-        &mut self,
-        local: SocketAddrV4,
-        to: SocketAddrV4,
-        req: &Header,
-        code: KissCode,
-        key: Option<u32>,
-    ) {
-        let mut h = self.header(Mode::Server, req.version, req.poll);
-        h.leap = LeapIndicator::Unsynchronized;
-        h.stratum = 0;
-        h.reference_id = ReferenceId(code.code());
-        h.origin_timestamp = req.transmit_timestamp;
-        h.transmit_timestamp = req.transmit_timestamp;
-        self.server.kod_sent += 1;
-        self.send(*local.ip(), to, h, key, None);
     }
 
     /// Creates a symmetric passive association for an active peer, if access and limits allow.
