@@ -4,6 +4,31 @@
 use super::*;
 use crate::time::Duration;
 
+/// Ticks `servo` if due at `at`, then applies everything it emitted to the plant: steps to the
+/// phase `theta` (ns), the frequency correction to `freq` (ppb). Returns the steps taken.
+fn advance(
+    servo: &mut dyn Servo,
+    at: Instant,
+    out: &mut Vec<ClockAdjustment>,
+    theta: &mut f64,
+    freq: &mut f64,
+) -> usize {
+    if servo.next_tick().is_some_and(|n| n <= at) {
+        servo.tick(at, out);
+    }
+    let mut steps = 0;
+    for adj in out.drain(..) {
+        match adj {
+            ClockAdjustment::Step(d) => {
+                *theta += d.as_nanos_f64();
+                steps += 1;
+            }
+            ClockAdjustment::Frequency(f) => *freq = f,
+        }
+    }
+    steps
+}
+
 /// The plant: true offset θ(t) = θ0 + y·t + corrections; returns θ (ns) at the end and the
 /// largest |θ| over the last `tail` seconds.
 fn run(servo: &mut dyn Servo, mode: ServoMode, seconds: f64, tail: f64) -> (f64, f64, f64) {
@@ -33,15 +58,7 @@ fn run(servo: &mut dyn Servo, mode: ServoMode, seconds: f64, tail: f64) -> (f64,
                 &mut out,
             );
         }
-        if servo.next_tick().is_some_and(|n| n <= at) {
-            servo.tick(at, &mut out);
-        }
-        for adj in out.drain(..) {
-            match adj {
-                ClockAdjustment::Step(d) => theta += d.as_nanos_f64(),
-                ClockAdjustment::Frequency(f) => freq = f,
-            }
-        }
+        advance(servo, at, &mut out, &mut theta, &mut freq);
         theta += (y_ppb + freq) * dt;
         t += dt;
         if t > seconds - tail {
@@ -225,18 +242,7 @@ impl Plant {
                     servo.sample(s, &mut out);
                 }
             }
-            if servo.next_tick().is_some_and(|n| n <= at) {
-                servo.tick(at, &mut out);
-            }
-            for adj in out.drain(..) {
-                match adj {
-                    ClockAdjustment::Step(d) => {
-                        self.theta += d.as_nanos_f64();
-                        self.steps += 1;
-                    }
-                    ClockAdjustment::Frequency(f) => self.freq = f,
-                }
-            }
+            self.steps += advance(servo, at, &mut out, &mut self.theta, &mut self.freq);
             self.theta += (self.y_ppb + self.freq) * dt;
             self.t += dt;
         }
@@ -348,15 +354,7 @@ fn software_timestamp_run_with(
                 &mut out,
             );
         }
-        if s.next_tick().is_some_and(|n| n <= at) {
-            s.tick(at, &mut out);
-        }
-        for adj in out.drain(..) {
-            match adj {
-                ClockAdjustment::Step(d) => theta += d.as_nanos_f64(),
-                ClockAdjustment::Frequency(f) => freq = f,
-            }
-        }
+        advance(&mut s, at, &mut out, &mut theta, &mut freq);
         if k % rate == 0 {
             trace.push((theta, s.state()));
         }
