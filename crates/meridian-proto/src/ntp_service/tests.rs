@@ -304,6 +304,16 @@ fn after_the_initial_step_an_iburst_peer_is_polled_every_2_s_for_the_first_fit()
     );
 }
 
+/// A request of an interleaved client: our previous reply's receive timestamp as origin, the
+/// client's own receive timestamp of it, a fresh transmit timestamp.
+fn interleaved_request(version: u8, xmt: u64, origin: NtpTimestamp, receive: u64) -> Header {
+    Header {
+        origin_timestamp: origin,
+        receive_timestamp: NtpTimestamp(receive),
+        ..request(version, xmt)
+    }
+}
+
 /// The replies (with their tokens) to one request.
 fn serve_one(n: &mut NtpNode, at: Now, h: Header) -> Vec<(Header, Option<crate::engine::TxToken>)> {
     let bytes = Packet::new(h).to_vec();
@@ -338,9 +348,7 @@ fn an_interleaved_client_gets_the_previous_replys_real_transmit_timestamp() {
     );
     // Second, interleaved (origin = our receive timestamp): no earlier exchange is known, so a
     // basic reply, but this one is remembered under a transmit token.
-    let mut q2 = request(4, 0x2222_0000);
-    q2.origin_timestamp = h1.receive_timestamp;
-    q2.receive_timestamp = NtpTimestamp(0x2222_1000);
+    let q2 = interleaved_request(4, 0x2222_0000, h1.receive_timestamp, 0x2222_1000);
     let r2 = serve_one(&mut s, now(26.0), q2);
     let [(h2, Some(token))] = r2[..] else {
         panic!("{r2:?}")
@@ -357,9 +365,7 @@ fn an_interleaved_client_gets_the_previous_replys_real_transmit_timestamp() {
     );
     // Third: the client names reply 2. The answer is interleaved: origin = the request's
     // receive field, receive = this exchange's, transmit = reply 2's real departure.
-    let mut q3 = request(4, 0x3333_0000);
-    q3.origin_timestamp = h2.receive_timestamp;
-    q3.receive_timestamp = NtpTimestamp(0x3333_1000);
+    let q3 = interleaved_request(4, 0x3333_0000, h2.receive_timestamp, 0x3333_1000);
     let r3 = serve_one(&mut s, now(42.0), q3);
     let [(h3, Some(_))] = r3[..] else {
         panic!("{r3:?}")
@@ -373,9 +379,7 @@ fn an_interleaved_client_gets_the_previous_replys_real_transmit_timestamp() {
     assert_eq!(r4[0].0.origin_timestamp, q3.transmit_timestamp);
     assert_eq!(s.server.interleaved, 1);
     // Version 3 never interleaves.
-    let mut q5 = request(3, 0x5555_0000);
-    q5.origin_timestamp = h3.receive_timestamp;
-    q5.receive_timestamp = NtpTimestamp(0x5555_1000);
+    let q5 = interleaved_request(3, 0x5555_0000, h3.receive_timestamp, 0x5555_1000);
     let r5 = serve_one(&mut s, now(44.0), q5);
     assert_eq!(r5[0], (r5[0].0, None));
     assert_eq!(r5[0].0.origin_timestamp, q5.transmit_timestamp);

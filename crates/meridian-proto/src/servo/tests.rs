@@ -221,6 +221,21 @@ struct Plant {
 }
 
 impl Plant {
+    /// A selection servo locked on a plant started 1 ms and 5 ppm off, 200 s in.
+    fn locked() -> (SelectionServo, Self) {
+        let mut s = SelectionServo::new(ServoMode::Time, SelectionParams::default(), Instant::ZERO);
+        let mut p = Plant {
+            theta: 1_000_000.0,
+            y_ppb: 5_000.0,
+            freq: 0.0,
+            t: 0.0,
+            steps: 0,
+        };
+        p.run(&mut s, 200.0, true);
+        assert_eq!(s.state(), ServoState::Locked);
+        (s, p)
+    }
+
     /// Runs `seconds`, sampling both directions every 1/8 s if `samples`.
     fn run(&mut self, servo: &mut dyn Servo, seconds: f64, samples: bool) {
         let dt = 0.125;
@@ -251,16 +266,7 @@ impl Plant {
 
 #[test]
 fn holdover_is_left_by_reacquiring_from_the_held_frequency_without_a_step() {
-    let mut s = SelectionServo::new(ServoMode::Time, SelectionParams::default(), Instant::ZERO);
-    let mut p = Plant {
-        theta: 1_000_000.0,
-        y_ppb: 5_000.0,
-        freq: 0.0,
-        t: 0.0,
-        steps: 0,
-    };
-    p.run(&mut s, 200.0, true);
-    assert_eq!(s.state(), ServoState::Locked);
+    let (mut s, mut p) = Plant::locked();
     let steps_before = p.steps;
     // The server goes away for 60 s; meanwhile the oscillator wanders by 2 ppb.
     let mut out = Vec::new();
@@ -422,16 +428,7 @@ fn floors_of_unequal_sample_counts_are_compared_like_for_like() {
 
 #[test]
 fn locked_is_left_when_the_error_leaves_the_budget_and_regained_after() {
-    let mut s = SelectionServo::new(ServoMode::Time, SelectionParams::default(), Instant::ZERO);
-    let mut p = Plant {
-        theta: 1_000_000.0,
-        y_ppb: 5_000.0,
-        freq: 0.0,
-        t: 0.0,
-        steps: 0,
-    };
-    p.run(&mut s, 200.0, true);
-    assert_eq!(s.state(), ServoState::Locked);
+    let (mut s, mut p) = Plant::locked();
     // The clock is knocked 5 µs off (well under the step threshold): within a few ticks the
     // servo no longer claims lock, and it claims it again once the error is back in budget.
     p.theta += 5_000.0;
