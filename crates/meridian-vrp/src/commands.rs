@@ -224,6 +224,7 @@ fn assoc_line(addr: &Ipv4Addr, o: &AssociationOptions) -> String {
         (o.burst, "burst"),
         (o.iburst, "iburst"),
         (o.preempt, "preempt"),
+        (o.interleave, "interleave"),
     ] {
         if on {
             s += &format!(" {word}");
@@ -247,11 +248,15 @@ fn set_association(c: &mut Config, a: &Args, peer: bool) -> Result<(), String> {
         burst: flag(a, "burst"),
         iburst: flag(a, "iburst"),
         preempt: flag(a, "preempt"),
+        interleave: flag(a, "interleave"),
     };
     if let (Some(lo), Some(hi)) = (o.minpoll, o.maxpoll)
         && lo > hi
     {
         return Err("minpoll must not exceed maxpoll.".into());
+    }
+    if o.interleave && o.version.is_some_and(|v| v != 4) {
+        return Err("Interleaved mode needs NTP version 4.".into());
     }
     c.ntp.associations.insert(addr, o);
     Ok(())
@@ -600,7 +605,7 @@ static TABLE: &[Command] = &[
     },
     Command {
         views: SYS,
-        syntax: "ntp-service unicast-server <addr:ipv4> [ version <version:1-4> ] [ port <port:1-65535> ] [ authentication-keyid <key:1-4294967295> ] [ source-interface <if:interface> ] [ vpn-instance <vpn:text31> ] [ preference ] [ minpoll <minpoll:4-17> ] [ maxpoll <maxpoll:10-17> ] [ burst ] [ iburst ] [ preempt ]",
+        syntax: "ntp-service unicast-server <addr:ipv4> [ version <version:1-4> ] [ port <port:1-65535> ] [ authentication-keyid <key:1-4294967295> ] [ source-interface <if:interface> ] [ vpn-instance <vpn:text31> ] [ preference ] [ minpoll <minpoll:4-17> ] [ maxpoll <maxpoll:10-17> ] [ burst ] [ iburst ] [ preempt ] [ interleave ]",
         help: "Configure an NTP server (client mode)",
         action: Action::Set(|c, _, a| set_association(c, a, false)),
         undo: Some(("ntp-service unicast-server <addr:ipv4>", |c, _, a| {

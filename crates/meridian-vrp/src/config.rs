@@ -65,6 +65,9 @@ pub struct AssociationOptions {
     pub iburst: bool,
     /// `preempt`.
     pub preempt: bool,
+    /// `interleave` (meridian's extension, `unicast-server` only): RFC 9769 interleaved client
+    /// mode; NTP version 4 unless configured otherwise.
+    pub interleave: bool,
 }
 
 /// NTP settings.

@@ -74,12 +74,13 @@ pub fn ntp_config(c: &Config) -> Option<NtpConfig> {
             } else {
                 AssociationKind::Client
             },
-            version: o.version.unwrap_or(3),
+            version: o.version.unwrap_or(if o.interleave { 4 } else { 3 }),
             port: o.port.unwrap_or(base.port),
             minpoll: o.minpoll.map_or(base.minpoll, |v| v as i8),
             maxpoll: o.maxpoll.map_or(base.maxpoll, |v| v as i8),
             burst: o.burst,
             iburst: o.iburst,
+            interleave: o.interleave,
             prefer: o.preference,
             key: o.key,
             source: o

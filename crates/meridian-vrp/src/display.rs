@@ -136,6 +136,9 @@ pub fn ntp_sessions(n: &NtpNode, now: Instant, verbose: bool) -> String {
                 AssociationKind::SymmetricPassive => "sym_passive",
             };
             let _ = writeln!(out, " local mode: {mode}");
+            if let Some(n) = s.interleaved {
+                let _ = writeln!(out, " interleaved samples: {n}");
+            }
             let _ = writeln!(
                 out,
                 " filter delay : {}",

@@ -70,6 +70,7 @@ pub fn ntp_sessions(n: &NtpNode, now: Instant) -> Value {
                     "delay_s": s.delay,
                     "dispersion_s": s.dispersion,
                     "mode": format!("{:?}", s.local_mode).to_lowercase(),
+                    "interleaved_samples": s.interleaved,
                     "filter": s.filter.iter().map(|x| json!({
                         "offset_s": x.offset, "delay_s": x.delay, "dispersion_s": x.dispersion
                     })).collect::<Vec<_>>(),

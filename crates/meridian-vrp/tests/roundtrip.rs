@@ -30,9 +30,10 @@ fn command() -> impl Strategy<Value = Vec<String>> {
             prop::option::of(4u8..11),
             any::<bool>(),
             any::<bool>(),
-            prop::option::of(1u32..9)
+            prop::option::of(1u32..9),
+            any::<bool>()
         )
-            .prop_map(move |(a, b, v, m, ib, pref, k)| {
+            .prop_map(move |(a, b, v, m, ib, pref, k, il)| {
                 let mut l = format!("ntp-service unicast-server 10.0.{a}.{b}");
                 if let Some(v) = v {
                     l += &format!(" version {v}");
@@ -48,6 +49,10 @@ fn command() -> impl Strategy<Value = Vec<String>> {
                 }
                 if ib {
                     l += " iburst";
+                }
+                // Interleaved mode only with version 4 (or none: then it implies 4).
+                if il && v.is_none_or(|v| v == 4) {
+                    l += " interleave";
                 }
                 one(l)
             }),

@@ -220,6 +220,37 @@ fn profiles_reset_the_domain_and_bound_it() {
 }
 
 #[test]
+fn interleaved_mode_is_an_ntp_version_4_client_option() {
+    let mut s = Session::default();
+    let t = transcript(
+        &mut s,
+        &[
+            "system-view",
+            "ntp-service unicast-server 10.0.1.31 version 3 interleave",
+        ],
+    );
+    assert!(t.contains("Interleaved mode needs NTP version 4"), "{t}");
+    let t = transcript(&mut s, &["ntp-service unicast-peer 10.0.1.32 interleave"]);
+    assert!(t.contains("Error"), "a client option only: {t}");
+    transcript(
+        &mut s,
+        &["ntp-service unicast-server 10.0.1.31 interleave iburst", "commit"],
+    );
+    let o = &s.running.ntp.associations[&"10.0.1.31".parse().unwrap()];
+    assert!(o.interleave && o.version.is_none());
+    let n = meridian_vrp::device::ntp_config(&s.running).expect("NTP configured");
+    assert_eq!(
+        (n.associations[0].interleave, n.associations[0].version),
+        (true, 4)
+    );
+    let saved = transcript(&mut s, &["display current-configuration"]);
+    assert!(
+        saved.contains("ntp-service unicast-server 10.0.1.31 iburst interleave"),
+        "{saved}"
+    );
+}
+
+#[test]
 fn abbreviations_undo_help_and_completion() {
     let mut s = Session::default();
     transcript(

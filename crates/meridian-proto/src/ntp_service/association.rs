@@ -55,6 +55,24 @@ pub struct AssociationCounters {
     pub invalid: u64,
     /// Kiss-o'-Death packets.
     pub kod: u64,
+    /// Samples taken in interleaved mode (the server's real transmit timestamp).
+    pub interleaved: u64,
+}
+
+/// An exchange answered, kept so the next request can name it: a server in interleaved mode
+/// then sends the real transmit timestamp of its reply, which completes it (RFC 9769).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Exchange {
+    /// Our real transmit time of the request.
+    pub t1: Timestamp,
+    /// The reply's receive timestamp as sent: the next request's origin names the reply by it.
+    pub receive_wire: NtpTimestamp,
+    /// The server's receive time.
+    pub t2: Timestamp,
+    /// Our receive time of the reply.
+    pub t4: Timestamp,
+    /// When the reply arrived (local monotonic): the time the sample is of.
+    pub at: Instant,
 }
 
 /// An association.
@@ -91,6 +109,11 @@ pub struct Association {
     pub last_xmt: NtpTimestamp,
     /// When we received the peer's last packet (our next receive field in symmetric mode).
     pub last_rec: Option<Timestamp>,
+    /// Interleaved client mode: the last exchange answered, if the last request was.
+    pub previous: Option<Exchange>,
+    /// Interleaved client mode: the receive field of our last request (random, never zero;
+    /// zero when it named no exchange). An interleaved reply echoes it as its origin.
+    pub rec_wire: NtpTimestamp,
     /// Reachability register.
     pub reach: u8,
     /// Current poll, log2 s.
@@ -145,6 +168,8 @@ impl Association {
             token: None,
             last_xmt: NtpTimestamp::ZERO,
             last_rec: None,
+            previous: None,
+            rec_wire: NtpTimestamp::ZERO,
             reach: 0,
             poll: config.minpoll,
             burst: 0,
@@ -249,7 +274,12 @@ impl Association {
             stage.offset -= step;
         }
         self.offset -= step;
-        self.t1 = self.t1.map(|t| t + Duration::from_secs_f64(step));
+        let step = Duration::from_secs_f64(step);
+        self.t1 = self.t1.map(|t| t + step);
+        if let Some(p) = &mut self.previous {
+            p.t1 += step;
+            p.t4 += step;
+        }
         self.fresh = false;
     }
 

@@ -29,6 +29,9 @@ pub struct AssociationConfig {
     pub iburst: bool,
     /// Preferred in the combine step.
     pub prefer: bool,
+    /// Interleaved client mode (RFC 9769): each request names the server's previous reply, and
+    /// the answer carries that reply's real transmit timestamp (meridian's `interleave`).
+    pub interleave: bool,
     /// Sign with this key.
     pub key: Option<u32>,
     /// Local address to send from (`source-interface`).
@@ -52,6 +55,7 @@ impl AssociationConfig {
             burst: false,
             iburst: false,
             prefer: false,
+            interleave: false,
             key: None,
             source: None,
             vpn_instance: None,

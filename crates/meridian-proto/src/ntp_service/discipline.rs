@@ -233,6 +233,7 @@ impl Discipline {
     pub fn observe(
         &mut self,
         now: Instant,
+        taken: Instant,
         theta: f64,
         delay: f64,
         out: &mut Vec<ClockAdjustment>,
@@ -240,10 +241,14 @@ impl Discipline {
         if self.state != DisciplineState::Fset {
             return None;
         }
-        let start = *self.fset_start.get_or_insert(now);
+        let start = *self.fset_start.get_or_insert(taken);
+        let t_taken = taken.duration_since(start).as_secs_f64();
+        if t_taken < 0.0 {
+            return None; // measured before the clock was set
+        }
         let t_now = now.duration_since(start).as_secs_f64();
-        let own = theta - self.applied_at(now);
-        self.fset.push((t_now, own, delay));
+        let own = theta - self.applied_at(taken);
+        self.fset.push((t_taken, own, delay));
         let span = self.fset.last().map_or(0.0, |l| l.0);
         if self.fset.len() < 4 || span < 6.0 {
             return None;
@@ -448,7 +453,10 @@ mod tests {
         out.clear();
         // 20 ppm drift after the step: four raw samples 2 s apart measure it.
         let stepped: Vec<Option<f64>> = (1..=4)
-            .map(|k| d.observe(at(2.0 * k as f64), 20e-6 * 2.0 * k as f64, 0.001, &mut out))
+            .map(|k| {
+                let t = at(2.0 * k as f64);
+                d.observe(t, t, 20e-6 * 2.0 * k as f64, 0.001, &mut out)
+            })
             .collect();
         assert_eq!(d.state, DisciplineState::Sync);
         assert!(
@@ -478,7 +486,8 @@ mod tests {
         let stepped: Vec<Option<f64>> = (1..=128)
             .map(|k| {
                 let noise = if k % 2 == 0 { 2e-6 } else { -2e-6 };
-                d.observe(at(2.0 * k as f64), 3e-6 + noise, 0.001, &mut out)
+                let t = at(2.0 * k as f64);
+                d.observe(t, t, 3e-6 + noise, 0.001, &mut out)
             })
             .collect();
         assert_eq!(d.state, DisciplineState::Sync);
@@ -498,12 +507,8 @@ mod tests {
             .map(|k| {
                 let mut out = Vec::new();
                 let n = if k % 4 < 2 { noise } else { -noise };
-                let _ = d.observe(
-                    at(2.0 * k as f64),
-                    20e-6 * 2.0 * k as f64 + n,
-                    delay(k),
-                    &mut out,
-                );
+                let t = at(2.0 * k as f64);
+                let _ = d.observe(t, t, 20e-6 * 2.0 * k as f64 + n, delay(k), &mut out);
                 out
             })
             .collect();

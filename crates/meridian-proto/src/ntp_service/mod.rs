@@ -21,7 +21,7 @@ use std::collections::{BTreeMap, VecDeque};
 use std::net::{Ipv4Addr, SocketAddrV4};
 
 use access::{RateTable, Verdict};
-use association::{Association, FilterSample, MAXDISP, PHI};
+use association::{Association, Exchange, FilterSample, MAXDISP, PHI};
 use config::{AssociationConfig, AssociationKind, MAX_ASSOCIATIONS, NtpConfig};
 use discipline::{Discipline, DisciplineState, Outcome};
 use select::Candidate;
@@ -433,7 +433,14 @@ impl NtpNode {
             return;
         }
         let symmetric_first = h.mode == Mode::SymmetricActive && h.origin_timestamp.is_zero();
-        if !symmetric_first && (h.origin_timestamp != a.org_wire || a.t1.is_none()) {
+        // A server in interleaved mode echoes our receive field (random, so as hard to guess as
+        // the transmit field a basic reply echoes) and completes the exchange we named.
+        let interleaved = !a.rec_wire.is_zero()
+            && h.origin_timestamp == a.rec_wire
+            && a.previous.is_some()
+            && a.t1.is_some();
+        if !symmetric_first && !interleaved && (h.origin_timestamp != a.org_wire || a.t1.is_none())
+        {
             a.counters.bogus += 1;
             return;
         }
@@ -455,6 +462,20 @@ impl NtpNode {
         a.refid = h.reference_id;
         a.reftime = h.reference_timestamp;
         let t1 = a.t1.take();
+        a.rec_wire = NtpTimestamp::ZERO;
+        // The exchange this reply completes, and the one the next request names.
+        let named = if interleaved { a.previous.take() } else { None };
+        if a.config.interleave
+            && let Some(t1) = t1
+        {
+            a.previous = Some(Exchange {
+                t1,
+                receive_wire: h.receive_timestamp,
+                t2: Timestamp::from_ntp(h.receive_timestamp, now.clock),
+                t4: rx,
+                at: now.instant,
+            });
+        }
         let passive = a.kind() == AssociationKind::SymmetricPassive;
         if passive {
             self.reply_passive(now, i);
@@ -467,7 +488,10 @@ impl NtpNode {
             a.counters.unsynchronized += 1;
             return;
         }
-        if !h.reference_timestamp.is_zero()
+        // (An interleaved reply's transmit timestamp is its previous reply's: the reference
+        // time may be later.)
+        if named.is_none()
+            && !h.reference_timestamp.is_zero()
             && Timestamp::from_ntp(h.reference_timestamp, now.clock)
                 > Timestamp::from_ntp(h.transmit_timestamp, now.clock)
         {
@@ -475,9 +499,19 @@ impl NtpNode {
             return;
         }
         let Some(t1) = t1 else { return };
-        let t2 = Timestamp::from_ntp(h.receive_timestamp, now.clock);
         let t3 = Timestamp::from_ntp(h.transmit_timestamp, now.clock);
-        let t4 = rx;
+        let (t1, t2, t4, taken) = match named {
+            Some(p) => {
+                a.counters.interleaved += 1;
+                (p.t1, p.t2, p.t4, p.at)
+            }
+            None => (
+                t1,
+                Timestamp::from_ntp(h.receive_timestamp, now.clock),
+                rx,
+                now.instant,
+            ),
+        };
         let offset = to_secs((t2 - t1) + (t3 - t4)) / 2.0;
         let precision = 2f64.powi(PRECISION as i32);
         let delay = to_secs((t4 - t1) - (t3 - t2)).max(precision);
@@ -492,12 +526,12 @@ impl NtpNode {
             offset,
             delay,
             dispersion,
-            at: now.instant,
+            at: taken,
         });
         if self.sys.peer == Some(i) {
-            let stepped = self
-                .discipline
-                .observe(now.instant, -offset, delay, &mut self.scratch);
+            let stepped =
+                self.discipline
+                    .observe(now.instant, taken, -offset, delay, &mut self.scratch);
             if let Some(theta) = stepped {
                 for a in &mut self.associations {
                     a.shift(-theta);
@@ -585,6 +619,31 @@ impl NtpNode {
                 now.clock.to_ntp()
             };
             h.transmit_timestamp = wire_xmt;
+            let a = &mut self.associations[i];
+            let rec_wire = if a.config.interleave && kind == AssociationKind::Client {
+                if a.t1.is_some() {
+                    // The last request went unanswered: there is no exchange to name.
+                    a.previous = None;
+                }
+                match a.previous {
+                    Some(p) => {
+                        // Random and distinct from the transmit field (how the server tells
+                        // an interleaved request from a basic one).
+                        let r = NtpTimestamp(self.rng.next_u64() | 1);
+                        let r = if r == wire_xmt {
+                            NtpTimestamp(r.0 ^ 2)
+                        } else {
+                            r
+                        };
+                        h.origin_timestamp = p.receive_wire;
+                        h.receive_timestamp = r;
+                        r
+                    }
+                    None => NtpTimestamp::ZERO,
+                }
+            } else {
+                NtpTimestamp::ZERO
+            };
             let (local, to, key) = (
                 a.local,
                 SocketAddrV4::new(a.config.address, a.config.port),
@@ -593,6 +652,7 @@ impl NtpNode {
             let token = self.token(i);
             let a = &mut self.associations[i];
             a.org_wire = wire_xmt;
+            a.rec_wire = rec_wire;
             a.t1 = Some(now.clock);
             a.counters.sent += 1;
             // Reachability: shift before the answer can set bit 0 again.

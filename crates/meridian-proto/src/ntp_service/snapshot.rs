@@ -97,6 +97,9 @@ pub struct Session {
     pub leap: LeapIndicator,
     /// The 8-stage filter, newest first.
     pub filter: Vec<FilterSample>,
+    /// Interleaved client mode: samples taken with the server's real transmit timestamp
+    /// (`None` when the mode is not configured).
+    pub interleaved: Option<u64>,
 }
 
 impl NtpNode {
@@ -163,5 +166,6 @@ fn session(a: &Association, master: bool, now: Instant) -> Session {
         local_mode: a.kind(),
         leap: a.leap,
         filter: a.filter.iter().flatten().copied().collect(),
+        interleaved: a.config.interleave.then_some(a.counters.interleaved),
     }
 }

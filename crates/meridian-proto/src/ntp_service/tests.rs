@@ -408,3 +408,166 @@ fn a_local_reference_is_never_later_than_the_flagged_transmit_timestamp() {
         );
     }
 }
+
+/// How the interleaved-client exchanges below go wrong, if they do.
+#[derive(Clone, Copy, Default)]
+struct Faults {
+    /// The reply to this request (counting from 0) is lost.
+    lose_reply: Option<usize>,
+    /// The server never learns when its replies left (a driver without transmit timestamps):
+    /// it can only answer basic.
+    no_server_tx_timestamps: bool,
+}
+
+/// A client of a server on one exact clock, 100 µs each way, the server's replies leaving 40 µs
+/// after their transmit timestamp was written (a kernel stack's send path). Returns the
+/// client's requests and its association after `polls` polls 16 s apart.
+fn late_replies(interleave: bool, polls: usize, faults: Faults) -> (Vec<Header>, Association) {
+    use super::config::AssociationConfig;
+    let mut s = server(|_| {});
+    let mut c = NtpConfig::new(CLIENT);
+    // The client follows a stratum-1 local reference, never the server, so its clock is never
+    // adjusted and every sample is measured against the exact clock.
+    c.refclock = Some(RefClock {
+        unit: 0,
+        stratum: 1,
+    });
+    c.associations.push(AssociationConfig {
+        version: 4,
+        minpoll: 4,
+        maxpoll: 4,
+        interleave,
+        ..AssociationConfig::server(SERVER)
+    });
+    let mut client = NtpNode::new(c, vec![CLIENT], Instant::ZERO, 7);
+    fn datagram(from: Ipv4Addr, to: Ipv4Addr, bytes: &[u8], at: Now) -> Datagram<'_> {
+        Datagram {
+            from: SocketAddrV4::new(from, 123),
+            to: SocketAddrV4::new(to, 123),
+            bytes,
+            rx_timestamp: at.clock,
+        }
+    }
+    let mut requests = Vec::new();
+    for k in 0..polls {
+        let t = 16.0 * k as f64;
+        client.handle(now(t), Input::Timeout);
+        let outputs: Vec<Output> = std::iter::from_fn(|| client.poll_output()).collect();
+        for o in outputs {
+            let Output::Transmit(tx) = o else { continue };
+            requests.push(Packet::parse(&tx.bytes).unwrap().header);
+            if let Some(token) = tx.token {
+                let timestamp = now(t).clock;
+                client.handle(now(t), Input::TxTimestamp { token, timestamp });
+            }
+            let at = now(t + 100e-6);
+            s.handle(at, Input::Datagram(datagram(CLIENT, SERVER, &tx.bytes, at)));
+            let replies: Vec<Output> = std::iter::from_fn(|| s.poll_output()).collect();
+            for r in replies {
+                let Output::Transmit(reply) = r else { continue };
+                let left = now(t + 140e-6);
+                if let Some(token) = reply.token
+                    && !faults.no_server_tx_timestamps
+                {
+                    let timestamp = left.clock;
+                    s.handle(left, Input::TxTimestamp { token, timestamp });
+                }
+                if faults.lose_reply == Some(k) {
+                    continue;
+                }
+                let at = now(t + 240e-6);
+                client.handle(
+                    at,
+                    Input::Datagram(datagram(SERVER, CLIENT, &reply.bytes, at)),
+                );
+            }
+        }
+    }
+    (requests, client.associations()[0].clone())
+}
+
+/// Filter offsets and delays, newest first, in ns (rounded: the receive timestamp's flag bit is
+/// worth 0.23 ns).
+fn filter_ns(a: &Association) -> Vec<(i64, i64)> {
+    a.filter
+        .iter()
+        .flatten()
+        .map(|s| {
+            (
+                (s.offset * 1e9).round() as i64,
+                (s.delay * 1e9).round() as i64,
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn a_basic_client_sees_half_the_servers_send_latency_as_offset() {
+    let (requests, a) = late_replies(false, 8, Faults::default());
+    assert!(requests.iter().all(|q| q.origin_timestamp.is_zero()));
+    assert_eq!(filter_ns(&a), vec![(-20_000, 240_000); 8]);
+    assert_eq!(a.counters.interleaved, 0);
+}
+
+#[test]
+fn an_interleaved_client_measures_with_the_servers_real_transmit_timestamps() {
+    let (requests, a) = late_replies(true, 8, Faults::default());
+    // The first request is basic; each later one names the previous reply by its receive
+    // timestamp and carries a random receive field of its own.
+    assert!(requests[0].origin_timestamp.is_zero() && requests[0].receive_timestamp.is_zero());
+    for q in &requests[1..] {
+        assert_eq!(
+            q.origin_timestamp.0 & 1,
+            1,
+            "the server's flagged receive timestamp"
+        );
+        assert!(!q.receive_timestamp.is_zero() && q.receive_timestamp != q.transmit_timestamp);
+        assert_eq!(q.version, 4);
+    }
+    // The server remembers only exchanges an interleaved request started, so replies 0 and 1
+    // are basic; from reply 2 on each completes the exchange before it. The six interleaved
+    // samples are exact (the true offset is zero, the path 2 × 100 µs).
+    assert_eq!(a.counters.interleaved, 6);
+    let f = filter_ns(&a);
+    assert_eq!(f[..6], [(0, 200_000); 6]);
+    assert_eq!(f[6..], [(-20_000, 240_000); 2]);
+}
+
+#[test]
+fn a_lost_reply_leaves_interleaved_mode_until_the_next_answer() {
+    let (requests, a) = late_replies(
+        true,
+        8,
+        Faults {
+            lose_reply: Some(3),
+            ..Faults::default()
+        },
+    );
+    // Request 4 has no answered exchange to name: basic. Request 5 names reply 4 again.
+    assert!(requests[4].origin_timestamp.is_zero() && requests[4].receive_timestamp.is_zero());
+    assert_eq!(requests[5].origin_timestamp.0 & 1, 1);
+    // Samples, oldest first: exchanges 0 and 1 basic, 1 interleaved (reply 2); reply 3 lost;
+    // 4 and 5 basic, 5 and 6 interleaved (replies 6 and 7).
+    assert_eq!(a.counters.interleaved, 3);
+    let (exact, basic) = ((0, 200_000), (-20_000, 240_000));
+    assert_eq!(
+        filter_ns(&a),
+        [exact, exact, basic, basic, exact, basic, basic]
+    );
+}
+
+#[test]
+fn a_server_that_cannot_interleave_gets_basic_samples_used() {
+    let (requests, a) = late_replies(
+        true,
+        6,
+        Faults {
+            no_server_tx_timestamps: true,
+            ..Faults::default()
+        },
+    );
+    // The client keeps asking; every answer is basic and every one is used.
+    assert!(requests[1..].iter().all(|q| !q.receive_timestamp.is_zero()));
+    assert_eq!(a.counters.interleaved, 0);
+    assert_eq!(filter_ns(&a), vec![(-20_000, 240_000); 6]);
+}

@@ -109,6 +109,7 @@ fn client_of_server(
     minpoll: Option<i8>,
     phase: Duration,
     ppb: f64,
+    interleave: bool,
 ) -> ClientOfServer {
     let (server_ip, client_ip) = (
         Ipv4Addr::new(10, 0, subnet, 1),
@@ -126,6 +127,8 @@ fn client_of_server(
     cc.associations.push(AssociationConfig {
         iburst: true,
         minpoll: minpoll.unwrap_or(base.minpoll),
+        interleave,
+        version: if interleave { 4 } else { base.version },
         ..base
     });
     let client = add_ntp(sim, "client", client_ip, cc, software(phase, ppb));
@@ -363,7 +366,14 @@ pub fn convergence(seed: u64) -> (Option<i64>, f64) {
         server: s,
         client: c,
         ..
-    } = client_of_server(&mut sim, 4, None, Duration::from_millis(100), 20_000.0);
+    } = client_of_server(
+        &mut sim,
+        4,
+        None,
+        Duration::from_millis(100),
+        20_000.0,
+        false,
+    );
     join(&mut sim, net, s, Duration::ZERO);
     join(&mut sim, net, c, Duration::ZERO);
     let mut synced = None;
@@ -438,7 +448,7 @@ pub fn spoofing(seed: u64, seconds: i64) -> (f64, u64, u64) {
         client: c,
         server_ip: s_ip,
         client_ip: c_ip,
-    } = client_of_server(&mut sim, 5, None, Duration::from_millis(5), 5_000.0);
+    } = client_of_server(&mut sim, 5, None, Duration::from_millis(5), 5_000.0, false);
     let x_ip = Ipv4Addr::new(10, 0, 5, 66);
     let x = sim.add_node(
         NodeConfig {
@@ -473,16 +483,30 @@ pub fn spoofing(seed: u64, seconds: i64) -> (f64, u64, u64) {
 // ---------------------------------------------------------------- f. accuracy against jitter
 
 /// f. One client, one server, exponential jitter of mean `jitter` on each link hop: mean and
-/// standard deviation of |TE| (µs) after `warmup`.
+/// standard deviation of |TE| (µs) after `warmup`. The client runs in interleaved mode if
+/// `interleave`.
 #[must_use]
-pub fn jitter_accuracy(seed: u64, jitter: Duration, seconds: i64, warmup: i64) -> (f64, f64) {
+pub fn jitter_accuracy(
+    seed: u64,
+    jitter: Duration,
+    seconds: i64,
+    warmup: i64,
+    interleave: bool,
+) -> (f64, f64) {
     let mut sim = Simulator::new(seed, at(0));
     let net = lan(&mut sim);
     let ClientOfServer {
         server: s,
         client: c,
         ..
-    } = client_of_server(&mut sim, 6, None, Duration::from_millis(10), 10_000.0);
+    } = client_of_server(
+        &mut sim,
+        6,
+        None,
+        Duration::from_millis(10),
+        10_000.0,
+        interleave,
+    );
     join(&mut sim, net, s, jitter);
     join(&mut sim, net, c, jitter);
     sim.sample_every(Duration::SECOND);
@@ -716,7 +740,14 @@ pub fn startup_under_pdv(
         server: s,
         client: c,
         ..
-    } = client_of_server(&mut sim, 8, Some(4), Duration::from_millis(5), 20_000.0);
+    } = client_of_server(
+        &mut sim,
+        8,
+        Some(4),
+        Duration::from_millis(5),
+        20_000.0,
+        false,
+    );
     sim.add_link(
         Vertex::Node(s),
         Vertex::Segment(net),

@@ -11,6 +11,7 @@ use nix::unistd::Pid;
 
 #[path = "../../../meridian-sim/tests/common/mod.rs"]
 mod peers;
+pub mod probe;
 pub use peers::tool_available;
 
 /// A scratch directory removed on drop.
