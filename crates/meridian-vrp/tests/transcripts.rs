@@ -234,7 +234,10 @@ fn interleaved_mode_is_an_ntp_version_4_client_option() {
     assert!(t.contains("Error"), "a client option only: {t}");
     transcript(
         &mut s,
-        &["ntp-service unicast-server 10.0.1.31 interleave iburst", "commit"],
+        &[
+            "ntp-service unicast-server 10.0.1.31 interleave iburst",
+            "commit",
+        ],
     );
     let o = &s.running.ntp.associations[&"10.0.1.31".parse().unwrap()];
     assert!(o.interleave && o.version.is_none());
