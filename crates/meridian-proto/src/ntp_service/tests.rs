@@ -419,8 +419,9 @@ struct Faults {
     no_server_tx_timestamps: bool,
 }
 
-/// A client of a server on one exact clock, 100 µs each way, the server's replies leaving 40 µs
-/// after their transmit timestamp was written (a kernel stack's send path). Returns the
+/// A client of a server on one exact clock, 100 µs each way, requests leaving 30 µs after the
+/// client read its clock for them and replies 40 µs after their transmit timestamp was written
+/// (a kernel stack's send path). Returns the
 /// client's requests and its association after `polls` polls 16 s apart.
 fn late_replies(interleave: bool, polls: usize, faults: Faults) -> (Vec<Header>, Association) {
     use super::config::AssociationConfig;
@@ -456,6 +457,8 @@ fn late_replies(interleave: bool, polls: usize, faults: Faults) -> (Vec<Header>,
         for o in outputs {
             let Output::Transmit(tx) = o else { continue };
             requests.push(Packet::parse(&tx.bytes).unwrap().header);
+            // The request leaves 30 µs after the poll read the clock (the kernel's timestamp).
+            let t = t + 30e-6;
             if let Some(token) = tx.token {
                 let timestamp = now(t).clock;
                 client.handle(now(t), Input::TxTimestamp { token, timestamp });
