@@ -586,7 +586,7 @@ impl<C: Clock> Daemon<C> {
         let mut stamped: Vec<(Ipv4Addr, u16)> = Vec::new();
         while let Some(out) = self.engine.poll_output() {
             match out {
-                Output::Transmit(t) => {
+                Output::Transmit(mut t) => {
                     let key = (*t.from.ip(), t.from.port());
                     let to_port = match t.to.port() {
                         PTP_EVENT | PTP_GENERAL => self.local_port(t.to.port()),
@@ -602,6 +602,9 @@ impl<C: Clock> Daemon<C> {
                         continue;
                     };
                     let sent = self.clock.now();
+                    if t.late_ntp_transmit {
+                        meridian_proto::ntp_service::stamp_transmit(&mut t.bytes, sent);
+                    }
                     match sock.send(SocketAddrV4::new(*t.to.ip(), to_port), &t.bytes, t.dscp) {
                         Ok(id) => {
                             if let Some(token) = t.token {

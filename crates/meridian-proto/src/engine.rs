@@ -98,6 +98,10 @@ pub struct Transmit {
     pub bytes: Vec<u8>,
     /// Ask the driver to report the transmit timestamp under this token.
     pub token: Option<TxToken>,
+    /// An unsigned NTP server reply in basic mode: the driver rewrites its transmit timestamp
+    /// with the clock's reading just before sending ([`crate::ntp_service::stamp_transmit`]),
+    /// so it misses only the kernel's own send path, not the engine's and the driver's work.
+    pub late_ntp_transmit: bool,
 }
 
 /// A change the engine asks the driver to make to the disciplined clock.

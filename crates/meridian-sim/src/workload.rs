@@ -87,6 +87,7 @@ impl Engine for Pinger {
                             dscp: 46,
                             bytes: msg.to_vec(),
                             token: Some(TxToken(self.sequence.0 as u64)),
+                            late_ntp_transmit: false,
                         }));
                         self.sequence = self.sequence.next();
                         self.next_peer = (self.next_peer + 1) % self.peers.len();

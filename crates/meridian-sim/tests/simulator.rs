@@ -186,6 +186,7 @@ fn send(from: Ipv4Addr, to: Ipv4Addr, tag: u8) -> Transmit {
         dscp: 0,
         bytes: vec![tag],
         token: Some(TxToken(tag as u64)),
+        late_ntp_transmit: false,
     }
 }
 

@@ -15,6 +15,8 @@ mod interleave;
 mod reconfigure;
 pub mod select;
 mod serve;
+
+pub use serve::stamp_transmit;
 pub mod snapshot;
 
 use std::collections::{BTreeMap, VecDeque};
@@ -260,6 +262,7 @@ impl NtpNode {
         header: Header,
         key: Option<u32>,
         token: Option<TxToken>,
+        late_transmit: bool,
     ) {
         let mut bytes = Packet::new(header).to_vec();
         if let Some(id) = key
@@ -281,6 +284,8 @@ impl NtpNode {
             dscp: 0,
             bytes,
             token,
+            // A MAC covers the transmit timestamp: a signed packet leaves as signed.
+            late_ntp_transmit: late_transmit && key.is_none(),
         }));
     }
 
@@ -563,7 +568,7 @@ impl NtpNode {
         a.org_wire = h.transmit_timestamp;
         a.t1 = Some(now.clock);
         a.counters.sent += 1;
-        self.send(local, to, h, key, Some(token));
+        self.send(local, to, h, key, Some(token), false);
     }
 
     /// A fresh transmit token (associations and interleaved replies draw from one sequence).
@@ -672,7 +677,7 @@ impl NtpNode {
                 Duration::from_log2_secs(a.poll)
             };
             a.next_poll = now.instant.after(interval);
-            self.send(local, to, h, key, Some(token));
+            self.send(local, to, h, key, Some(token), false);
         }
     }
 

@@ -9,6 +9,16 @@ use crate::engine::Now;
 use crate::ntp::{Header, KissCode, LeapIndicator, Mode, ReferenceId};
 use crate::time::{Duration, Timestamp};
 
+/// Writes `at` into a serialized NTP packet as its transmit timestamp (bytes 40–47), its lowest
+/// bit clear as every reply's is (see `interleave`): what the driver does for a
+/// [`crate::engine::Transmit`] marked `late_ntp_transmit` just before sending it. A packet too
+/// short to hold the field is left alone.
+pub fn stamp_transmit(bytes: &mut [u8], at: Timestamp) {
+    if let Some(field) = bytes.get_mut(40..48) {
+        field.copy_from_slice(&interleave::mark_transmit(at.to_ntp()).0.to_be_bytes());
+    }
+}
+
 impl NtpNode {
     /// Answers a client request (mode 3) with a server reply (mode 4), subject to where we serve,
     /// access control, rate limiting and authentication.
@@ -69,6 +79,7 @@ impl NtpNode {
         h.receive_timestamp = interleave::mark_receive(rx.to_ntp());
         h.transmit_timestamp = transmit;
         let mut token = None;
+        let mut basic = true;
         if interleave::wants_interleaved(
             req.version,
             req.origin_timestamp,
@@ -81,13 +92,14 @@ impl NtpNode {
                 h.origin_timestamp = req.receive_timestamp;
                 h.transmit_timestamp = sent.to_ntp();
                 self.server.interleaved += 1;
+                basic = false;
             }
             let t = self.fresh_token();
             self.interleave.save(h.receive_timestamp, t);
             token = Some(t);
         }
         self.server.replies += 1;
-        self.send(*to.ip(), from, h, key, token);
+        self.send(*to.ip(), from, h, key, token, basic);
     }
 
     fn kiss(
@@ -105,6 +117,6 @@ impl NtpNode {
         h.origin_timestamp = req.transmit_timestamp;
         h.transmit_timestamp = req.transmit_timestamp;
         self.server.kod_sent += 1;
-        self.send(*local.ip(), to, h, key, None);
+        self.send(*local.ip(), to, h, key, None, false);
     }
 }

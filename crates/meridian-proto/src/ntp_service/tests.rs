@@ -574,3 +574,76 @@ fn a_server_that_cannot_interleave_gets_basic_samples_used() {
     assert_eq!(a.counters.interleaved, 0);
     assert_eq!(filter_ns(&a), vec![(-20_000, 240_000); 6]);
 }
+
+/// The transmits a request draws, whole.
+fn transmits(n: &mut NtpNode, at: Now, bytes: &[u8]) -> Vec<crate::engine::Transmit> {
+    let d = Datagram {
+        from: SocketAddrV4::new(CLIENT, 123),
+        to: SocketAddrV4::new(SERVER, 123),
+        bytes,
+        rx_timestamp: at.clock,
+    };
+    n.handle(at, Input::Datagram(d));
+    std::iter::from_fn(|| n.poll_output())
+        .filter_map(|o| match o {
+            Output::Transmit(t) => Some(t),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn only_unsigned_basic_replies_have_their_transmit_timestamp_written_at_send() {
+    let key = Key {
+        kind: KeyType::HmacSha256,
+        secret: b"k".to_vec(),
+    };
+    let mut s = server(|c| {
+        c.authentication = true;
+        c.keys.insert(9, key.clone());
+        c.trusted.insert(9);
+    });
+    let late = |t: &[crate::engine::Transmit]| -> Vec<bool> {
+        t.iter().map(|t| t.late_ntp_transmit).collect()
+    };
+    // A basic reply: marked, and what the driver writes lands in bytes 40–47, flag bit clear.
+    let mut r = transmits(&mut s, now(1.0), &Packet::new(request(4, 1)).to_vec());
+    assert_eq!(late(&r), vec![true]);
+    let at = now(1.0).clock + Duration::from_nanos(7_777);
+    stamp_transmit(&mut r[0].bytes, at);
+    let h = Packet::parse(&r[0].bytes).unwrap().header;
+    assert_eq!(h.transmit_timestamp, NtpTimestamp(at.to_ntp().0 & !1));
+    assert_eq!(h.origin_timestamp, NtpTimestamp(1), "nothing else moves");
+    // Too short to hold the field: left alone.
+    let mut short = vec![0u8; 44];
+    stamp_transmit(&mut short, at);
+    assert_eq!(short, vec![0u8; 44]);
+    // A signed reply: its MAC covers the field, so it leaves as signed.
+    let body = Packet::new(request(4, 2)).to_vec();
+    let digest = key.digest(&body);
+    let signed = Packet {
+        mac: Some(Mac {
+            key_id: 9,
+            digest: &digest,
+        }),
+        ..Packet::new(request(4, 2))
+    };
+    assert_eq!(
+        late(&transmits(&mut s, now(2.0), &signed.to_vec())),
+        vec![false]
+    );
+    // An interleaved reply carries the previous reply's real transmit time: never rewritten.
+    let first = transmits(
+        &mut s,
+        now(3.0),
+        &Packet::new(interleaved_request(4, 3, NtpTimestamp(1), 30)).to_vec(),
+    );
+    let h1 = Packet::parse(&first[0].bytes).unwrap().header;
+    let token = first[0].token.expect("remembered for the next request");
+    let timestamp = now(3.0).clock;
+    s.handle(now(3.0), Input::TxTimestamp { token, timestamp });
+    let q = interleaved_request(4, 4, h1.receive_timestamp, 40);
+    let second = transmits(&mut s, now(4.0), &Packet::new(q).to_vec());
+    assert_eq!(s.server.interleaved, 1);
+    assert_eq!(late(&second), vec![false]);
+}

@@ -80,6 +80,7 @@ fn transmit(
             dscp,
             bytes,
             token,
+            late_ntp_transmit: false,
         })
     })
 }

@@ -425,6 +425,7 @@ impl Engine for Spoofer {
                 dscp: 0,
                 bytes: Packet::new(h).to_vec(),
                 token: None,
+                late_ntp_transmit: false,
             }));
             self.next = Some(now.instant.after(Duration::from_millis(500)));
         }
@@ -578,6 +579,7 @@ impl Engine for Flood {
                     dscp: 0,
                     bytes: Packet::new(h).to_vec(),
                     token: None,
+                    late_ntp_transmit: false,
                 }));
             }
             self.next = Some(now.instant.after(Duration::from_millis(10)));
