@@ -478,3 +478,84 @@ fn ptp_timescale_stamps_are_taken_back_to_utc() {
     c.handle_message(now(0.4), from(S1, 320), &ann, now(0.4).clock);
     assert_eq!(c.servers()[0].ahead_of_utc(), Duration::from_secs(37));
 }
+
+/// Delay_Reqs sent over `seconds` with Syncs granted at 2^`sync_log` s arriving 3 ms into each
+/// interval and Delay_Resp granted at 2^`delay_log` s: (sent on a Sync's heels, sent from the
+/// timer, smallest and largest gap between two after the second, s).
+fn delay_reqs_around_syncs(sync_log: i8, delay_log: i8, seconds: f64) -> (usize, usize, f64, f64) {
+    let mut c = Client::new(config([Some(S1), None]), Instant::ZERO, 1);
+    c.handle_message(now(0.0), from(S1, 320), &announce_msg(1, 6), now(0.0).clock);
+    c.handle_timeout(now(0.0));
+    transmits(&mut c);
+    let grants = [
+        (MessageType::Sync, sync_log, 300),
+        (MessageType::DelayResp, delay_log, 300),
+    ];
+    c.handle_message(
+        now(0.0),
+        from(S1, 320),
+        &grant_msg(1, &grants),
+        now(0.0).clock,
+    );
+    let delay_reqs = |c: &mut Client| transmits(c).iter().filter(|t| t.to.port() == 319).count();
+    let sync_period = 2f64.powi(sync_log.into());
+    let (mut on_sync, mut on_timer, mut sent_at) = (0, 0, Vec::new());
+    let (mut t, mut next_sync, mut seq) = (0.0, 0.003, 0u16);
+    while t < seconds {
+        if t >= next_sync {
+            let sync = Message {
+                header: Header {
+                    flags: Flags::UNICAST,
+                    ..Header::new(server_port(1), 44, SequenceId(seq))
+                },
+                body: Body::Sync {
+                    origin_timestamp: now(t).clock.to_ptp().unwrap().0,
+                },
+            };
+            c.handle_message(now(t), from(S1, 319), &sync, now(t).clock);
+            let n = delay_reqs(&mut c);
+            on_sync += n;
+            sent_at.extend(std::iter::repeat_n(t, n));
+            (next_sync, seq) = (next_sync + sync_period, seq.wrapping_add(1));
+        }
+        if c.poll_timeout().is_some_and(|d| d <= now(t).instant) {
+            c.handle_timeout(now(t));
+            let n = delay_reqs(&mut c);
+            on_timer += n;
+            sent_at.extend(std::iter::repeat_n(t, n));
+        }
+        t += 1.0 / 1024.0;
+    }
+    // The first Delay_Req goes from the timer at the grant; the second may follow it by half an
+    // interval (the first Sync inside the window); the gaps after that are the steady state.
+    let gaps: Vec<f64> = sent_at.windows(2).skip(1).map(|w| w[1] - w[0]).collect();
+    let min = gaps.iter().copied().fold(f64::INFINITY, f64::min);
+    let max = gaps.iter().copied().fold(0.0, f64::max);
+    (on_sync, on_timer, min, max)
+}
+
+#[test]
+fn delay_reqs_leave_on_a_syncs_heels_at_the_granted_rate() {
+    // Equal rates (128/s): after the first, every Delay_Req follows a Sync.
+    let (on_sync, on_timer, min, max) = delay_reqs_around_syncs(-7, -7, 10.0);
+    assert!(
+        on_timer <= 1 && on_sync >= 1279,
+        "{on_sync} on Syncs, {on_timer} on the timer"
+    );
+    assert!(min > 0.0078 && max < 0.0079, "gaps {min}–{max} s");
+    // Delay_Req at 4/s, Syncs arriving at 16/s (faster than granted): one Delay_Req every
+    // fourth Sync, the rate held (a schedule that followed the Syncs ran at 5.3/s).
+    let (on_sync, on_timer, min, max) = delay_reqs_around_syncs(-4, -2, 10.0);
+    assert!(
+        (40..=41).contains(&(on_sync + on_timer)),
+        "{on_sync}, {on_timer}"
+    );
+    assert!(on_timer <= 1, "{on_sync}, {on_timer}");
+    assert!(min > 0.24 && max < 0.26, "gaps {min}–{max} s");
+    // Delay_Req faster than Syncs (16/s against 4/s): the timer sends the ones between,
+    // the slack (1/32 s) after their due time.
+    let (on_sync, on_timer, min, max) = delay_reqs_around_syncs(-2, -4, 10.0);
+    assert!((159..=161).contains(&(on_sync + on_timer)) && on_timer > 100);
+    // Those on a Sync leave up to 1/32 s early; the schedule does not move.
+    assert!(min > 0.03 && max < 0.095, "gaps {min}–{max} s");
+}
