@@ -132,17 +132,23 @@ fn bad_input_is_dropped_and_counted_per_reason() {
     );
 }
 
-#[test]
-fn signed_requests_get_signed_replies_and_bad_signatures_nothing() {
+/// A server with authentication on and HMAC-SHA256 key 9 trusted; the key.
+fn signing_server() -> (NtpNode, Key) {
     let key = Key {
         kind: KeyType::HmacSha256,
         secret: b"k".to_vec(),
     };
-    let mut s = server(|c| {
+    let s = server(|c| {
         c.authentication = true;
         c.keys.insert(9, key.clone());
         c.trusted.insert(9);
     });
+    (s, key)
+}
+
+#[test]
+fn signed_requests_get_signed_replies_and_bad_signatures_nothing() {
+    let (mut s, key) = signing_server();
     let h = request(4, 77);
     let body = Packet::new(h).to_vec();
     let digest = key.digest(&body);
@@ -594,15 +600,7 @@ fn transmits(n: &mut NtpNode, at: Now, bytes: &[u8]) -> Vec<crate::engine::Trans
 
 #[test]
 fn only_unsigned_basic_replies_have_their_transmit_timestamp_written_at_send() {
-    let key = Key {
-        kind: KeyType::HmacSha256,
-        secret: b"k".to_vec(),
-    };
-    let mut s = server(|c| {
-        c.authentication = true;
-        c.keys.insert(9, key.clone());
-        c.trusted.insert(9);
-    });
+    let (mut s, key) = signing_server();
     let late = |t: &[crate::engine::Transmit]| -> Vec<bool> {
         t.iter().map(|t| t.late_ntp_transmit).collect()
     };

@@ -452,3 +452,38 @@ pub fn metric(scrape: &str, series: &str) -> f64 {
         .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
         .unwrap_or_else(|| panic!("no {series} in\n{scrape}"))
 }
+
+/// chronyd on `conf`, in the foreground, never touching the host clock (`-x`), logging to `log`.
+pub fn chronyd(conf: &Path, log: &Path) -> Daemon {
+    let conf = conf.to_str().unwrap();
+    start_peer("chronyd", &["-x", "-d", "-u", "root", "-f", conf], log)
+}
+
+/// meridiand on `cfg` as an NTP client whose virtual clock starts 5 ms ahead and 20 ppm fast,
+/// with a control socket and a once-a-second report; `extra` arguments after those.
+pub fn offset_client(
+    cfg: &Path,
+    ntp_port: &str,
+    control: &Path,
+    report: &Path,
+    extra: &[&str],
+) -> Daemon {
+    let s = |p: &Path| p.to_str().unwrap().to_string();
+    let (cfg, control, report) = (s(cfg), s(control), s(report));
+    let mut args = vec![
+        "--config",
+        &cfg,
+        "--ntp-port",
+        ntp_port,
+        "--control",
+        &control,
+        "--virtual-offset-ms",
+        "5",
+        "--virtual-ppm",
+        "20",
+        "--report",
+        &report,
+    ];
+    args.extend_from_slice(extra);
+    Daemon::start(&args)
+}
