@@ -35,7 +35,44 @@ pub struct Lab {
     /// Each device's running configuration (what a restart starts from, and what commits
     /// change).
     configs: BTreeMap<String, Rc<RefCell<Config>>>,
+    /// Links with an end on a named interface.
+    interface_links: Vec<InterfaceLink>,
     events_at_last_second: u64,
+}
+
+/// A link with an end on a named interface: it carries traffic only while no such interface is
+/// shut down.
+#[derive(Debug)]
+struct InterfaceLink {
+    link: LinkId,
+    /// (device, interface) of each end on a named interface.
+    ends: Vec<(String, String)>,
+    /// Whether the interfaces let it carry traffic now.
+    carrying: bool,
+}
+
+/// Whether `config` has interface `name` (case and spaces ignored, as typed) shut down.
+fn shut(config: &Config, name: &str) -> bool {
+    let key = |s: &str| -> String {
+        s.chars()
+            .filter(|c| !c.is_whitespace())
+            .flat_map(char::to_lowercase)
+            .collect()
+    };
+    let want = key(name);
+    config
+        .interfaces
+        .iter()
+        .any(|(n, i)| i.shutdown && key(n) == want)
+}
+
+/// Whether none of `ends` is shut in its device's running configuration.
+fn carries(configs: &BTreeMap<String, Rc<RefCell<Config>>>, ends: &[(String, String)]) -> bool {
+    ends.iter().all(|(device, interface)| {
+        configs
+            .get(device)
+            .is_none_or(|c| !shut(&c.borrow(), interface))
+    })
 }
 
 /// The instant `s` seconds into the run.
@@ -135,6 +172,7 @@ pub fn build(topo: &Topology, devices: &[Device], seed: u64) -> Lab {
         }
     };
     let mut links = Vec::new();
+    let mut interface_links = Vec::new();
     for l in &topo.links {
         let mut m = LinkModel::symmetric(us(l.delay_us.0), pdv(l.pdv));
         m.asymmetry = us(l.asymmetry_us.0);
@@ -146,7 +184,26 @@ pub fn build(topo: &Topology, devices: &[Device], seed: u64) -> Lab {
         }
         // `check` resolved every end; without it, a link to nowhere is left out.
         if let (Some(a), Some(b)) = (vertex(l.a.get_ref()), vertex(l.b.get_ref())) {
-            links.push(sim.add_link(a, b, m));
+            let link = sim.add_link(a, b, m);
+            links.push(link);
+            // An end on a named interface: a shut interface carries nothing.
+            let ends: Vec<(String, String)> = [l.a.get_ref(), l.b.get_ref()]
+                .into_iter()
+                .filter(|end| !segments.contains_key(end.as_str()))
+                .filter_map(|end| end.split_once(':'))
+                .map(|(d, i)| (d.to_string(), i.to_string()))
+                .collect();
+            if !ends.is_empty() {
+                let up = carries(&configs, &ends);
+                if !up {
+                    sim.schedule_link(at(0), link, false);
+                }
+                interface_links.push(InterfaceLink {
+                    link,
+                    ends,
+                    carrying: up,
+                });
+            }
         }
     }
     for f in &topo.failures {
@@ -164,6 +221,7 @@ pub fn build(topo: &Topology, devices: &[Device], seed: u64) -> Lab {
         links,
         max_events_per_second: MAX_EVENTS_PER_SECOND,
         configs,
+        interface_links,
         events_at_last_second: 0,
     }
 }
@@ -185,6 +243,18 @@ impl Lab {
         };
         let config = crate::devices::apply_commit(&running.borrow(), lines)?;
         *running.borrow_mut() = config.clone();
+        // `shutdown` / `undo shutdown` on an interface a link ends on takes the link down / up.
+        let now = self.sim.now();
+        for l in &mut self.interface_links {
+            if !l.ends.iter().any(|(d, _)| d == device) {
+                continue;
+            }
+            let carrying = carries(&self.configs, &l.ends);
+            if carrying != l.carrying {
+                l.carrying = carrying;
+                self.sim.schedule_link(now, l.link, carrying);
+            }
+        }
         Ok(self
             .sim
             .operate(node, |e: &mut DeviceEngine, now| {

@@ -370,3 +370,44 @@ fn short_runs_say_their_statistics_are_thin() {
         "{text}"
     );
 }
+
+/// The dual-server ACR example with its link failure replaced by an operator shutting
+/// DeviceA's interface at 600 s and bringing it back at 1500 s: a shut interface carries
+/// nothing, so DeviceC fails over to server2 and returns as it does when the link fails.
+#[test]
+fn a_shut_interface_carries_nothing() {
+    let src = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../examples/acr-dual-server"
+    );
+    let dir = std::env::temp_dir().join(format!("meridian-lab-shutdown-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for f in std::fs::read_dir(src).unwrap() {
+        let f = f.unwrap().path();
+        std::fs::copy(&f, dir.join(f.file_name().unwrap())).unwrap();
+    }
+    let topo = std::fs::read_to_string(dir.join("topology.toml")).unwrap();
+    let (head, rest) = topo.split_once("[[failures]]").unwrap();
+    let tail = &rest[rest.find("[[display]]").unwrap()..];
+    let commits = "[[commit]]\nat = 600\ndevice = \"DeviceA\"\n\
+        lines = [\"interface GigabitEthernet0/1/0\", \"shutdown\"]\n\
+        [[commit]]\nat = 1500\ndevice = \"DeviceA\"\n\
+        lines = [\"interface GigabitEthernet0/1/0\", \"undo shutdown\"]\n";
+    std::fs::write(dir.join("topology.toml"), format!("{head}{commits}{tail}")).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_meridian"))
+        .args(["lab", &dir.display().to_string(), "--json", "-"])
+        .output()
+        .unwrap();
+    std::fs::remove_dir_all(&dir).ok();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        events(&r, "DeviceC", "ptp-server-switch"),
+        vec!["local (no usable server)", "server1", "server2", "server1"]
+    );
+    assert_eq!(device(&r, "DeviceC")["ptp"]["trace_source"], "server1");
+}
