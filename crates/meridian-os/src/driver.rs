@@ -843,8 +843,8 @@ mod tests {
             "sysname D\n\
              ntp-service unicast-server 198.51.100.1 source-interface GigabitEthernet0/1/1 vpn-instance blue iburst\n\
              ntp-service unicast-server 203.0.113.1\n\
-             interface GigabitEthernet0/1/0\n ip address 192.0.2.2 255.255.255.0\n\
-             interface GigabitEthernet0/1/1\n ip address 198.51.100.2 255.255.255.0\n\
+             interface GigabitEthernet0/1/0\n undo shutdown\n ip address 192.0.2.2 255.255.255.0\n\
+             interface GigabitEthernet0/1/1\n undo shutdown\n ip address 198.51.100.2 255.255.255.0\n\
              return\n",
         );
         let ip = |s: &str| s.parse::<Ipv4Addr>().unwrap();
@@ -855,6 +855,25 @@ mod tests {
                 ((ip("198.51.100.2"), NTP), Some("blue".to_string())),
             ]
         );
+    }
+
+    #[test]
+    fn a_shut_interface_is_neither_served_nor_bound() {
+        let config = |shut: &str| {
+            format!(
+                "sysname S\nntp-service refclock-master 2\n\
+                 ntp-service server source-interface GigabitEthernet0/1/0\n\
+                 ntp-service server source-interface LoopBack1\n\
+                 interface GigabitEthernet0/1/0\n {shut}\n ip address 192.0.2.2 255.255.255.0\n\
+                 interface LoopBack1\n ip address 198.51.100.7 255.255.255.255\nreturn\n"
+            )
+        };
+        let ip = |s: &str| s.parse::<Ipv4Addr>().unwrap();
+        let up = binds_of(&config("undo shutdown"));
+        assert!(up.contains_key(&(ip("192.0.2.2"), NTP)), "{up:?}");
+        let shut = binds_of(&config("shutdown"));
+        assert!(!shut.contains_key(&(ip("192.0.2.2"), NTP)), "{shut:?}");
+        assert!(shut.contains_key(&(ip("198.51.100.7"), NTP)), "{shut:?}");
     }
 
     #[test]

@@ -179,10 +179,15 @@ impl Default for Config {
 pub const CLOCK_SYNC_FEATURE: &str = "clock-synchronization";
 
 impl Config {
-    /// The address of an interface, if it has one.
+    /// The address of an interface, if it has one and is not shut down: a shut interface
+    /// carries nothing, so nothing serves, sends or listens on its address.
     #[must_use]
     pub fn interface_address(&self, name: &str) -> Option<Ipv4Addr> {
-        self.interfaces.get(name).and_then(|i| i.ip).map(|(a, _)| a)
+        self.interfaces
+            .get(name)
+            .filter(|i| !i.shutdown)
+            .and_then(|i| i.ip)
+            .map(|(a, _)| a)
     }
 
     /// Cross-field rules checked at commit; the first broken one, as the reason.

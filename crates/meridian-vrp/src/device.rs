@@ -27,6 +27,7 @@ use meridian_proto::node::NodeConfig;
 pub fn addresses(c: &Config) -> Vec<Ipv4Addr> {
     c.interfaces
         .values()
+        .filter(|i| !i.shutdown)
         .filter_map(|i| i.ip.map(|(a, _)| a))
         .collect()
 }
