@@ -15,9 +15,9 @@ mod interleave;
 mod reconfigure;
 pub mod select;
 mod serve;
+pub mod snapshot;
 
 pub use serve::stamp_transmit;
-pub mod snapshot;
 
 use std::collections::{BTreeMap, VecDeque};
 use std::net::{Ipv4Addr, SocketAddrV4};
