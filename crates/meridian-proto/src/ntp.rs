@@ -173,6 +173,27 @@ pub struct Header {
 }
 
 impl Header {
+    /// A client request (mode 3) of `version` polling at 2^`poll` s, carrying only `transmit`
+    /// (no leap warning, stratum 0, precision 2^-20 s, every other field zero).
+    #[must_use]
+    pub fn client_request(version: u8, poll: i8, transmit: NtpTimestamp) -> Self {
+        Self {
+            leap: LeapIndicator::NoWarning,
+            version,
+            mode: Mode::Client,
+            stratum: 0,
+            poll,
+            precision: -20,
+            root_delay: NtpShort(0),
+            root_dispersion: NtpShort(0),
+            reference_id: ReferenceId::default(),
+            reference_timestamp: NtpTimestamp::ZERO,
+            origin_timestamp: NtpTimestamp::ZERO,
+            receive_timestamp: NtpTimestamp::ZERO,
+            transmit_timestamp: transmit,
+        }
+    }
+
     /// The Kiss-o'-Death code, if this is a KoD packet (stratum 0).
     #[must_use]
     pub const fn kiss_code(&self) -> Option<KissCode> {

@@ -8,8 +8,8 @@ use std::net::{TcpStream, UdpSocket};
 use std::os::unix::net::UnixStream;
 use std::time::{Duration, Instant};
 
-use meridian_proto::ntp::{Header, LeapIndicator, Mode, Packet, ReferenceId};
-use meridian_proto::time::{NtpShort, NtpTimestamp};
+use meridian_proto::ntp::{Header, Packet};
+use meridian_proto::time::NtpTimestamp;
 
 mod common;
 
@@ -26,22 +26,7 @@ fn open_files_limit() -> usize {
 }
 
 fn request(xmt: u64) -> Vec<u8> {
-    Packet::new(Header {
-        leap: LeapIndicator::NoWarning,
-        version: 4,
-        mode: Mode::Client,
-        stratum: 0,
-        poll: 4,
-        precision: -20,
-        root_delay: NtpShort(0),
-        root_dispersion: NtpShort(0),
-        reference_id: ReferenceId::default(),
-        reference_timestamp: NtpTimestamp::ZERO,
-        origin_timestamp: NtpTimestamp::ZERO,
-        receive_timestamp: NtpTimestamp::ZERO,
-        transmit_timestamp: NtpTimestamp(xmt),
-    })
-    .to_vec()
+    Packet::new(Header::client_request(4, 4, NtpTimestamp(xmt))).to_vec()
 }
 
 #[test]

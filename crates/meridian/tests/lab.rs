@@ -280,19 +280,22 @@ fn reset_ptp_statistics_clears_the_counters() {
 /// A `[[commit]]` in topology.toml is applied on the running device at its time, logged as an
 /// event, and shown in later displays; one the device would refuse stops the lab before it
 /// runs, naming the line.
-#[test]
-fn timed_commits_apply_on_the_running_device() {
-    let src = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../examples/server-and-client"
-    );
-    let dir = std::env::temp_dir().join(format!("meridian-lab-commit-{}", std::process::id()));
+/// A scratch copy of `example` (named for `tag` and this process), and its topology text.
+fn example_copy(example: &str, tag: &str) -> (std::path::PathBuf, String) {
+    let src = format!("{}/../../examples/{example}", env!("CARGO_MANIFEST_DIR"));
+    let dir = std::env::temp_dir().join(format!("meridian-lab-{tag}-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     for f in std::fs::read_dir(src).unwrap() {
         let f = f.unwrap().path();
         std::fs::copy(&f, dir.join(f.file_name().unwrap())).unwrap();
     }
     let topo = std::fs::read_to_string(dir.join("topology.toml")).unwrap();
+    (dir, topo)
+}
+
+#[test]
+fn timed_commits_apply_on_the_running_device() {
+    let (dir, topo) = example_copy("server-and-client", "commit");
     let commits = "\n[[commit]]\nat = 400\ndevice = \"Boundary\"\nlines = [\"sysname Edge\"]\n\
         [[commit]]\nat = 500\ndevice = \"Boundary\"\nlines = [\"ptp-adaptive dscp 46\"]\n\
         [[display]]\ndevice = \"Boundary\"\ncommand = \"display current-configuration\"\nat = 600\n";
@@ -376,17 +379,7 @@ fn short_runs_say_their_statistics_are_thin() {
 /// nothing, so DeviceC fails over to server2 and returns as it does when the link fails.
 #[test]
 fn a_shut_interface_carries_nothing() {
-    let src = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../examples/acr-dual-server"
-    );
-    let dir = std::env::temp_dir().join(format!("meridian-lab-shutdown-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    for f in std::fs::read_dir(src).unwrap() {
-        let f = f.unwrap().path();
-        std::fs::copy(&f, dir.join(f.file_name().unwrap())).unwrap();
-    }
-    let topo = std::fs::read_to_string(dir.join("topology.toml")).unwrap();
+    let (dir, topo) = example_copy("acr-dual-server", "shutdown");
     let (head, rest) = topo.split_once("[[failures]]").unwrap();
     let tail = &rest[rest.find("[[display]]").unwrap()..];
     let commits = "[[commit]]\nat = 600\ndevice = \"DeviceA\"\n\

@@ -6,7 +6,7 @@ use super::config::{NtpConfig, RefClock};
 use super::*;
 use crate::engine::{Datagram, Engine, Input, Instant, Now, Output};
 use crate::ntp::{Header, KissCode, LeapIndicator, Mac, Mode, Packet, ReferenceId};
-use crate::time::{Duration, NtpShort, NtpTimestamp, Timestamp};
+use crate::time::{Duration, NtpTimestamp, Timestamp};
 
 const SERVER: Ipv4Addr = Ipv4Addr::new(10, 0, 1, 31);
 const CLIENT: Ipv4Addr = Ipv4Addr::new(10, 0, 1, 99);
@@ -30,21 +30,7 @@ fn server(config: impl FnOnce(&mut NtpConfig)) -> NtpNode {
 }
 
 fn request(version: u8, xmt: u64) -> Header {
-    Header {
-        leap: LeapIndicator::NoWarning,
-        version,
-        mode: Mode::Client,
-        stratum: 0,
-        poll: 6,
-        precision: -20,
-        root_delay: NtpShort(0),
-        root_dispersion: NtpShort(0),
-        reference_id: ReferenceId::default(),
-        reference_timestamp: NtpTimestamp::ZERO,
-        origin_timestamp: NtpTimestamp::ZERO,
-        receive_timestamp: NtpTimestamp::ZERO,
-        transmit_timestamp: NtpTimestamp(xmt),
-    }
+    Header::client_request(version, 6, NtpTimestamp(xmt))
 }
 
 fn deliver(n: &mut NtpNode, at: Now, from: Ipv4Addr, to: Ipv4Addr, bytes: &[u8]) -> Vec<Vec<u8>> {

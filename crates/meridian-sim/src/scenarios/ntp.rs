@@ -558,21 +558,7 @@ impl Engine for Flood {
             for _ in 0..100 {
                 self.sent += 1;
                 let src = Ipv4Addr::from(0xC633_0000u32 + self.sent); // 198.51.x.x and up
-                let h = Header {
-                    leap: LeapIndicator::NoWarning,
-                    version: 4,
-                    mode: Mode::Client,
-                    stratum: 0,
-                    poll: 6,
-                    precision: -20,
-                    root_delay: NtpShort(0),
-                    root_dispersion: NtpShort(0),
-                    reference_id: ReferenceId::default(),
-                    reference_timestamp: NtpTimestamp::ZERO,
-                    origin_timestamp: NtpTimestamp::ZERO,
-                    receive_timestamp: NtpTimestamp::ZERO,
-                    transmit_timestamp: now.clock.to_ntp(),
-                };
+                let h = Header::client_request(4, 6, now.clock.to_ntp());
                 self.out.push_back(Output::Transmit(Transmit {
                     from: SocketAddrV4::new(src, 40_000),
                     to: self.to,

@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 
 use meridian_os::clock::{realtime as now, timespec};
 use meridian_os::socket::{KernelTime, TimestampedSocket};
-use meridian_proto::ntp::{Header, LeapIndicator, Mode, Packet, ReferenceId};
-use meridian_proto::time::{NtpShort, NtpTimestamp, Timestamp};
+use meridian_proto::ntp::{Header, Packet};
+use meridian_proto::time::{NtpTimestamp, Timestamp};
 
 /// One exchange answered: what the next request names and completes.
 #[derive(Clone, Copy)]
@@ -75,21 +75,7 @@ impl Probe {
         // Distinct, never-zero nonces for the transmit and receive fields.
         let transmit = NtpTimestamp(0x5000_0000_0000_0000 | self.counter << 1);
         let receive = NtpTimestamp(0x6000_0000_0000_0000 | self.counter << 1 | 1);
-        let mut h = Header {
-            leap: LeapIndicator::NoWarning,
-            version: 4,
-            mode: Mode::Client,
-            stratum: 0,
-            poll: 0,
-            precision: -20,
-            root_delay: NtpShort(0),
-            root_dispersion: NtpShort(0),
-            reference_id: ReferenceId::default(),
-            reference_timestamp: NtpTimestamp::ZERO,
-            origin_timestamp: NtpTimestamp::ZERO,
-            receive_timestamp: NtpTimestamp::ZERO,
-            transmit_timestamp: transmit,
-        };
+        let mut h = Header::client_request(4, 0, transmit);
         let named = self.previous.take();
         if let Some(p) = named {
             h.origin_timestamp = p.receive_wire;
