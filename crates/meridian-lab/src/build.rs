@@ -9,7 +9,7 @@ use meridian_sim::loss::LossModel;
 use meridian_sim::pdv::{G8263Load, PdvModel};
 use meridian_sim::{LinkId, LinkModel, NodeConfig, NodeId, OscillatorModel, Simulator, Vertex};
 use meridian_vrp::config::Config;
-use meridian_vrp::device::{DeviceEngine, addresses, node_config};
+use meridian_vrp::device::{DeviceEngine, configured_addresses, node_config};
 
 use crate::devices::Device;
 use crate::error::LabError;
@@ -37,6 +37,9 @@ pub struct Lab {
     configs: BTreeMap<String, Rc<RefCell<Config>>>,
     /// Links with an end on a named interface.
     interface_links: Vec<InterfaceLink>,
+    /// Links that commits took down or up since [`Lab::take_link_changes`]: (index in
+    /// [`Lab::links`], up).
+    link_changes: Vec<(usize, bool)>,
     events_at_last_second: u64,
 }
 
@@ -145,7 +148,9 @@ pub fn build(topo: &Topology, devices: &[Device], seed: u64) -> Lab {
         let id = sim.add_node(
             NodeConfig {
                 name: d.name.clone(),
-                addresses: addresses(&d.config),
+                // Every configured address, shut or not: a shut interface's links carry
+                // nothing (below), and one brought up by a commit is reachable again.
+                addresses: configured_addresses(&d.config),
                 oscillator,
             },
             Box::new(move |ctx| {
@@ -222,6 +227,7 @@ pub fn build(topo: &Topology, devices: &[Device], seed: u64) -> Lab {
         max_events_per_second: MAX_EVENTS_PER_SECOND,
         configs,
         interface_links,
+        link_changes: Vec::new(),
         events_at_last_second: 0,
     }
 }
@@ -253,6 +259,9 @@ impl Lab {
             if carrying != l.carrying {
                 l.carrying = carrying;
                 self.sim.schedule_link(now, l.link, carrying);
+                if let Some(i) = self.links.iter().position(|k| *k == l.link) {
+                    self.link_changes.push((i, carrying));
+                }
             }
         }
         Ok(self
@@ -261,6 +270,11 @@ impl Lab {
                 e.reconfigure(&node_config(&config), now, seed)
             })
             .unwrap_or(false))
+    }
+
+    /// The links commits took down or up (index in [`Lab::links`], up) since the last call.
+    pub fn take_link_changes(&mut self) -> Vec<(usize, bool)> {
+        std::mem::take(&mut self.link_changes)
     }
 
     /// Runs to `s` seconds into the run, refusing a second with more than

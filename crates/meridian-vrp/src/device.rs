@@ -22,7 +22,16 @@ use crate::config::Config;
 pub use meridian_proto::node::Node as DeviceEngine;
 use meridian_proto::node::NodeConfig;
 
-/// Every address the device owns (its interfaces').
+/// Every address configured on the device's interfaces, shut or not.
+#[must_use]
+pub fn configured_addresses(c: &Config) -> Vec<Ipv4Addr> {
+    c.interfaces
+        .values()
+        .filter_map(|i| i.ip.map(|(a, _)| a))
+        .collect()
+}
+
+/// Every address the device can use: those of its interfaces that are not shut down.
 #[must_use]
 pub fn addresses(c: &Config) -> Vec<Ipv4Addr> {
     c.interfaces
@@ -32,11 +41,13 @@ pub fn addresses(c: &Config) -> Vec<Ipv4Addr> {
         .collect()
 }
 
-/// A clock identity derived from the device's first address (EUI-64 from a locally
-/// administered MAC).
+/// A clock identity derived from the device's first configured address (EUI-64 from a locally
+/// administered MAC), shut or not: shutting an interface does not change who the device is.
 #[must_use]
 pub fn clock_identity(c: &Config) -> ClockIdentity {
-    let [a, b, cc, d] = addresses(c).first().map_or([0; 4], Ipv4Addr::octets);
+    let [a, b, cc, d] = configured_addresses(c)
+        .first()
+        .map_or([0; 4], Ipv4Addr::octets);
     ClockIdentity::from_mac([0x02, 0x00, a, b, cc, d])
 }
 

@@ -399,6 +399,13 @@ fn a_shut_interface_carries_nothing() {
     );
     let r: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(
+        events(&r, "DeviceA", "commit"),
+        [
+            "2 line(s) committed; no engine affected; link 0 down",
+            "2 line(s) committed; no engine affected; link 0 up"
+        ]
+    );
+    assert_eq!(
         events(&r, "DeviceC", "ptp-server-switch"),
         vec!["local (no usable server)", "server1", "server2", "server1"]
     );

@@ -157,7 +157,7 @@ pub(crate) fn run(o: &LabOptions) -> Result<(), Box<dyn Error>> {
                 )
                 .map_err(|e| format!("{topo_file}: commit at {t} s on {device}: {e}"))?;
             next_commit += 1;
-            let detail = format!(
+            let mut detail = format!(
                 "{} line(s) committed; {}",
                 c.lines.len(),
                 if changed {
@@ -166,6 +166,10 @@ pub(crate) fn run(o: &LabOptions) -> Result<(), Box<dyn Error>> {
                     "no engine affected"
                 }
             );
+            // A shut interface (or one brought back) takes its links with it.
+            for (link, up) in lab.take_link_changes() {
+                detail += &format!("; link {link} {}", if up { "up" } else { "down" });
+            }
             events.push(json!({"t_s": t, "device": device, "kind": "commit", "detail": detail}));
         }
         let sim = &mut lab.sim;
