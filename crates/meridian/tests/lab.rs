@@ -5,18 +5,25 @@ use std::process::Command;
 use serde_json::Value;
 
 fn lab(example: &str) -> Value {
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/");
+    lab_at(&format!(
+        "{}/../../examples/{example}",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+}
+
+/// `meridian lab DIR --json -`, which must succeed: its report.
+fn lab_at(dir: &str) -> Value {
     let out = Command::new(env!("CARGO_BIN_EXE_meridian"))
-        .args(["lab", &format!("{dir}{example}"), "--json", "-"])
+        .args(["lab", dir, "--json", "-"])
         .output()
         .expect("run meridian lab");
     assert!(
         out.status.success(),
-        "{example}: {}",
+        "{dir}: {}",
         String::from_utf8_lossy(&out.stderr)
     );
     serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("{example}: {e}: {}", String::from_utf8_lossy(&out.stdout)))
+        .unwrap_or_else(|e| panic!("{dir}: {e}: {}", String::from_utf8_lossy(&out.stdout)))
 }
 
 fn device<'a>(r: &'a Value, name: &str) -> &'a Value {
@@ -387,17 +394,8 @@ fn a_shut_interface_carries_nothing() {
         [[commit]]\nat = 1500\ndevice = \"DeviceA\"\n\
         lines = [\"interface GigabitEthernet0/1/0\", \"undo shutdown\"]\n";
     std::fs::write(dir.join("topology.toml"), format!("{head}{commits}{tail}")).unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_meridian"))
-        .args(["lab", &dir.display().to_string(), "--json", "-"])
-        .output()
-        .unwrap();
+    let r = lab_at(&dir.display().to_string());
     std::fs::remove_dir_all(&dir).ok();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(
         events(&r, "DeviceA", "commit"),
         [
