@@ -642,7 +642,16 @@ impl<C: Clock> Daemon<C> {
     fn serve_jobs(&mut self) -> io::Result<()> {
         while let Some(job) = self.plane.next_job() {
             let answer = match job.request {
-                Request::Line { session, line } => self.command(session, &line)?,
+                Request::Line { session, line } => {
+                    let (answer, walk) = self.command(session, &line)?;
+                    if let Some(w) = walk {
+                        // The walk answers from its own thread; the prompt line is ready now.
+                        let head = answer.split_once('\n').map_or(answer.as_str(), |h| h.0);
+                        crate::ntp_trace::spawn(w, head.to_string(), job.reply);
+                        continue;
+                    }
+                    answer
+                }
                 Request::EndSession(id) => {
                     self.sessions.remove(&id);
                     continue;
@@ -668,7 +677,11 @@ impl<C: Clock> Daemon<C> {
     /// running configuration; one whose edits began before another session's commit may not
     /// commit them over it: the commit is refused, its edits discarded, and it starts again
     /// from the new running configuration (commits are serialized by the time loop).
-    fn command(&mut self, id: u64, line: &str) -> io::Result<String> {
+    fn command(
+        &mut self,
+        id: u64,
+        line: &str,
+    ) -> io::Result<(String, Option<crate::ntp_trace::Walk>)> {
         let running = &self.session.running;
         if !self.sessions.contains_key(&id) && self.sessions.len() >= MAX_SESSIONS {
             // Sessions end with their connection; a leak would need a lost notice.
@@ -690,7 +703,13 @@ impl<C: Clock> Daemon<C> {
         s.running = running.clone();
         let moved = *base != *running;
         let mut trial = s.clone();
-        let mut text = trial.run_line(line, &mut self.engine);
+        let mut displays = crate::ntp_trace::TracingDisplays {
+            engine: &mut self.engine,
+            device_offset: self.clock.offset_from_realtime().as_secs_f64(),
+            walk: std::cell::RefCell::new(None),
+        };
+        let mut text = trial.run_line(line, &mut displays);
+        let walk = displays.walk.into_inner();
         let committed = trial.running != *running;
         if committed && moved {
             s.candidate = running.clone();
@@ -739,7 +758,7 @@ impl<C: Clock> Daemon<C> {
             warn!("save to {}: {e}", self.opts.config_path.display());
             text = format!("Error: Failed to save the configuration: {e}.\n");
         }
-        Ok(format!("{prompt}\t{view}\n{text}"))
+        Ok((format!("{prompt}\t{view}\n{text}"), walk))
     }
 }
 

@@ -8,4 +8,5 @@ pub mod driver;
 pub mod hwts;
 pub mod log_limit;
 pub mod metrics;
+pub mod ntp_trace;
 pub mod socket;

@@ -551,9 +551,9 @@ impl Displays for DeviceEngine {
         Some(match what {
             NtpDisplay::Status => crate::display::ntp_status(&n.status()),
             NtpDisplay::Sessions(verbose) => crate::display::ntp_sessions(n, self.now(), verbose),
-            // Alone, a device knows only its own hop; the lab walks the chain across devices.
+            // Alone, a device knows only its own hop; the lab and the daemon walk the chain.
             NtpDisplay::Trace => crate::display::ntp_trace(&[crate::display::TraceHop::of(
-                n.config().source.to_string(),
+                "127.0.0.1".into(),
                 &n.status(),
             )]),
         })
@@ -577,7 +577,7 @@ impl Displays for DeviceEngine {
             NtpDisplay::Status => crate::typed_json::ntp_status(&n.status()),
             NtpDisplay::Sessions(_) => crate::typed_json::ntp_sessions(n, self.now()),
             NtpDisplay::Trace => crate::typed_json::ntp_trace(&[crate::display::TraceHop::of(
-                n.config().source.to_string(),
+                "127.0.0.1".into(),
                 &n.status(),
             )]),
         };

@@ -189,16 +189,18 @@ mod tests {
 /// One hop of `display ntp-service trace`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct TraceHop {
-    /// The server at this hop (the device itself first).
+    /// The server at this hop, as it was asked (`127.0.0.1` for the device itself, as on the
+    /// router).
     pub server: String,
     /// Its stratum.
     pub stratum: u8,
-    /// Its offset, ms.
-    pub offset_ms: f64,
-    /// Its synchronization distance (root delay / 2 + root dispersion), ms.
-    pub distance_ms: f64,
-    /// Its reference.
-    pub reference: Reference,
+    /// Its offset, seconds.
+    pub offset_s: f64,
+    /// Its synchronization distance (root delay / 2 + root dispersion), seconds.
+    pub distance_s: f64,
+    /// Its reference as the router names it: an address, `127.127.1.u` for the local clock,
+    /// or a primary source's identifier (`GPS`).
+    pub refid: String,
 }
 
 impl TraceHop {
@@ -208,26 +210,32 @@ impl TraceHop {
         Self {
             server,
             stratum: s.stratum,
-            offset_ms: s.offset * 1e3,
-            distance_ms: (s.root_delay / 2.0 + s.root_dispersion) * 1e3,
-            reference: s.reference,
+            offset_s: s.offset,
+            distance_s: s.root_delay / 2.0 + s.root_dispersion,
+            refid: match s.reference {
+                Reference::None => "none".into(),
+                Reference::Peer(a) => a.to_string(),
+                Reference::Local(u) => format!("127.127.1.{u}"),
+            },
         }
     }
 }
 
-/// `display ntp-service trace`: each hop towards the primary reference, then its reference.
+/// `display ntp-service trace` in the router's format: a line per hop from the device itself
+/// (`server 127.0.0.1`) towards the primary reference, offsets and distances in seconds, then
+/// the last hop's reference (`refid 127.127.1.0`).
 #[must_use]
 pub fn ntp_trace(hops: &[TraceHop]) -> String {
     let mut out = String::new();
     for h in hops {
         let _ = writeln!(
             out,
-            " server {},stratum {}, offset {:.4} ms, synch distance {:.4} ms",
-            h.server, h.stratum, h.offset_ms, h.distance_ms
+            " server {}, stratum {}, offset {:.6}, synch distance {:.5},",
+            h.server, h.stratum, h.offset_s, h.distance_s
         );
     }
     if let Some(last) = hops.last() {
-        let _ = writeln!(out, " refid {}", reference(last.reference));
+        let _ = writeln!(out, " refid {}", last.refid);
     }
     out
 }

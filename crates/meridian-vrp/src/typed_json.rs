@@ -87,10 +87,10 @@ pub fn ntp_trace(hops: &[TraceHop]) -> Value {
         "hops": hops.iter().map(|h| json!({
             "server": h.server,
             "stratum": h.stratum,
-            "offset_s": h.offset_ms / 1e3,
-            "distance_s": h.distance_ms / 1e3,
+            "offset_s": h.offset_s,
+            "distance_s": h.distance_s,
         })).collect::<Vec<_>>(),
-        "reference": hops.last().map_or(Value::Null, |h| reference(h.reference)),
+        "reference": hops.last().map_or(Value::Null, |h| Value::from(h.refid.clone())),
     })
 }
 

@@ -374,3 +374,85 @@ fn self_measurement_is_exact_to_the_nanosecond() {
     );
     assert!(d.terminate().success());
 }
+
+/// Seed 004's chain on real sockets: DeviceC (local reference, stratum 2) ← DeviceD ← DeviceE,
+/// three daemons. `display ntp-service trace` on DeviceE walks it by asking each server in
+/// turn, in the router's format; the same as JSON.
+#[test]
+fn ntp_trace_walks_a_chain_of_daemons() {
+    let dir = Scratch::new("trace");
+    let device = |name: &str, own: &str, upstream: Option<&str>, extra: &str| {
+        let client = upstream.map_or(String::new(), |u| {
+            format!("ntp-service unicast-server {u} port 10133 iburst minpoll 4\n")
+        });
+        dir.file(
+            &format!("{name}.cfg"),
+            &format!(
+                "sysname {name}\n{extra}{client}ntp-service server source-interface LoopBack1\n\
+                 interface LoopBack1\n ip address {own} 255.255.255.255\nreturn\n"
+            ),
+        )
+    };
+    let c = device(
+        "DeviceC",
+        "127.0.1.31",
+        None,
+        "ntp-service refclock-master 2\n",
+    );
+    let d = device("DeviceD", "127.0.1.32", Some("127.0.1.31"), "");
+    let e = device("DeviceE", "127.0.1.33", Some("127.0.1.32"), "");
+    let s = |p: &Path| p.to_str().unwrap().to_string();
+    let start = |cfg: &Path, control: &Path| {
+        Daemon::start(&[
+            "--config",
+            &s(cfg),
+            "--ntp-port",
+            "10133",
+            "--control",
+            &s(control),
+        ])
+    };
+    let controls = ["c", "d", "e"].map(|n| dir.0.join(format!("{n}.sock")));
+    let _daemons = [(&c, 0), (&d, 1), (&e, 2)].map(|(cfg, i)| start(cfg, &controls[i]));
+    let ce = &controls[2];
+    wait_for(ce);
+    // DeviceE synchronizes once DeviceD has (its next poll after that: within ~20 s).
+    common::wait_until(Duration::from_secs(60), "DeviceE at stratum 4", || {
+        shell(ce, "display ntp-service status").contains("clock stratum: 4")
+    });
+    let trace = shell(ce, "display ntp-service trace");
+    eprintln!("{trace}");
+    let hops: Vec<(&str, &str)> = trace
+        .lines()
+        .filter_map(|l| l.strip_prefix(" server "))
+        .map(|l| {
+            let (addr, rest) = l.split_once(", ").unwrap();
+            (addr, rest)
+        })
+        .collect();
+    let servers: Vec<(&str, &str)> = hops
+        .iter()
+        .map(|(a, rest)| (*a, rest.split(", ").next().unwrap()))
+        .collect();
+    assert_eq!(
+        servers,
+        [
+            ("127.0.0.1", "stratum 4"),
+            ("127.0.1.32", "stratum 3"),
+            ("127.0.1.31", "stratum 2")
+        ],
+        "{trace}"
+    );
+    assert!(hops.iter().all(|(_, rest)| rest.ends_with(',')), "{trace}");
+    assert!(trace.ends_with(" refid LOCL\n"), "{trace}");
+    let j: serde_json::Value =
+        serde_json::from_str(&shell(ce, "display ntp-service trace | json")).unwrap();
+    assert_eq!(j["hops"].as_array().map(Vec::len), Some(3), "{j}");
+    assert_eq!(j["hops"][2]["server"], "127.0.1.31", "{j}");
+    assert_eq!(j["reference"], "LOCL", "{j}");
+    // All three on the host's clock: every measured offset is small.
+    for h in j["hops"].as_array().unwrap() {
+        let o = h["offset_s"].as_f64().unwrap();
+        assert!(o.abs() < 1e-3, "{j}");
+    }
+}

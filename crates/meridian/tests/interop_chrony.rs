@@ -224,6 +224,31 @@ fn meridians_ntp_client_synchronizes_to_chronyd() {
     assert!(status.contains("clock status: synchronized"), "{status}");
     assert!(status.contains("clock stratum: 2"), "{status}");
     assert!(status.contains("reference clock ID: 127.0.0.1"), "{status}");
+    // The trace asks chronyd itself (a client-mode exchange: chronyd answers no control
+    // query): stratum 1 on its local clock, which it names 127.127.1.1, and its offset from
+    // meridian's clock, the client's error.
+    let trace = shell(&control, "display ntp-service trace");
+    eprintln!("{trace}");
+    let hops: Vec<&str> = trace
+        .lines()
+        .filter(|l| l.starts_with(" server "))
+        .collect();
+    assert_eq!(hops.len(), 2, "{trace}");
+    assert!(
+        hops[0].starts_with(" server 127.0.0.1, stratum 2, offset "),
+        "{trace}"
+    );
+    assert!(
+        hops[1].starts_with(" server 127.0.0.1, stratum 1, offset "),
+        "{trace}"
+    );
+    let offset: f64 = hops[1]
+        .split(", ")
+        .find_map(|f| f.strip_prefix("offset "))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("{trace}"));
+    assert!(offset.abs() < 1e-4, "{trace}");
+    assert!(trace.ends_with(" refid 127.127.1.1\n"), "{trace}");
     // An operator commits a new sysname and an ACL nothing uses: the association to chronyd
     // keeps its state (same reach, still selected), the clock is not stepped, and |TE| stays
     // within its noise for the next 20 s.

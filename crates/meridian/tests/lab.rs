@@ -244,15 +244,48 @@ fn shell(example: &str, device: &str, commands: &str) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
+/// Seed 004's chain as the router prints it (`display ntp-service trace` in the command
+/// reference): the device itself as `server 127.0.0.1`, each reference by the address it was
+/// asked at, offsets in seconds to 6 decimals, distances to 5, each line ending in a comma,
+/// then the primary's reference.
 #[test]
 fn ntp_trace_walks_the_chain_to_the_local_reference() {
     let out = shell("ntp-peer-mode", "DeviceE", "display ntp-service trace\n");
-    let hops: Vec<&str> = out.lines().filter(|l| l.starts_with(" server ")).collect();
-    assert_eq!(hops.len(), 3, "{out}");
-    assert!(hops[0].starts_with(" server 10.0.1.33,stratum 4,"), "{out}");
-    assert!(hops[1].starts_with(" server 10.0.1.32,stratum 3,"), "{out}");
-    assert!(hops[2].starts_with(" server 10.0.1.31,stratum 2,"), "{out}");
-    assert!(out.contains(" refid LOCAL(0)"), "{out}");
+    let hops: Vec<(String, u8, f64, f64)> = out
+        .lines()
+        .filter(|l| l.starts_with(" server "))
+        .map(|l| trace_line(l).unwrap_or_else(|| panic!("not the router's format: {l:?}")))
+        .collect();
+    let servers: Vec<(&str, u8)> = hops.iter().map(|h| (h.0.as_str(), h.1)).collect();
+    assert_eq!(
+        servers,
+        [("127.0.0.1", 4), ("10.0.1.32", 3), ("10.0.1.31", 2)],
+        "{out}"
+    );
+    // Synchronized hops: sub-millisecond offsets, distances that grow away from the source.
+    assert!(hops.iter().all(|h| h.2.abs() < 1e-3), "{out}");
+    assert!(hops[0].3 > hops[1].3 && hops[1].3 > hops[2].3, "{out}");
+    assert!(out.ends_with(" refid 127.127.1.0\n"), "{out}");
+}
+
+/// ` server ADDR, stratum N, offset S.SSSSSS, synch distance S.SSSSS,` → its fields.
+fn trace_line(l: &str) -> Option<(String, u8, f64, f64)> {
+    let rest = l.strip_prefix(" server ")?.strip_suffix(',')?;
+    let mut parts = rest.split(", ");
+    let server = parts.next()?.to_string();
+    let stratum = parts.next()?.strip_prefix("stratum ")?.parse().ok()?;
+    let offset = parts.next()?.strip_prefix("offset ")?;
+    let distance = parts.next()?.strip_prefix("synch distance ")?;
+    let decimals = |v: &str| v.split_once('.').map(|(_, d)| d.len());
+    if decimals(offset) != Some(6) || decimals(distance) != Some(5) || parts.next().is_some() {
+        return None;
+    }
+    Some((
+        server,
+        stratum,
+        offset.parse().ok()?,
+        distance.parse().ok()?,
+    ))
 }
 
 #[test]

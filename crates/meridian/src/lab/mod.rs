@@ -424,6 +424,8 @@ fn trace(
 ) -> Vec<TraceHop> {
     let mut hops = Vec::new();
     let mut current = device.to_string();
+    // The device asks itself first, as the router does, then each reference by its address.
+    let mut asked = "127.0.0.1".to_string();
     while hops.len() < 16 {
         let Some(node) = nodes.get(&current) else {
             break;
@@ -435,10 +437,11 @@ fn trace(
             break;
         };
         let status = ntp.status();
-        hops.push(TraceHop::of(ntp.config().source.to_string(), &status));
+        hops.push(TraceHop::of(asked, &status));
         let Reference::Peer(next) = status.reference else {
             break;
         };
+        asked = next.to_string();
         match devices
             .iter()
             .find(|d| addresses(&d.config).contains(&next))

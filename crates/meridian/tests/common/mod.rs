@@ -487,3 +487,12 @@ pub fn offset_client(
     args.extend_from_slice(extra);
     Daemon::start(&args)
 }
+
+/// Waits until `ready()` holds, checking every 500 ms; panics naming `what` after `limit`.
+pub fn wait_until(limit: Duration, what: &str, mut ready: impl FnMut() -> bool) {
+    let deadline = Instant::now() + limit;
+    while !ready() {
+        assert!(Instant::now() < deadline, "{what} within {limit:?}");
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}
