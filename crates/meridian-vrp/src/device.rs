@@ -94,6 +94,7 @@ pub fn ntp_config(c: &Config) -> Option<NtpConfig> {
             iburst: o.iburst,
             interleave: o.interleave,
             prefer: o.preference,
+            preempt: o.preempt,
             key: o.key,
             source: o
                 .source_interface

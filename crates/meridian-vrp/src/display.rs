@@ -97,6 +97,7 @@ pub fn ntp_sessions(n: &NtpNode, now: Instant, verbose: bool) -> String {
             (f.candidate, "candidate", ""),
             (f.sane, "sane", "insane"),
             (f.valid, "valid", "invalid"),
+            (f.preempted, "preempted", ""),
         ]
         .iter()
         .filter_map(|(on, yes, no)| {

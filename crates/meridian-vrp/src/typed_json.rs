@@ -60,6 +60,7 @@ pub fn ntp_sessions(n: &NtpNode, now: Instant) -> Value {
                     "master": f.master,
                     "selected": f.selected,
                     "candidate": f.candidate,
+                    "preempted": f.preempted,
                     "sane": f.sane,
                     "valid": f.valid,
                     "reference_id": s.refid.to_ipv4().to_string(),

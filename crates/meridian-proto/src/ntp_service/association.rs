@@ -4,7 +4,7 @@ use std::net::Ipv4Addr;
 
 use super::config::{AssociationConfig, AssociationKind};
 use crate::engine::{Instant, TxToken};
-use crate::ntp::{LeapIndicator, ReferenceId};
+use crate::ntp::{Header, LeapIndicator, ReferenceId};
 use crate::time::{Duration, NtpTimestamp, Timestamp};
 
 /// Frequency tolerance: how fast dispersion grows, s/s (15 ppm).
@@ -145,6 +145,8 @@ pub struct Association {
     /// Whether it may become a selection candidate: configured ones, and passive ones that are
     /// authenticated or allowed to peer by an ACL. Others are answered but never followed.
     pub selectable: bool,
+    /// Preemption mode: when an error took it out of selection (cleared when it is let back).
+    pub preempted: Option<Instant>,
     /// Drop counters.
     pub counters: AssociationCounters,
 }
@@ -185,6 +187,7 @@ impl Association {
             denied: false,
             created: now,
             selectable: true,
+            preempted: None,
             counters: AssociationCounters::default(),
             config,
         }
@@ -310,6 +313,21 @@ impl Association {
     #[must_use]
     pub fn reachable(&self) -> bool {
         self.reach != 0
+    }
+
+    /// Preemption mode: a reply to our outstanding request failed authentication. Only such a
+    /// reply counts (its origin is our random transmit field): an off-path sender cannot take
+    /// the server out of selection with forged packets.
+    pub fn connection_error(&mut self, h: &Header, now: Instant) {
+        if self.config.preempt && self.t1.is_some() && h.origin_timestamp == self.org_wire {
+            self.preempted = Some(now);
+        }
+    }
+
+    /// Preemption mode: clean replies came after the error (a sample newer than it).
+    #[must_use]
+    pub fn clean_since_error(&self) -> bool {
+        matches!((self.preempted, self.update), (Some(e), Some(u)) if u > e)
     }
 }
 

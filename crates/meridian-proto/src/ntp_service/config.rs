@@ -32,6 +32,10 @@ pub struct AssociationConfig {
     /// Interleaved client mode (RFC 9769): each request names the server's previous reply, and
     /// the answer carries that reply's real transmit timestamp (meridian's `interleave`).
     pub interleave: bool,
+    /// Preemption mode (`preempt`): an error on the connection (a reply to our request that
+    /// fails authentication) takes the server out of selection until no other server is
+    /// available and its replies since were clean.
+    pub preempt: bool,
     /// Sign with this key.
     pub key: Option<u32>,
     /// Local address to send from (`source-interface`).
@@ -56,6 +60,7 @@ impl AssociationConfig {
             iburst: false,
             prefer: false,
             interleave: false,
+            preempt: false,
             key: None,
             source: None,
             vpn_instance: None,

@@ -334,6 +334,14 @@ impl NtpNode {
             Mode::SymmetricActive | Mode::SymmetricPassive | Mode::Server => {
                 let Ok(key) = auth else {
                     self.drops.auth += 1;
+                    if let Some(a) = self
+                        .associations
+                        .iter_mut()
+                        .find(|a| a.config.address == *from.ip())
+                    {
+                        a.counters.auth += 1;
+                        a.connection_error(&header, now.instant);
+                    }
                     return;
                 };
                 let index = self
@@ -406,6 +414,7 @@ impl NtpNode {
         // An association with a key accepts only packets signed with that key.
         if a.config.key.is_some() && key != a.config.key {
             a.counters.auth += 1;
+            a.connection_error(h, now.instant);
             return;
         }
         // Kiss-o'-Death: believed only if it answers our last request.
@@ -709,30 +718,43 @@ impl NtpNode {
     fn select(&mut self, now: Now, discipline: bool) {
         let max_distance = to_secs(self.config.max_distance);
         let addresses = self.addresses.clone();
-        let candidates: Vec<Candidate> = self
-            .associations
-            .iter()
-            .enumerate()
-            .filter(|(_, a)| {
-                !a.denied
-                    && a.selectable
-                    && a.reachable()
-                    && a.update.is_some()
-                    && a.stratum < 16
-                    && a.leap != LeapIndicator::Unsynchronized
-                    // A peer synchronized to us would form a loop.
-                    && !addresses.iter().any(|ip| ReferenceId::from_ipv4(*ip) == a.refid)
-                    && a.root_distance(now.instant) < max_distance + PHI * 2f64.powi(a.poll as i32)
-            })
-            .map(|(i, a)| Candidate {
-                index: i,
-                offset: a.offset,
-                distance: a.root_distance(now.instant),
-                stratum: a.stratum,
-                jitter: a.jitter,
-                prefer: a.config.prefer,
-            })
-            .collect();
+        let candidates_of = |associations: &[Association]| -> Vec<Candidate> {
+            associations
+                .iter()
+                .enumerate()
+                .filter(|(_, a)| {
+                    a.preempted.is_none()
+                        && !a.denied
+                        && a.selectable
+                        && a.reachable()
+                        && a.update.is_some()
+                        && a.stratum < 16
+                        && a.leap != LeapIndicator::Unsynchronized
+                        // A peer synchronized to us would form a loop.
+                        && !addresses.iter().any(|ip| ReferenceId::from_ipv4(*ip) == a.refid)
+                        && a.root_distance(now.instant) < max_distance + PHI * 2f64.powi(a.poll as i32)
+                })
+                .map(|(i, a)| Candidate {
+                    index: i,
+                    offset: a.offset,
+                    distance: a.root_distance(now.instant),
+                    stratum: a.stratum,
+                    jitter: a.jitter,
+                    prefer: a.config.prefer,
+                })
+                .collect()
+        };
+        let mut candidates = candidates_of(&self.associations);
+        // Preemption mode: a server an error took out comes back only when no other server is
+        // a candidate and its replies since the error were clean.
+        if candidates.is_empty() && self.associations.iter().any(Association::clean_since_error) {
+            for a in &mut self.associations {
+                if a.clean_since_error() {
+                    a.preempted = None;
+                }
+            }
+            candidates = candidates_of(&self.associations);
+        }
         let survivors = select::cluster(select::intersect(&candidates));
         let best = select::combine(&survivors, self.sys.peer);
         let refclock = self.config.refclock;
@@ -887,3 +909,5 @@ mod tests;
 
 #[cfg(test)]
 mod hostile_tests;
+#[cfg(test)]
+mod preempt_tests;

@@ -66,6 +66,8 @@ pub struct SessionFlags {
     pub sane: bool,
     /// Valid (has a filter output).
     pub valid: bool,
+    /// Out of selection after an error on the connection (`preempt`).
+    pub preempted: bool,
 }
 
 /// One line of `display ntp-service sessions [verbose]`.
@@ -152,9 +154,10 @@ fn session(a: &Association, master: bool, now: Instant) -> Session {
             configured: !a.dynamic,
             master,
             selected: master,
-            candidate: sane && a.update.is_some(),
+            candidate: sane && a.update.is_some() && a.preempted.is_none(),
             sane,
             valid: a.update.is_some(),
+            preempted: a.preempted.is_some(),
         },
         refid: a.refid,
         reach: a.reach,
