@@ -136,6 +136,7 @@ fn log_event(e: &Event) {
                 info!(peer = %a, stratum, "NTP synchronized to {a}");
             }
             Reference::Local(_) => info!(stratum, "NTP serving its local clock"),
+            Reference::Ptp => info!(stratum, "NTP serving the clock PTP drives"),
             _ => warn!("NTP unsynchronized"),
         },
         Event::PtpTracking {
@@ -154,6 +155,7 @@ fn log_event(e: &Event) {
         Event::PtpRefused { count } => {
             info!(count, "PTP: requests refused, no free client slot");
         }
+        Event::ClockSource(s) => info!(source = %s, "the clock follows {s}"),
     }
 }
 

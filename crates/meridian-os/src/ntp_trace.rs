@@ -230,6 +230,9 @@ impl Displays for TracingDisplays<'_> {
     fn reset_ptp_statistics(&mut self) -> bool {
         self.engine.reset_ptp_statistics()
     }
+    fn clock(&self) -> Option<String> {
+        self.engine.clock()
+    }
     fn ntp_json(&self, what: NtpDisplay) -> Option<String> {
         match what {
             NtpDisplay::Trace => self.start(true).or_else(|| self.engine.ntp_json(what)),

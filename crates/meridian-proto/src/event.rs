@@ -100,6 +100,8 @@ pub enum Event {
         /// How many.
         count: u64,
     },
+    /// The device clock's selection chose another source.
+    ClockSource(crate::clock_select::Source),
 }
 
 /// One server as the client sees it.

@@ -9,7 +9,9 @@
 //! - [`ntp`]: the NTPv4 (RFC 5905) wire codec.
 //! - [`engine`]: the `handle` / `poll_output` / `poll_timeout` contract every protocol engine follows.
 //! - [`event`]: typed events (reference, servo, negotiation changes) a device reports as they happen.
+//! - [`clock_select`]: which source (PTP, NTP, the oscillator) drives a device's clock.
 
+pub mod clock_select;
 pub mod engine;
 pub mod event;
 mod fit;

@@ -6,7 +6,9 @@
 use std::collections::VecDeque;
 use std::net::Ipv4Addr;
 
+use crate::clock_select::{ClockSources, Source};
 use crate::engine::{Engine, Input, Instant, Now, Output, TxToken};
+use crate::event::Event;
 use crate::event::Observation;
 use crate::ntp_service::NtpNode;
 use crate::ntp_service::config::NtpConfig;
@@ -23,6 +25,8 @@ pub struct NodeConfig {
     pub ptp_client: Option<ClientConfig>,
     /// The PTP server part, if any.
     pub ptp_server: Option<ServerConfig>,
+    /// The clock's source selection (`clock source …`).
+    pub clock_sources: ClockSources,
 }
 
 /// NTP transmit tokens carry this bit so they never collide with PTP's.
@@ -39,6 +43,9 @@ pub struct Node {
     out: VecDeque<Output>,
     /// What the engines looked like after the last input: events are its changes.
     observed: Observation,
+    /// The clock's source selection, and the source it follows.
+    clock_sources: ClockSources,
+    source: Source,
 }
 
 impl Node {
@@ -63,6 +70,59 @@ impl Node {
             now,
             out: VecDeque::new(),
             observed: Observation::default(),
+            clock_sources: config.clock_sources,
+            source: Source::Local,
+        }
+    }
+
+    /// The source the clock follows.
+    #[must_use]
+    pub fn clock_source(&self) -> Source {
+        self.source
+    }
+
+    /// The clock's source selection settings.
+    #[must_use]
+    pub fn clock_sources(&self) -> ClockSources {
+        self.clock_sources
+    }
+
+    /// Which engines could drive the clock (PTP client, NTP associations), and which have
+    /// something to offer now (a PTP server tracked; an NTP system peer).
+    #[must_use]
+    pub fn source_offers(&self) -> ([bool; 2], [bool; 2]) {
+        let client = self.ptp.as_ref().and_then(PtpNode::client);
+        let ntp = self.ntp.as_ref();
+        let present = [
+            client.is_some(),
+            ntp.is_some_and(|n| n.associations().iter().any(|a| !a.dynamic)),
+        ];
+        let available = [
+            client.is_some_and(|c| c.selected().is_some()),
+            ntp.is_some_and(|n| n.system().peer.is_some()),
+        ];
+        (present, available)
+    }
+
+    /// Runs the clock's source selection and hands the clock to the selected engine. While the
+    /// oscillator is selected (nothing to offer) every engine keeps its hold on the clock, so a
+    /// lone PTP client re-acquires from holdover as it always did; only the other engine being
+    /// selected takes it away.
+    fn select_source(&mut self) {
+        let (present, available) = self.source_offers();
+        let source = self.clock_sources.select(present, available);
+        if source != self.source {
+            self.source = source;
+            self.out
+                .push_back(Output::Event(Event::ClockSource(source)));
+        }
+        let now = self.now;
+        if let Some(c) = self.ptp.as_mut().and_then(PtpNode::client_mut) {
+            c.set_steering(now, source != Source::Ntp);
+        }
+        if let Some(n) = self.ntp.as_mut() {
+            n.set_steering(source != Source::Ptp);
+            n.set_follows_ptp(source == Source::Ptp);
         }
     }
 
@@ -117,6 +177,8 @@ impl Node {
             None => {}
         }
         self.now = now.instant;
+        changed |= self.clock_sources != config.clock_sources;
+        self.clock_sources = config.clock_sources;
         self.collect();
         changed
     }
@@ -138,6 +200,7 @@ impl Node {
                 self.out.push_back(o);
             }
         }
+        self.select_source();
         let now = Observation::of(self.ntp.as_ref(), self.ptp.as_ref());
         if now != self.observed {
             let mut events = Vec::new();

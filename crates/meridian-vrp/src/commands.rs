@@ -90,6 +90,8 @@ pub enum Exec {
     Ptp,
     /// `reset ptp-adaptive statistics`.
     ResetPtp,
+    /// `display clock source`.
+    ClockSource,
 }
 
 /// What a command does.
@@ -266,6 +268,34 @@ fn opt_line<T: std::fmt::Display>(v: &Option<T>, prefix: &str) -> Vec<String> {
     v.iter().map(|v| format!("{prefix} {v}")).collect()
 }
 
+/// The `clock source` settings of the source the command names (created if new).
+fn source<'a>(c: &'a mut Config, a: &Args) -> &'a mut crate::config::ClockSource {
+    let name = choice(a, "src").unwrap_or("ptp");
+    c.clock_sources.entry(name).or_default()
+}
+
+/// Forgets sources left with no settings, so `undo` restores the configuration exactly.
+fn tidy_sources(c: &mut Config) {
+    c.clock_sources
+        .retain(|_, s| *s != crate::config::ClockSource::default());
+}
+
+/// `clock source SOURCE <what>` for each source that has `what` (PTP first).
+fn sources_lines(
+    c: &Config,
+    what: impl Fn(&crate::config::ClockSource) -> Option<String>,
+) -> Vec<String> {
+    ["ptp", "ntp"]
+        .iter()
+        .filter_map(|n| {
+            Some(format!(
+                "clock source {n} {}",
+                what(c.clock_sources.get(n)?)?
+            ))
+        })
+        .collect()
+}
+
 fn on_line(on: bool, line: &str) -> Vec<String> {
     if on {
         vec![line.to_string()]
@@ -362,6 +392,14 @@ static TABLE: &[Command] = &[
         syntax: "display ntp-service trace",
         help: "Display the path to the reference clock",
         action: Action::Exec(Exec::NtpTrace),
+        undo: None,
+        render: Render::None,
+    },
+    Command {
+        views: ANY,
+        syntax: "display clock source",
+        help: "Display the clock's sources and the one it follows",
+        action: Action::Exec(Exec::ClockSource),
         undo: None,
         render: Render::None,
     },
@@ -1187,53 +1225,58 @@ static TABLE: &[Command] = &[
     },
     Command {
         views: SYS,
-        syntax: "clock source ptp synchronization enable",
-        help: "Offer the recovered PTP clock to clock selection",
-        action: Action::Set(|c, _, _| {
-            c.ptp.clock_source = true;
+        syntax: "clock source <src:ptp|ntp> synchronization enable",
+        help: "Offer this source to the clock's source selection",
+        action: Action::Set(|c, _, a| {
+            source(c, a).enabled = true;
             Ok(())
         }),
-        undo: Some(("clock source ptp synchronization enable", |c, _, _| {
-            c.ptp.clock_source = false;
-            Ok(())
-        })),
+        undo: Some((
+            "clock source <src:ptp|ntp> synchronization enable",
+            |c, _, a| {
+                source(c, a).enabled = false;
+                tidy_sources(c);
+                Ok(())
+            },
+        )),
         render: Render::System(2, |c| {
-            on_line(
-                c.ptp.clock_source,
-                "clock source ptp synchronization enable",
-            )
+            sources_lines(c, |s| s.enabled.then(|| "synchronization enable".into()))
         }),
     },
     Command {
         views: SYS,
-        syntax: "clock source ptp priority <p:1-255>",
-        help: "Priority of the PTP clock source",
+        syntax: "clock source <src:ptp|ntp> priority <p:1-255>",
+        help: "Priority of this clock source (a smaller value wins)",
         action: Action::Set(|c, _, a| {
-            c.ptp.clock_source_priority = int(a, "p").map(|v| v as u8);
+            let p = int(a, "p").map(|v| v as u8);
+            source(c, a).priority = p;
             Ok(())
         }),
-        undo: Some(("clock source ptp priority", |c, _, _| {
-            c.ptp.clock_source_priority = None;
+        undo: Some(("clock source <src:ptp|ntp> priority", |c, _, a| {
+            source(c, a).priority = None;
+            tidy_sources(c);
             Ok(())
         })),
         render: Render::System(2, |c| {
-            opt_line(&c.ptp.clock_source_priority, "clock source ptp priority")
+            sources_lines(c, |s| s.priority.map(|p| format!("priority {p}")))
         }),
     },
     Command {
         views: SYS,
-        syntax: "clock source ptp ssm <ql:prc|ssua|ssub|sec|dnu|unk>",
-        help: "Quality level of the PTP clock source",
+        syntax: "clock source <src:ptp|ntp> ssm <ql:prc|ssua|ssub|sec|dnu|unk>",
+        help: "Quality level of this clock source",
         action: Action::Set(|c, _, a| {
-            c.ptp.clock_source_ssm = choice(a, "ql");
+            let ql = choice(a, "ql");
+            source(c, a).ssm = ql;
             Ok(())
         }),
-        undo: Some(("clock source ptp ssm", |c, _, _| {
-            c.ptp.clock_source_ssm = None;
+        undo: Some(("clock source <src:ptp|ntp> ssm", |c, _, a| {
+            source(c, a).ssm = None;
+            tidy_sources(c);
             Ok(())
         })),
         render: Render::System(2, |c| {
-            opt_line(&c.ptp.clock_source_ssm, "clock source ptp ssm")
+            sources_lines(c, |s| s.ssm.map(|q| format!("ssm {q}")))
         }),
     },
     Command {

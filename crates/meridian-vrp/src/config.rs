@@ -101,6 +101,17 @@ pub struct Ntp {
     pub max_distance: Option<u8>,
 }
 
+/// One source's `clock source SOURCE …` settings.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ClockSource {
+    /// `synchronization enable`.
+    pub enabled: bool,
+    /// `priority N`.
+    pub priority: Option<u8>,
+    /// `ssm QL`.
+    pub ssm: Option<&'static str>,
+}
+
 /// PTP (1588 ATR/ACR) settings.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Ptp {
@@ -132,12 +143,6 @@ pub struct Ptp {
     pub asymmetry: [Option<i64>; 2],
     /// `atr hop-by-hop`.
     pub hop_by_hop: bool,
-    /// `clock source ptp synchronization enable`.
-    pub clock_source: bool,
-    /// `clock source ptp priority N`.
-    pub clock_source_priority: Option<u8>,
-    /// `clock source ptp ssm QL`.
-    pub clock_source_ssm: Option<&'static str>,
     /// `ptp lite-sync sub-ms enable`.
     pub lite_sync: bool,
     /// `ptp-adaptive client-acl N`: the clients a server grants (an extension of meridian's,
@@ -160,6 +165,8 @@ pub struct Config {
     pub ntp: Ntp,
     /// PTP.
     pub ptp: Ptp,
+    /// `clock source ptp|ntp …`, by source (`ntp` is meridian's extension).
+    pub clock_sources: BTreeMap<&'static str, ClockSource>,
 }
 
 impl Default for Config {
@@ -171,6 +178,7 @@ impl Default for Config {
             acls: BTreeMap::new(),
             ntp: Ntp::default(),
             ptp: Ptp::default(),
+            clock_sources: BTreeMap::new(),
         }
     }
 }
@@ -220,7 +228,7 @@ impl Config {
             }
         }
         if p.device_type == Some("server")
-            && (p.servers.iter().any(Option::is_some) || p.clock_source)
+            && (p.servers.iter().any(Option::is_some) || self.clock_sources.contains_key("ptp"))
         {
             return Err(
                 "Remote servers and clock source settings apply to a client, not to a server."

@@ -3,6 +3,7 @@
 
 use std::net::Ipv4Addr;
 
+use meridian_proto::clock_select::{ClockSources, QualityLevel, SourceSettings};
 use meridian_proto::engine::Instant;
 use meridian_proto::ntp_service::access::{AccessClass, AccessControl, Acl, AclRule};
 use meridian_proto::ntp_service::auth::{Key, KeyType};
@@ -210,6 +211,24 @@ pub fn ptp_configs(c: &Config) -> (Option<ClientConfig>, Option<ServerConfig>) {
     (client, server)
 }
 
+/// The clock's source selection the configuration describes (`clock source …`).
+#[must_use]
+pub fn clock_sources(c: &Config) -> ClockSources {
+    let settings = |name: &str| {
+        c.clock_sources
+            .get(name)
+            .map_or(SourceSettings::default(), |s| SourceSettings {
+                enabled: s.enabled,
+                priority: s.priority,
+                ssm: s.ssm.and_then(QualityLevel::from_name),
+            })
+    };
+    ClockSources {
+        ptp: settings("ptp"),
+        ntp: settings("ntp"),
+    }
+}
+
 /// Everything the configuration makes the device run, as the node takes it.
 #[must_use]
 pub fn node_config(c: &Config) -> NodeConfig {
@@ -219,6 +238,7 @@ pub fn node_config(c: &Config) -> NodeConfig {
         addresses: addresses(c),
         ptp_client,
         ptp_server,
+        clock_sources: clock_sources(c),
     }
 }
 
@@ -437,6 +457,39 @@ fn ptp_all(node: &DeviceEngine) -> Option<String> {
     Some(out)
 }
 
+/// `display clock source`: each source's standing, priority and quality level, and the one
+/// the clock follows.
+fn clock_source_display(node: &DeviceEngine) -> String {
+    use meridian_proto::clock_select::Standing;
+    let (present, available) = node.source_offers();
+    let selected = node.clock_source();
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        " Clock source selection\n ------------------------------------------------------------"
+    );
+    let _ = writeln!(out, "  {:<8}{:<14}{:<10}SSM", "Source", "State", "Priority");
+    for r in node.clock_sources().rank(present, available) {
+        let state = match r.standing {
+            _ if r.source == selected => "selected",
+            Standing::Absent => "not running",
+            Standing::Unavailable => "unavailable",
+            Standing::Excluded => "excluded",
+            Standing::Candidate => "candidate",
+        };
+        let _ = writeln!(
+            out,
+            "  {:<8}{:<14}{:<10}{}",
+            r.source.to_string(),
+            state,
+            r.priority.map_or("-".into(), |p| p.to_string()),
+            r.ql.map_or("-", QualityLevel::name)
+        );
+    }
+    let _ = writeln!(out, "  {:<24}:{selected}", "Clock follows");
+    out
+}
+
 /// `display ptp-adaptive server N` on a client: what server N announces, and the counters.
 fn ptp_server(node: &DeviceEngine, n: u64) -> Option<String> {
     let c = node.ptp.as_ref()?.client()?;
@@ -570,6 +623,10 @@ impl Displays for DeviceEngine {
 
     fn reset_ptp_statistics(&mut self) -> bool {
         DeviceEngine::reset_ptp_statistics(self)
+    }
+
+    fn clock(&self) -> Option<String> {
+        Some(clock_source_display(self))
     }
 
     fn ntp_json(&self, what: NtpDisplay) -> Option<String> {

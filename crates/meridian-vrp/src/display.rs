@@ -48,6 +48,7 @@ fn reference(r: Reference) -> String {
         Reference::None => "none".into(),
         Reference::Peer(a) => a.to_string(),
         Reference::Local(u) => format!("LOCAL({u})"),
+        Reference::Ptp => "PTP".into(),
     }
 }
 
@@ -217,6 +218,7 @@ impl TraceHop {
                 Reference::None => "none".into(),
                 Reference::Peer(a) => a.to_string(),
                 Reference::Local(u) => format!("127.127.1.{u}"),
+                Reference::Ptp => "PTP".into(),
             },
         }
     }

@@ -46,6 +46,10 @@ pub trait Displays {
     fn reset_ptp_statistics(&mut self) -> bool {
         false
     }
+    /// The text of `display clock source`, if the device has engines.
+    fn clock(&self) -> Option<String> {
+        None
+    }
     /// The NTP display as JSON from typed state, if this implementation has it (otherwise
     /// `| json` converts the text).
     fn ntp_json(&self, _what: NtpDisplay) -> Option<String> {
@@ -82,6 +86,9 @@ impl Displays for AsJson<'_> {
     }
     fn reset_ptp_statistics(&mut self) -> bool {
         self.inner.reset_ptp_statistics()
+    }
+    fn clock(&self) -> Option<String> {
+        self.inner.clock()
     }
 }
 
@@ -369,6 +376,11 @@ impl Session {
                 return Ok(displays
                     .ptp(what, id)
                     .unwrap_or_else(|| "Info: 1588 ATR/ACR is not enabled.\n".into()));
+            }
+            Exec::ClockSource => {
+                return Ok(displays
+                    .clock()
+                    .unwrap_or_else(|| "Info: No clock source is configured.\n".into()));
             }
             Exec::ResetPtp => {
                 if !displays.reset_ptp_statistics() {

@@ -19,6 +19,7 @@ fn reference(r: Reference) -> Value {
         Reference::None => Value::Null,
         Reference::Peer(a) => json!(a.to_string()),
         Reference::Local(u) => json!(format!("LOCAL({u})")),
+        Reference::Ptp => json!("PTP"),
     }
 }
 

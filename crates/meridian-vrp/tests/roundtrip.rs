@@ -140,7 +140,15 @@ fn command() -> impl Strategy<Value = Vec<String>> {
             ))
         }),
         Just(one("ptp-adaptive atr hop-by-hop".into())),
-        (1u8..=255).prop_map(move |p| one(format!("clock source ptp priority {p}"))),
+        (prop::sample::select(vec!["ptp", "ntp"]), 1u8..=255)
+            .prop_map(move |(s, p)| one(format!("clock source {s} priority {p}"))),
+        (
+            prop::sample::select(vec!["ptp", "ntp"]),
+            prop::sample::select(vec!["prc", "ssua", "ssub", "sec", "dnu", "unk"])
+        )
+            .prop_map(move |(s, q)| one(format!("clock source {s} ssm {q}"))),
+        prop::sample::select(vec!["ptp", "ntp"])
+            .prop_map(move |s| one(format!("clock source {s} synchronization enable"))),
         (0u8..4, 1u8..250, 8u8..31).prop_map(|(i, a, len)| {
             vec![
                 format!("interface GigabitEthernet0/1/{i}"),

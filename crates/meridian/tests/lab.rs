@@ -442,3 +442,89 @@ fn a_shut_interface_carries_nothing() {
     );
     assert_eq!(device(&r, "DeviceC")["ptp"]["trace_source"], "server1");
 }
+
+/// `(time, detail)` of each of `device`'s events of `kind`.
+fn timed_events(r: &Value, device: &str, kind: &str) -> Vec<(u64, String)> {
+    r["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["device"] == device && e["kind"] == kind)
+        .map(|e| {
+            let t = e["t_s"].as_u64().unwrap();
+            (t, e["detail"].as_str().unwrap().to_string())
+        })
+        .collect()
+}
+
+/// The clock-source example: NTP (priority 10) drives the clock until an operator gives PTP
+/// priority 5 at 600 s; the Grandmaster link fails at 1800 s (back to NTP within the announce
+/// timeout) and returns at 2400 s (PTP again).
+#[test]
+fn clock_source_selection_follows_priorities_and_availability() {
+    let r = lab("clock-source");
+    let follows: Vec<(u64, String)> = timed_events(&r, "Client", "clock-source");
+    let sources: Vec<&str> = follows
+        .iter()
+        .map(|(_, d)| d.strip_prefix("the clock follows ").unwrap())
+        .collect();
+    // PTP first (negotiated within the first second), NTP once synchronized, then as above.
+    assert_eq!(sources, ["ptp", "ntp", "ptp", "ntp", "ptp"], "{follows:?}");
+    let at: Vec<u64> = follows.iter().map(|f| f.0).collect();
+    assert!(at[1] < 30, "{follows:?}");
+    assert_eq!(at[2], 600, "{follows:?}");
+    assert!((1800..1810).contains(&at[3]), "{follows:?}");
+    assert!((2400..2410).contains(&at[4]), "{follows:?}");
+    // The PTP servo re-acquires each time it is handed the clock.
+    let servo = timed_events(&r, "Client", "ptp-servo");
+    for from in [600, 2400] {
+        let locked = servo
+            .iter()
+            .find(|(t, d)| *t >= from && d == "locked")
+            .unwrap_or_else(|| panic!("{servo:?}"));
+        assert!(locked.0 < from + 60, "{servo:?}");
+    }
+}
+
+/// The same device, both engines running, over the same 1200 s: with NTP's priority better it
+/// is NTP's accuracy the clock shows, with PTP's better PTP's: the selected source alone drives
+/// the clock, and the device's NTP serves what drives it.
+#[test]
+fn the_selected_source_alone_drives_the_clock() {
+    let run = |ptp_priority: u8| {
+        let (dir, topo) = example_copy("clock-source", &format!("priority{ptp_priority}"));
+        let steady = topo[..topo.find("[[commit]]").unwrap()]
+            .replace("duration = 3000", "duration = 1200")
+            .replace("warmup = 1200", "warmup = 600");
+        std::fs::write(dir.join("topology.toml"), steady).unwrap();
+        let cfg = std::fs::read_to_string(dir.join("Client.cfg")).unwrap();
+        let cfg = cfg.replace(
+            "clock source ptp priority 20",
+            &format!("clock source ptp priority {ptp_priority}"),
+        );
+        std::fs::write(dir.join("Client.cfg"), cfg).unwrap();
+        let r = lab_at(&dir.display().to_string());
+        std::fs::remove_dir_all(&dir).ok();
+        let follows = events(&r, "Client", "clock-source");
+        let client = device(&r, "Client");
+        let p99 = client["te_ns"]["p99"].as_f64().unwrap();
+        let ntp = &client["ntp"];
+        let served = (
+            ntp["stratum"].as_u64().unwrap(),
+            ntp["reference_id"].to_string(),
+        );
+        (follows.last().cloned().unwrap(), p99, served)
+    };
+    let (ntp, ntp_p99, ntp_served) = run(20);
+    let (ptp, ptp_p99, ptp_served) = run(5);
+    // What the device's NTP serves follows the clock: its NTP server's time at stratum 2, or
+    // the PTP-driven clock as a primary source.
+    assert_eq!(ntp_served, (2, "\"198.51.100.2\"".to_string()));
+    assert_eq!(ptp_served, (1, "\"PTP\"".to_string()));
+    eprintln!("p99 |TE| 600–1200 s: NTP driving {ntp_p99:.0} ns, PTP driving {ptp_p99:.0} ns");
+    assert_eq!(ntp, "the clock follows ntp");
+    assert_eq!(ptp, "the clock follows ptp");
+    // NTP over a path with 50 µs of queueing one way; PTP with hardware timestamps.
+    assert!(ntp_p99 > 1_000.0, "{ntp_p99}");
+    assert!(ptp_p99 < 200.0, "{ptp_p99}");
+}

@@ -51,6 +51,9 @@ pub enum Reference {
     Peer(Ipv4Addr),
     /// The local reference clock LOCAL(u).
     Local(u8),
+    /// The device's clock follows its PTP client (clock source selection): served as a
+    /// primary source, reference identifier `PTP`.
+    Ptp,
 }
 
 /// The system variables.
@@ -132,6 +135,11 @@ pub struct NtpNode {
     interleave: interleave::Interleave,
     /// Our addresses (for loop detection).
     addresses: Vec<Ipv4Addr>,
+    /// Whether the discipline steers the clock: off while the device's clock selection follows
+    /// another source (associations, selection and the system variables go on).
+    steering: bool,
+    /// Whether the clock follows the device's PTP client: then that is what we serve.
+    follows_ptp: bool,
     /// Dropped datagrams.
     pub drops: NtpDrops,
     /// Server counters.
@@ -143,6 +151,43 @@ fn to_secs(d: Duration) -> f64 {
 }
 
 impl NtpNode {
+    /// Whether the discipline steers the clock (see [`NtpNode::set_steering`]).
+    #[must_use]
+    pub fn steering(&self) -> bool {
+        self.steering
+    }
+
+    /// Hands the clock to this service (`true`) or takes it away (`false`), as the device's
+    /// clock selection decides. Taken away, the discipline is not updated; handed back, it
+    /// goes on from its own frequency estimate (the oscillator's error it measured), which the
+    /// next update puts back in force.
+    pub fn set_steering(&mut self, on: bool) {
+        self.steering = on;
+    }
+
+    /// Tells the service the clock follows the device's PTP client (`true`): it then serves
+    /// that clock as a primary source (stratum 1, reference `PTP`) instead of its own view.
+    pub fn set_follows_ptp(&mut self, on: bool) {
+        self.follows_ptp = on;
+    }
+
+    /// The system variables as served and displayed: our own, or the PTP-driven clock's.
+    #[must_use]
+    pub fn advertised(&self) -> SystemVars {
+        if self.follows_ptp {
+            SystemVars {
+                leap: LeapIndicator::NoWarning,
+                stratum: 1,
+                reference: Reference::Ptp,
+                root_delay: 0.0,
+                root_dispersion: 0.0,
+                ..self.sys
+            }
+        } else {
+            self.sys
+        }
+    }
+
     /// A service starting at `now`, owning `addresses`; `seed` drives its random choices.
     #[must_use]
     pub fn new(config: NtpConfig, addresses: Vec<Ipv4Addr>, now: Instant, seed: u64) -> Self {
@@ -175,6 +220,8 @@ impl NtpNode {
             next_token: 0,
             interleave: interleave::Interleave::default(),
             addresses,
+            steering: true,
+            follows_ptp: false,
             drops: NtpDrops::default(),
             server: ServerCounters::default(),
             config,
@@ -216,7 +263,7 @@ impl NtpNode {
     /// Whether the clock is synchronized.
     #[must_use]
     pub fn synchronized(&self) -> bool {
-        self.sys.stratum < 16
+        self.advertised().stratum < 16
     }
 
     /// The rate-limiting table's size (bounded).
@@ -226,28 +273,28 @@ impl NtpNode {
     }
 
     fn refid(&self) -> ReferenceId {
-        match self.sys.reference {
+        match self.advertised().reference {
             Reference::None => ReferenceId::default(),
             Reference::Peer(a) => ReferenceId::from_ipv4(a),
             Reference::Local(_) => ReferenceId::from_ascii(b"LOCL"),
+            Reference::Ptp => ReferenceId::from_ascii(b"PTP\0"),
         }
     }
 
     /// A header carrying our system variables.
     fn header(&self, mode: Mode, version: u8, poll: i8) -> Header {
+        let sys = self.advertised();
         Header {
-            leap: self.sys.leap,
+            leap: sys.leap,
             version,
             mode,
-            stratum: self.sys.stratum,
+            stratum: sys.stratum,
             poll,
             precision: PRECISION,
-            root_delay: NtpShort::from_duration(Duration::from_secs_f64(self.sys.root_delay)),
-            root_dispersion: NtpShort::from_duration(Duration::from_secs_f64(
-                self.sys.root_dispersion,
-            )),
+            root_delay: NtpShort::from_duration(Duration::from_secs_f64(sys.root_delay)),
+            root_dispersion: NtpShort::from_duration(Duration::from_secs_f64(sys.root_dispersion)),
             reference_id: self.refid(),
-            reference_timestamp: self.sys.reftime,
+            reference_timestamp: sys.reftime,
             origin_timestamp: NtpTimestamp::ZERO,
             receive_timestamp: NtpTimestamp::ZERO,
             transmit_timestamp: NtpTimestamp::ZERO,
@@ -772,13 +819,17 @@ impl NtpNode {
                 let (minpoll, maxpoll) = self.poll_range();
                 let then = self.associations[peer.index].update.unwrap_or(now.instant);
                 let theta = self.discipline.bring_up_to_date(-offset, then, now.instant);
-                let outcome = self.discipline.update(
-                    now.instant,
-                    theta,
-                    jitter,
-                    (minpoll, maxpoll),
-                    &mut self.scratch,
-                );
+                let outcome = if self.steering {
+                    self.discipline.update(
+                        now.instant,
+                        theta,
+                        jitter,
+                        (minpoll, maxpoll),
+                        &mut self.scratch,
+                    )
+                } else {
+                    Outcome::Slewed
+                };
                 if outcome == Outcome::Stepped {
                     // Stored samples stay valid once moved by the step.
                     for a in &mut self.associations {

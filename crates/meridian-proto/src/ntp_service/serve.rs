@@ -68,7 +68,7 @@ impl NtpNode {
             Verdict::Allowed(_) => {}
         }
         let transmit = interleave::mark_transmit(now.clock.to_ntp());
-        if matches!(self.sys.reference, Reference::Local(_)) {
+        if self.follows_ptp || matches!(self.sys.reference, Reference::Local(_)) {
             // The local reference clock is always current; never later than the transmit
             // timestamp with its flag bit cleared (clients drop replies whose reference time is
             // after their transmit time: half of them were, once the flag was introduced).

@@ -109,7 +109,7 @@ impl NtpNode {
     #[must_use]
     pub fn status(&self) -> Status {
         let d = self.discipline();
-        let sys = self.system();
+        let sys = &self.advertised();
         let peer = sys.peer.and_then(|i| self.associations().get(i));
         let nominal = self.config().nominal_frequency_hz;
         Status {

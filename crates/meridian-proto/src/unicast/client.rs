@@ -176,6 +176,9 @@ pub struct Client {
     /// Two-step Syncs awaiting Follow_Up: (sequence, t2, Sync correction).
     syncs: VecDeque<(SequenceId, Timestamp, Correction)>,
     next_token: u64,
+    /// Whether the servo steers the clock: off while the device's clock selection follows
+    /// another source (the client keeps negotiating and measuring).
+    steering: bool,
     /// Dropped messages by reason.
     pub drops: ClientDrops,
 }
@@ -184,30 +187,7 @@ impl Client {
     /// A client starting at `now`; `seed` drives its back-off jitter.
     #[must_use]
     pub fn new(config: ClientConfig, now: Instant, seed: u64) -> Self {
-        let mode = if config.mode.recovers_time() {
-            ServoMode::Time
-        } else {
-            ServoMode::Frequency
-        };
-        let servo: Box<dyn Servo> = match config.servo {
-            ServoKind::Selection => Box::new(SelectionServo::new(
-                mode,
-                SelectionParams {
-                    step_threshold: config.step_threshold,
-                    ..SelectionParams::for_mode(mode)
-                },
-                now,
-            )),
-            ServoKind::Pi => Box::new(PiServo::new(
-                mode,
-                config
-                    .sync_interval
-                    .to_duration()
-                    .unwrap_or(Duration::SECOND),
-                config.step_threshold,
-                now,
-            )),
-        };
+        let servo = Self::new_servo(&config, now);
         let mut servers: Vec<ServerLink> = config
             .servers
             .iter()
@@ -232,6 +212,7 @@ impl Client {
             delay_req_t3: VecDeque::new(),
             syncs: VecDeque::new(),
             next_token: 0,
+            steering: true,
             drops: ClientDrops::default(),
         }
     }
@@ -317,7 +298,7 @@ impl Client {
         negotiations
             .chain(health)
             .chain(self.next_delay_req.map(|d| d.after(self.delay_req_slack())))
-            .chain(self.servo.next_tick())
+            .chain(self.servo.next_tick().filter(|_| self.steering))
             .min()
     }
 
@@ -548,6 +529,9 @@ impl Client {
             .unwrap_or_default()
             .checked_div(2)
             .unwrap_or_default();
+        if !self.steering {
+            return;
+        }
         self.servo.sample(
             Sample::Forward {
                 at,
@@ -593,6 +577,9 @@ impl Client {
             .unwrap_or_default()
             .checked_div(2)
             .unwrap_or_default();
+        if !self.steering {
+            return;
+        }
         self.servo.sample(
             Sample::Reverse {
                 at: now.instant,
@@ -643,7 +630,9 @@ impl Client {
             }
         }
         self.send_delay_req(now, false);
-        self.servo.tick(t, &mut self.scratch);
+        if self.steering {
+            self.servo.tick(t, &mut self.scratch);
+        }
         self.flush_servo();
     }
 
@@ -944,6 +933,56 @@ impl Client {
         for adj in self.scratch.drain(..) {
             self.out.push_back(Output::AdjustClock(adj));
         }
+    }
+
+    /// The servo `config` asks for, fresh at `now`.
+    fn new_servo(config: &ClientConfig, now: Instant) -> Box<dyn Servo> {
+        let mode = if config.mode.recovers_time() {
+            ServoMode::Time
+        } else {
+            ServoMode::Frequency
+        };
+        match config.servo {
+            ServoKind::Selection => Box::new(SelectionServo::new(
+                mode,
+                SelectionParams {
+                    step_threshold: config.step_threshold,
+                    ..SelectionParams::for_mode(mode)
+                },
+                now,
+            )),
+            ServoKind::Pi => Box::new(PiServo::new(
+                mode,
+                config
+                    .sync_interval
+                    .to_duration()
+                    .unwrap_or(Duration::SECOND),
+                config.step_threshold,
+                now,
+            )),
+        }
+    }
+
+    /// Whether the servo steers the clock (see [`Client::set_steering`]).
+    #[must_use]
+    pub fn steering(&self) -> bool {
+        self.steering
+    }
+
+    /// Hands the clock to this client (`true`) or takes it away (`false`), as the device's
+    /// clock selection decides. Taken away, the servo holds over and gets no samples; handed
+    /// back, a new servo acquires the clock as the other source left it (the held one's
+    /// bookkeeping no longer describes the clock).
+    pub fn set_steering(&mut self, now: Instant, on: bool) {
+        if !on && self.steering {
+            self.servo.holdover(now, &mut self.scratch);
+            // The other source steers now: what the holdover would set is not ours to set.
+            self.scratch.clear();
+        }
+        if on && !self.steering {
+            self.servo = Self::new_servo(&self.config, now);
+        }
+        self.steering = on;
     }
 
     /// Clears the counters and delay statistics (`reset ptp-adaptive statistics`).

@@ -65,6 +65,11 @@ impl PtpNode {
         self.client.as_ref()
     }
 
+    /// The client part, to hand it the clock or take it away.
+    pub fn client_mut(&mut self) -> Option<&mut Client> {
+        self.client.as_mut()
+    }
+
     /// The server part.
     #[must_use]
     pub fn server(&self) -> Option<&Server> {

@@ -81,6 +81,7 @@ fn report_event(e: &Event) -> Option<(&'static str, String)> {
             "ptp-refusal",
             format!("{count} requests refused: no free client slot"),
         ),
+        Event::ClockSource(s) => ("clock-source", format!("the clock follows {s}")),
         Event::NtpDiscipline { .. } | Event::NtpFrequencyMeasured(_) => return None,
     })
 }
@@ -90,6 +91,7 @@ fn reference_text(r: Reference) -> String {
         Reference::None => "none".into(),
         Reference::Peer(a) => a.to_string(),
         Reference::Local(u) => format!("LOCAL({u})"),
+        Reference::Ptp => "PTP".into(),
     }
 }
 
@@ -471,6 +473,9 @@ impl Displays for LabDisplays<'_> {
     }
     fn reset_ptp_statistics(&mut self) -> bool {
         self.engine.reset_ptp_statistics()
+    }
+    fn clock(&self) -> Option<String> {
+        self.engine.clock()
     }
     fn ntp_json(&self, what: NtpDisplay) -> Option<String> {
         match what {
