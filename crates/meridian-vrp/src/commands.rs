@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 
-use crate::config::{AssociationOptions, Config, Interface, Rule, profile_domains};
+use crate::config::{AssociationOptions, Config, Interface, Rule, domains, profile_domains};
 use crate::syntax::Value;
 
 /// The kind of view a command is available in.
@@ -937,11 +937,33 @@ static TABLE: &[Command] = &[
     },
     Command {
         views: SYS,
+        syntax: "ptp-adaptive atr hop-by-hop",
+        // Before `domain`: a saved configuration must name the wider range first.
+        help: "The client is directly attached to its server",
+        action: Action::Set(|c, _, _| {
+            c.ptp.hop_by_hop = true;
+            Ok(())
+        }),
+        undo: Some(("ptp-adaptive atr hop-by-hop", |c, _, _| {
+            c.ptp.hop_by_hop = false;
+            // Back to the profile's domains: one outside them returns to the default.
+            let (lo, hi) = profile_domains(c.ptp.profile);
+            if c.ptp.domain.is_some_and(|d| !(lo..=hi).contains(&d)) {
+                c.ptp.domain = None;
+            }
+            Ok(())
+        })),
+        render: Render::System(4, |c| {
+            on_line(c.ptp.hop_by_hop, "ptp-adaptive atr hop-by-hop")
+        }),
+    },
+    Command {
+        views: SYS,
         syntax: "ptp-adaptive domain <domain:0-255>",
         help: "Set the PTP domain",
         action: Action::Set(|c, _, a| {
             let d = int(a, "domain").unwrap_or_default() as u8;
-            let (lo, hi) = profile_domains(c.ptp.profile);
+            let (lo, hi) = domains(&c.ptp);
             if !(lo..=hi).contains(&d) {
                 return Err(format!(
                     "The domain must be in the range {lo}-{hi} for the configured profile."
@@ -1205,22 +1227,6 @@ static TABLE: &[Command] = &[
                     })
                 })
                 .collect()
-        }),
-    },
-    Command {
-        views: SYS,
-        syntax: "ptp-adaptive atr hop-by-hop",
-        help: "The client is directly attached to its server",
-        action: Action::Set(|c, _, _| {
-            c.ptp.hop_by_hop = true;
-            Ok(())
-        }),
-        undo: Some(("ptp-adaptive atr hop-by-hop", |c, _, _| {
-            c.ptp.hop_by_hop = false;
-            Ok(())
-        })),
-        render: Render::System(4, |c| {
-            on_line(c.ptp.hop_by_hop, "ptp-adaptive atr hop-by-hop")
         }),
     },
     Command {

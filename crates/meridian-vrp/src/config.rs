@@ -209,8 +209,19 @@ impl Config {
         {
             return Err("The clock synchronization license is not activated; ptp-adaptive enable is not allowed.".into());
         }
+        if p.hop_by_hop
+            && (p.device_type != Some("client")
+                || p.profile != Some("time")
+                || p.negotiate.is_some_and(|m| m != "atr"))
+        {
+            return Err(
+                "ptp-adaptive atr hop-by-hop needs ptp-adaptive device-type client, \
+                        ptp-adaptive time profile and ATR."
+                    .into(),
+            );
+        }
         if let Some(d) = p.domain {
-            let (lo, hi) = profile_domains(p.profile);
+            let (lo, hi) = domains(p);
             if !(lo..=hi).contains(&d) {
                 return Err(format!(
                     "The domain must be in the range {lo}-{hi} for the configured profile."
@@ -288,6 +299,16 @@ pub fn profile_domains(profile: Option<&str>) -> (u8, u8) {
         Some("frequency") => (4, 23),
         Some("time") => (44, 63),
         _ => (0, 255),
+    }
+}
+
+/// The domains the PTP settings allow: the profile's, or 0–255 (default 0) in hop-by-hop mode.
+#[must_use]
+pub fn domains(p: &Ptp) -> (u8, u8) {
+    if p.hop_by_hop {
+        (0, 255)
+    } else {
+        profile_domains(p.profile)
     }
 }
 

@@ -12,6 +12,7 @@ use meridian_proto::ntp_service::config::{
 };
 use meridian_proto::ptp::ClockIdentity;
 use meridian_proto::time::Duration;
+use meridian_proto::unicast::config::ServoKind;
 use meridian_proto::unicast::config::vrp_interval_to_log;
 use meridian_proto::unicast::{
     Client, ClientConfig, Profile, PtpNode, RecoveryMode, Server, ServerConfig,
@@ -174,7 +175,12 @@ pub fn ptp_configs(c: &Config) -> (Option<ClientConfig>, Option<ServerConfig>) {
         Some("time") => Profile::Time,
         _ => Profile::None,
     };
-    let domain = p.domain.unwrap_or(profile.default_domain());
+    // Hop-by-hop mode widens the domains to 0–255, default 0.
+    let domain = p.domain.unwrap_or(if p.hop_by_hop {
+        0
+    } else {
+        profile.default_domain()
+    });
     let mode = match p.negotiate {
         Some("acr one-way") => RecoveryMode::AcrOneWay,
         Some("acr two-way") => RecoveryMode::AcrTwoWay,
@@ -196,6 +202,11 @@ pub fn ptp_configs(c: &Config) -> (Option<ClientConfig>, Option<ServerConfig>) {
         cc.durations = [0, 1, 2].map(|i| p.durations[i].unwrap_or(300));
         cc.receipt_timeout = p.receipt_timeout.unwrap_or(3);
         cc.asymmetry = [0, 1].map(|i| Duration::from_nanos(p.asymmetry[i].unwrap_or(0)));
+        if p.hop_by_hop {
+            // Directly attached: no queueing to select packets from, so a loop that follows
+            // every sample (no selection window to wait for).
+            cc.servo = ServoKind::Pi;
+        }
         cc
     });
     let server = matches!(role, "server" | "server-and-client").then(|| {

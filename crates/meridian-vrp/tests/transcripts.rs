@@ -186,6 +186,59 @@ fn a_failing_commit_changes_nothing_and_says_why() {
     assert!(s.running.ptp.enable);
 }
 
+/// `ptp-adaptive atr hop-by-hop` (vendor command reference): a time-profile client directly
+/// attached to its server; the domains widen to 0–255 (default 0), back to the profile's on
+/// `undo`; a saved configuration loads back (hop-by-hop is written before the domain).
+#[test]
+fn hop_by_hop_needs_a_time_client_and_widens_the_domains() {
+    let mut s = Session::default();
+    s.license_files
+        .insert("lic".into(), "clock-synchronization\n".into());
+    let t = transcript(
+        &mut s,
+        &[
+            "system-view",
+            "license active lic",
+            "ptp-adaptive enable",
+            "ptp-adaptive device-type server",
+            "ptp-adaptive atr hop-by-hop",
+            "commit",
+        ],
+    );
+    assert!(
+        t.contains("Error: ptp-adaptive atr hop-by-hop needs ptp-adaptive device-type client"),
+        "{t}"
+    );
+    assert!(!s.running.ptp.hop_by_hop);
+    let t = transcript(
+        &mut s,
+        &[
+            "undo ptp-adaptive atr hop-by-hop",
+            "ptp-adaptive device-type client",
+            "ptp-adaptive time profile",
+            "ptp-adaptive domain 0",
+            "ptp-adaptive atr hop-by-hop",
+            "ptp-adaptive domain 0",
+            "commit",
+        ],
+    );
+    assert_eq!(
+        t.matches("Error: The domain must be in the range 44-63")
+            .count(),
+        1,
+        "{t}"
+    );
+    assert!(s.running.ptp.hop_by_hop, "{t}");
+    assert_eq!(s.running.ptp.domain, Some(0));
+    let saved = current_configuration(&s.running);
+    let loaded = Session::load_licensed(&saved, Some(("lic", "clock-synchronization\n")))
+        .unwrap_or_else(|e| panic!("{e:?}\n{saved}"));
+    assert_eq!(loaded.running.ptp, s.running.ptp, "{saved}");
+    // Without hop-by-hop the profile's domains return, and a domain outside them its default.
+    transcript(&mut s, &["undo ptp-adaptive atr hop-by-hop", "commit"]);
+    assert_eq!(s.running.ptp.domain, None);
+}
+
 #[test]
 fn profiles_reset_the_domain_and_bound_it() {
     let mut s = Session::default();

@@ -528,3 +528,50 @@ fn the_selected_source_alone_drives_the_clock() {
     assert!(ntp_p99 > 1_000.0, "{ntp_p99}");
     assert!(ptp_p99 < 200.0, "{ptp_p99}");
 }
+
+/// `ptp-adaptive atr hop-by-hop`: a client directly attached to its server (one 1-µs link, no
+/// queueing) needs no packet selection, so it follows every sample: locked within 2 s, where
+/// the default selection servo waits out its windows (14 s), and no less accurate.
+#[test]
+fn hop_by_hop_locks_at_once_on_a_direct_link() {
+    let run = |hop_by_hop: bool| {
+        let (dir, _) = example_copy("atr-time-profile", &format!("hbh{hop_by_hop}"));
+        let topo = "seed = 1\nduration = 600\nwarmup = 120\n\
+            [devices.Server]\nnoise_ns = 10\n\
+            [devices.Client]\nphase_us = 1000\nppb = 5000\nwander_ppb = 0.05\nnoise_ns = 10\n\
+            [[links]]\na = \"Server:GigabitEthernet0/1/0\"\nb = \"Client:GigabitEthernet0/1/0\"\n\
+            delay_us = 1\n";
+        std::fs::write(dir.join("topology.toml"), topo).unwrap();
+        if hop_by_hop {
+            let cfg = std::fs::read_to_string(dir.join("Client.cfg")).unwrap();
+            let cfg = cfg.replace(
+                "ptp-adaptive time profile\n",
+                "ptp-adaptive time profile\nptp-adaptive atr hop-by-hop\n",
+            );
+            std::fs::write(dir.join("Client.cfg"), cfg).unwrap();
+        }
+        let r = lab_at(&dir.display().to_string());
+        std::fs::remove_dir_all(&dir).ok();
+        let locked = timed_events(&r, "Client", "ptp-servo")
+            .into_iter()
+            .find(|(_, d)| d == "locked")
+            .map(|(t, _)| t)
+            .expect("locked");
+        let p99 = device(&r, "Client")["te_ns"]["p99"].as_f64().unwrap();
+        (locked, p99)
+    };
+    let (plain_lock, plain_p99) = run(false);
+    let (hbh_lock, hbh_p99) = run(true);
+    eprintln!(
+        "direct link: locked at {plain_lock} s, p99 |TE| {plain_p99:.1} ns; \
+         hop-by-hop {hbh_lock} s, {hbh_p99:.1} ns"
+    );
+    assert!(
+        hbh_lock <= 2 && hbh_lock < plain_lock,
+        "{hbh_lock} {plain_lock}"
+    );
+    assert!(
+        hbh_p99 <= plain_p99 && hbh_p99 < 10.0,
+        "{hbh_p99} {plain_p99}"
+    );
+}
