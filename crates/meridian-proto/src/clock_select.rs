@@ -7,7 +7,9 @@
 //! for any source (`ssm`), they come first (PRC > SSU-A > SSU-B > SEC > UNK; a source whose
 //! level is DNU — the default when SSM selection is on and none is set — is never selected) and
 //! the priority breaks ties. With no `clock source` settings at all, an available PTP client
-//! wins over NTP, which wins over the local oscillator.
+//! wins over NTP, which wins over the local oscillator. Lightweight synchronization
+//! (`ptp lite-sync sub-ms enable`) identifies sources automatically: every running source takes
+//! part, those without settings after the configured ones.
 
 use std::fmt;
 
@@ -103,6 +105,9 @@ pub struct ClockSources {
     pub ptp: SourceSettings,
     /// `clock source ntp …` (meridian's extension, the same words for NTP).
     pub ntp: SourceSettings,
+    /// Automatic identification (`ptp lite-sync sub-ms enable`): no source is left out for
+    /// want of `synchronization enable` or a priority.
+    pub automatic: bool,
 }
 
 /// Why a source is or is not selectable, as `display clock source` says it.
@@ -148,8 +153,8 @@ impl ClockSources {
             let ql = ssm.then(|| s.ssm.unwrap_or(QualityLevel::Dnu));
             let standing = if !present[i] {
                 Standing::Absent
-            } else if explicit
-                && (!s.enabled || s.priority.is_none() || ql == Some(QualityLevel::Dnu))
+            } else if ql == Some(QualityLevel::Dnu) && (s.ssm.is_some() || !self.automatic)
+                || explicit && !self.automatic && (!s.enabled || s.priority.is_none())
             {
                 Standing::Excluded
             } else if !available[i] {
@@ -176,8 +181,13 @@ impl ClockSources {
         self.rank(present, available)
             .iter()
             .filter(|r| r.standing == Standing::Candidate)
-            // Quality first, then priority; PTP before NTP on a tie (the order of the array).
-            .min_by_key(|r| (r.ql, r.priority.unwrap_or(0)))
+            // Quality first (a level left unset under automatic identification counts as
+            // unknown), then priority (none: after every configured one); PTP before NTP on a
+            // tie (the order of the array).
+            .min_by_key(|r| {
+                let ql = r.ql.map(|q| q.min(QualityLevel::Unk));
+                (ql, r.priority.map_or(256, u16::from))
+            })
             .map_or(Source::Local, |r| r.source)
     }
 }
@@ -208,6 +218,7 @@ mod tests {
         let c = ClockSources {
             ptp: settings(20, None),
             ntp: settings(10, None),
+            automatic: false,
         };
         assert_eq!(c.select([true, true], [true, true]), Source::Ntp);
         assert_eq!(c.select([true, true], [true, false]), Source::Ptp);
@@ -221,6 +232,7 @@ mod tests {
                 priority: None,
                 ..settings(1, None)
             },
+            automatic: false,
         };
         assert_eq!(c.select([true, true], [true, true]), Source::Local);
         assert_eq!(
@@ -230,28 +242,58 @@ mod tests {
     }
 
     #[test]
+    fn automatic_identification_lets_every_running_source_in_after_the_configured_ones() {
+        // NTP configured, PTP not: without lite-sync PTP stays out even when NTP has nothing.
+        let ntp_only = ClockSources {
+            ntp: settings(10, None),
+            ..ClockSources::default()
+        };
+        assert_eq!(ntp_only.select([true, true], [true, false]), Source::Local);
+        let lite = ClockSources {
+            automatic: true,
+            ..ntp_only
+        };
+        assert_eq!(lite.select([true, true], [true, false]), Source::Ptp);
+        // The configured source first while it has something to offer.
+        assert_eq!(lite.select([true, true], [true, true]), Source::Ntp);
+        // A level set to DNU still keeps a source out.
+        let dnu = ClockSources {
+            ptp: SourceSettings {
+                ssm: Some(QualityLevel::Dnu),
+                ..SourceSettings::default()
+            },
+            ..lite
+        };
+        assert_eq!(dnu.select([true, true], [true, false]), Source::Local);
+    }
+
+    #[test]
     fn quality_levels_come_before_priorities_and_dnu_is_never_used() {
         let c = ClockSources {
             ptp: settings(20, Some(QualityLevel::Prc)),
             ntp: settings(10, Some(QualityLevel::Ssub)),
+            automatic: false,
         };
         assert_eq!(c.select([true, true], [true, true]), Source::Ptp);
         // Equal levels: the priority decides.
         let c = ClockSources {
             ptp: settings(20, Some(QualityLevel::Sec)),
             ntp: settings(10, Some(QualityLevel::Sec)),
+            automatic: false,
         };
         assert_eq!(c.select([true, true], [true, true]), Source::Ntp);
         // SSM selection on: a source without a level is DNU.
         let c = ClockSources {
             ptp: settings(20, Some(QualityLevel::Dnu)),
             ntp: settings(10, None),
+            automatic: false,
         };
         assert_eq!(c.select([true, true], [true, true]), Source::Local);
         // Equal level and priority: PTP.
         let c = ClockSources {
             ptp: settings(10, None),
             ntp: settings(10, None),
+            automatic: false,
         };
         assert_eq!(c.select([true, true], [true, true]), Source::Ptp);
     }

@@ -6,8 +6,8 @@
 use std::collections::VecDeque;
 use std::net::Ipv4Addr;
 
-use crate::clock_select::{ClockSources, Source};
-use crate::engine::{Engine, Input, Instant, Now, Output, TxToken};
+use crate::clock_select::{ClockSources, Source, Standing};
+use crate::engine::{ClockAdjustment, Engine, Input, Instant, Now, Output, TxToken};
 use crate::event::Event;
 use crate::event::Observation;
 use crate::ntp_service::NtpNode;
@@ -46,6 +46,9 @@ pub struct Node {
     /// The clock's source selection, and the source it follows.
     clock_sources: ClockSources,
     source: Source,
+    /// The frequency correction last sent to the clock, ppb (what a source handed the clock
+    /// starts from).
+    frequency_ppb: f64,
 }
 
 impl Node {
@@ -72,6 +75,7 @@ impl Node {
             observed: Observation::default(),
             clock_sources: config.clock_sources,
             source: Source::Local,
+            frequency_ppb: 0.0,
         }
     }
 
@@ -105,23 +109,27 @@ impl Node {
     }
 
     /// Runs the clock's source selection and hands the clock to the selected engine. While the
-    /// oscillator is selected (nothing to offer) every engine keeps its hold on the clock, so a
-    /// lone PTP client re-acquires from holdover as it always did; only the other engine being
-    /// selected takes it away.
+    /// oscillator is selected (nothing to offer) every engine that takes part keeps its hold on
+    /// the clock, so a lone PTP client re-acquires from holdover as it always did; the other
+    /// engine being selected takes it away, and an engine the settings leave out never has it.
     fn select_source(&mut self) {
         let (present, available) = self.source_offers();
+        let ranked = self.clock_sources.rank(present, available);
         let source = self.clock_sources.select(present, available);
         if source != self.source {
             self.source = source;
             self.out
                 .push_back(Output::Event(Event::ClockSource(source)));
         }
+        let steers = |i: usize, own: Source| {
+            source == own || (source == Source::Local && ranked[i].standing != Standing::Excluded)
+        };
         let now = self.now;
         if let Some(c) = self.ptp.as_mut().and_then(PtpNode::client_mut) {
-            c.set_steering(now, source != Source::Ntp);
+            c.set_steering(now, steers(0, Source::Ptp), self.frequency_ppb);
         }
         if let Some(n) = self.ntp.as_mut() {
-            n.set_steering(source != Source::Ptp);
+            n.set_steering(now, steers(1, Source::Ntp), self.frequency_ppb);
             n.set_follows_ptp(source == Source::Ptp);
         }
     }
@@ -184,21 +192,34 @@ impl Node {
     }
 
     fn collect(&mut self) {
+        // Only the engine that steers may move the clock (each also holds back on its own).
         if let Some(n) = self.ntp.as_mut() {
+            let steering = n.steering();
             while let Some(o) = n.poll_output() {
-                self.out.push_back(match o {
+                match o {
                     Output::Transmit(mut t) => {
                         t.token = t.token.map(|k| TxToken(k.0 | NTP_TOKEN_BIT));
-                        Output::Transmit(t)
+                        self.out.push_back(Output::Transmit(t));
                     }
-                    other => other,
-                });
+                    Output::AdjustClock(_) if !steering => {}
+                    other => self.out.push_back(other),
+                }
             }
         }
         if let Some(p) = self.ptp.as_mut() {
+            let steering = p.client().is_none_or(Client::steering);
             while let Some(o) = p.poll_output() {
-                self.out.push_back(o);
+                match o {
+                    Output::AdjustClock(_) if !steering => {}
+                    other => self.out.push_back(other),
+                }
             }
+        }
+        if let Some(f) = self.out.iter().rev().find_map(|o| match o {
+            Output::AdjustClock(ClockAdjustment::Frequency(f)) => Some(*f),
+            _ => None,
+        }) {
+            self.frequency_ppb = f;
         }
         self.select_source();
         let now = Observation::of(self.ntp.as_ref(), self.ptp.as_ref());

@@ -202,6 +202,7 @@ pub fn ptp_configs(c: &Config) -> (Option<ClientConfig>, Option<ServerConfig>) {
         cc.durations = [0, 1, 2].map(|i| p.durations[i].unwrap_or(300));
         cc.receipt_timeout = p.receipt_timeout.unwrap_or(3);
         cc.asymmetry = [0, 1].map(|i| Duration::from_nanos(p.asymmetry[i].unwrap_or(0)));
+        cc.lite_sync = p.lite_sync;
         if p.hop_by_hop {
             // Directly attached: no queueing to select packets from, so a loop that follows
             // every sample (no selection window to wait for).
@@ -237,6 +238,7 @@ pub fn clock_sources(c: &Config) -> ClockSources {
     ClockSources {
         ptp: settings("ptp"),
         ntp: settings("ntp"),
+        automatic: c.ptp.lite_sync,
     }
 }
 
@@ -424,7 +426,7 @@ fn ptp_all(node: &DeviceEngine) -> Option<String> {
                 negotiate_state(&s.negotiations),
                 class,
                 i + 1,
-                if s.ptsf { "yes" } else { "no" }
+                if c.ptsf_reported(i) { "yes" } else { "no" }
             );
         }
     }
@@ -551,7 +553,12 @@ fn ptp_server(node: &DeviceEngine, n: u64) -> Option<String> {
     row(
         &mut out,
         "PTSF unusable",
-        if s.ptsf { "yes" } else { "no" }.into(),
+        if c.ptsf_reported(n as usize - 1) {
+            "yes"
+        } else {
+            "no"
+        }
+        .into(),
     );
     let _ = writeln!(
         out,

@@ -131,7 +131,7 @@ pub fn ptp(p: &PtpNode, what: &str, id: Option<u64>, now: Instant) -> Value {
                 "clock_class": s.announce.map(|a| a.clock_quality.clock_class),
                 "grandmaster": s.announce.map(|a| a.grandmaster_identity.to_string()),
                 "steps_removed": s.announce.map(|a| a.steps_removed),
-                "ptsf": s.ptsf,
+                "ptsf": c.ptsf_reported(i),
                 "t2_minus_t1_s": seconds(s.t21.realtime),
                 "t4_minus_t3_s": seconds(s.t43.realtime),
                 "announce": counters(&s.counters[0]),

@@ -575,3 +575,40 @@ fn hop_by_hop_locks_at_once_on_a_direct_link() {
         "{hbh_p99} {plain_p99}"
     );
 }
+
+/// `ptp lite-sync sub-ms enable` (example `lite-sync`): only PTP is configured as a clock
+/// source, over a network that is not 1588-aware; when the PTP path fails the device finds the
+/// NTP source running beside it on its own and holds the sub-millisecond budget; without
+/// lite-sync the clock is left to its oscillator.
+#[test]
+fn lite_sync_finds_a_source_on_its_own_and_holds_the_sub_ms_budget() {
+    let run = |lite: bool| {
+        let (dir, _) = example_copy("lite-sync", &format!("lite{lite}"));
+        if !lite {
+            let cfg = std::fs::read_to_string(dir.join("Client.cfg")).unwrap();
+            let cfg = cfg.replace("ptp lite-sync sub-ms enable\n", "");
+            std::fs::write(dir.join("Client.cfg"), cfg).unwrap();
+        }
+        let r = lab_at(&dir.display().to_string());
+        std::fs::remove_dir_all(&dir).ok();
+        let follows: Vec<(u64, String)> = timed_events(&r, "Client", "clock-source")
+            .into_iter()
+            .map(|(t, d)| (t, d.trim_start_matches("the clock follows ").to_string()))
+            .collect();
+        let te = device(&r, "Client")["te_ns"]["max"].as_f64().unwrap();
+        (follows, te)
+    };
+    let (lite, lite_max) = run(true);
+    let (plain, plain_max) = run(false);
+    eprintln!("max |TE| from 300 s: lite-sync {lite_max:.0} ns, without {plain_max:.0} ns");
+    let sources = |f: &[(u64, String)]| f.iter().map(|e| e.1.clone()).collect::<Vec<_>>();
+    assert_eq!(sources(&lite), ["ptp", "ntp", "ptp"], "{lite:?}");
+    assert_eq!(sources(&plain), ["ptp", "local", "ptp"], "{plain:?}");
+    assert!((600..610).contains(&lite[1].0), "{lite:?}");
+    assert!((1200..1210).contains(&lite[2].0), "{lite:?}");
+    assert!(
+        lite_max < 1e6 / 10.0,
+        "{lite_max} ns: the sub-ms budget with margin"
+    );
+    assert!(lite_max < plain_max, "{lite_max} {plain_max}");
+}

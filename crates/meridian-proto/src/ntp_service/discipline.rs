@@ -128,6 +128,27 @@ impl Discipline {
         }
     }
 
+    /// Takes over a clock another source set and left running at `frequency_ppb` (the
+    /// device's clock selection handed it over): the clock is set and its frequency known, so
+    /// the loop starts tracking at once from that frequency, as if it had applied it at `now`.
+    pub fn take_over(&mut self, now: Instant, frequency_ppb: f64) {
+        let f = frequency_ppb.clamp(-MAX_FREQ_PPB, MAX_FREQ_PPB);
+        self.state = DisciplineState::Sync;
+        self.frequency_ppb = f;
+        self.applied_ppb = f;
+        self.residual = 0.0;
+        self.spike_since = None;
+        self.fset.clear();
+        self.fset_start = None;
+        self.fset_within = f64::INFINITY;
+        self.last = Some(now);
+        let cumulative = self.applied_at(now);
+        self.applied.push_back((now, cumulative, f * 1e-9));
+        if self.applied.len() > APPLIED_CHECKPOINTS {
+            self.applied.pop_front();
+        }
+    }
+
     /// Whether the clock counts as synchronized.
     #[must_use]
     pub fn synchronized(&self) -> bool {

@@ -158,10 +158,13 @@ impl NtpNode {
     }
 
     /// Hands the clock to this service (`true`) or takes it away (`false`), as the device's
-    /// clock selection decides. Taken away, the discipline is not updated; handed back, it
-    /// goes on from its own frequency estimate (the oscillator's error it measured), which the
-    /// next update puts back in force.
-    pub fn set_steering(&mut self, on: bool) {
+    /// clock selection decides. Taken away, the discipline is neither updated nor ticked;
+    /// handed back the clock as the other source left it, running at `frequency_ppb`, it
+    /// tracks from there (see [`Discipline::take_over`]).
+    pub fn set_steering(&mut self, now: Instant, on: bool, frequency_ppb: f64) {
+        if on && !self.steering {
+            self.discipline.take_over(now, frequency_ppb);
+        }
         self.steering = on;
     }
 
@@ -589,7 +592,7 @@ impl NtpNode {
             dispersion,
             at: taken,
         });
-        if self.sys.peer == Some(i) {
+        if self.sys.peer == Some(i) && self.steering {
             let stepped =
                 self.discipline
                     .observe(now.instant, taken, -offset, delay, &mut self.scratch);
@@ -930,7 +933,9 @@ impl Engine for NtpNode {
                 }
             }
             Input::Timeout => {
-                self.discipline.tick(now.instant, &mut self.scratch);
+                if self.steering {
+                    self.discipline.tick(now.instant, &mut self.scratch);
+                }
                 self.flush();
                 self.poll(now);
                 self.reap(now.instant);
@@ -950,7 +955,7 @@ impl Engine for NtpNode {
             .filter(|a| !a.denied && a.kind() != AssociationKind::SymmetricPassive)
             .map(|a| a.next_poll)
             .chain(self.associations.iter().filter_map(Association::expiry))
-            .chain(self.discipline.next_tick())
+            .chain(self.discipline.next_tick().filter(|_| self.steering))
             .min()
     }
 }

@@ -82,6 +82,9 @@ pub trait Servo: fmt::Debug {
     fn state_since(&self) -> Instant;
     /// The frequency correction currently applied, ppb.
     fn frequency_ppb(&self) -> f64;
+    /// Starts from a clock another source left running at `ppb` (the device's clock selection
+    /// handed it over): as if this servo had set that correction at `now`.
+    fn seed_frequency(&mut self, now: Instant, ppb: f64);
 }
 
 /// The largest frequency correction a servo applies, ppb.

@@ -186,4 +186,10 @@ impl Servo for PiServo {
     fn frequency_ppb(&self) -> f64 {
         self.applied.frequency_ppb()
     }
+
+    fn seed_frequency(&mut self, now: Instant, ppb: f64) {
+        let ppb = ppb.clamp(-MAX_FREQUENCY_PPB, MAX_FREQUENCY_PPB);
+        self.drift = ppb;
+        let _ = self.applied.apply(now, ClockAdjustment::Frequency(ppb));
+    }
 }

@@ -739,6 +739,12 @@ impl Servo for SelectionServo {
     fn frequency_ppb(&self) -> f64 {
         self.applied.frequency_ppb()
     }
+
+    fn seed_frequency(&mut self, now: Instant, ppb: f64) {
+        let ppb = ppb.clamp(-MAX_FREQUENCY_PPB, MAX_FREQUENCY_PPB);
+        self.integral = ppb;
+        let _ = self.applied.apply(now, ClockAdjustment::Frequency(ppb));
+    }
 }
 
 #[cfg(test)]

@@ -963,6 +963,13 @@ impl Client {
         }
     }
 
+    /// Whether server `i`'s PTSF is reported: never under lightweight synchronization, whose
+    /// loosened budget clears and suppresses the alarm (the server is still left when it fails).
+    #[must_use]
+    pub fn ptsf_reported(&self, i: usize) -> bool {
+        !self.config.lite_sync && self.servers.get(i).is_some_and(|s| s.ptsf)
+    }
+
     /// Whether the servo steers the clock (see [`Client::set_steering`]).
     #[must_use]
     pub fn steering(&self) -> bool {
@@ -970,17 +977,22 @@ impl Client {
     }
 
     /// Hands the clock to this client (`true`) or takes it away (`false`), as the device's
-    /// clock selection decides. Taken away, the servo holds over and gets no samples; handed
-    /// back, a new servo acquires the clock as the other source left it (the held one's
-    /// bookkeeping no longer describes the clock).
-    pub fn set_steering(&mut self, now: Instant, on: bool) {
+    /// clock selection decides. Taken away, the servo holds over and gets no samples. Handed
+    /// back the clock as the other source left it, running at `frequency_ppb`: a servo that
+    /// had locked re-acquires from its holdover (its windows and loop are learned; only its
+    /// frequency is re-based on the clock's), one that had not starts afresh (its acquisition
+    /// points straddle corrections it did not make).
+    pub fn set_steering(&mut self, now: Instant, on: bool, frequency_ppb: f64) {
         if !on && self.steering {
             self.servo.holdover(now, &mut self.scratch);
             // The other source steers now: what the holdover would set is not ours to set.
             self.scratch.clear();
         }
         if on && !self.steering {
-            self.servo = Self::new_servo(&self.config, now);
+            if self.servo.state() != ServoState::Holdover {
+                self.servo = Self::new_servo(&self.config, now);
+            }
+            self.servo.seed_frequency(now, frequency_ppb);
         }
         self.steering = on;
     }

@@ -309,6 +309,30 @@ fn delay_req_carries_a_token_and_matches_the_response() {
     let _ = TxToken(0);
 }
 
+/// `ptp lite-sync sub-ms enable`: a failed server is still left for the other, but its PTSF
+/// alarm is not reported (the vendor clears and suppresses PTSF alarms in lightweight mode).
+#[test]
+fn lite_sync_fails_over_without_reporting_ptsf() {
+    for lite in [false, true] {
+        let mut cfg = config([Some(S1), Some(S2)]);
+        cfg.lite_sync = lite;
+        let mut c = Client::new(cfg, Instant::ZERO, 1);
+        for t in [0.0, 2.0, 4.0] {
+            c.handle_message(now(t), from(S1, 320), &announce_msg(1, 6), now(t).clock);
+            c.handle_message(now(t), from(S2, 320), &announce_msg(2, 6), now(t).clock);
+        }
+        let mut t = 6.0;
+        while t < 14.0 {
+            c.handle_message(now(t), from(S2, 320), &announce_msg(2, 6), now(t).clock);
+            c.handle_timeout(now(t));
+            t += 2.0;
+        }
+        assert_eq!(c.selected(), Some(1), "lite {lite}");
+        assert_eq!(c.ptsf_reported(0), !lite);
+        assert!(!c.ptsf_reported(1));
+    }
+}
+
 #[test]
 fn fails_over_to_server2_and_returns_after_wait_to_restore() {
     let mut cfg = config([Some(S1), Some(S2)]);

@@ -248,6 +248,10 @@ pub struct ClientConfig {
     pub servo: ServoKind,
     /// An initial offset above this is stepped; below it, slewed.
     pub step_threshold: Duration,
+    /// Lightweight synchronization (`ptp lite-sync sub-ms enable`): no PTSF alarms (a failed
+    /// server is still left). The servo keeps its own budget: a looser one only made it
+    /// declare lock before it knew the frequency.
+    pub lite_sync: bool,
 }
 
 impl ClientConfig {
@@ -272,6 +276,7 @@ impl ClientConfig {
             wait_to_restore: Duration::from_secs(300),
             servo: ServoKind::Selection,
             step_threshold: Duration::from_millis(1),
+            lite_sync: false,
         }
     }
 }
