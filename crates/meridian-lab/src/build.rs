@@ -40,7 +40,33 @@ pub struct Lab {
     /// Links that commits took down or up since [`Lab::take_link_changes`]: (index in
     /// [`Lab::links`], up).
     link_changes: Vec<(usize, bool)>,
+    /// Each device's hardware timestamp noise (the topology's `noise_ns`), ns.
+    hardware_noise: BTreeMap<String, f64>,
     events_at_last_second: u64,
+}
+
+/// The timestamp noise of a device that runs 1588 ATR without ATR enabled on any interface
+/// that is up (σ, ns): its PTP packets are stamped in software, as the topology's default.
+pub const SOFTWARE_NOISE_NS: f64 = 1_000.0;
+
+/// The timestamp noise `config` gives a device whose hardware stamps with `hardware` ns: the
+/// vendor's interface `ptp-adaptive atr enable` is what makes a router stamp 1588 ATR packets
+/// at the interface ("if 1588 ATR is not enabled on an interface, the time synchronization
+/// performance will be affected"). Modelled per device: one running ATR with no interface
+/// enabled stamps in software.
+#[must_use]
+pub fn timestamp_noise(config: &Config, hardware: f64) -> f64 {
+    let p = &config.ptp;
+    let atr = p.enable && p.device_type.is_some() && p.negotiate.is_none_or(|m| m == "atr");
+    let enabled = config
+        .interfaces
+        .values()
+        .any(|i| i.atr_enable && !i.shutdown);
+    if atr && !enabled {
+        hardware.max(SOFTWARE_NOISE_NS)
+    } else {
+        hardware
+    }
 }
 
 /// A link with an end on a named interface: it carries traffic only while no such interface is
@@ -134,14 +160,19 @@ pub fn build(topo: &Topology, devices: &[Device], seed: u64) -> Lab {
     let mut sim = Simulator::new(seed, at(0));
     let mut nodes = BTreeMap::new();
     let mut configs = BTreeMap::new();
+    let mut hardware_noise = BTreeMap::new();
     for d in devices {
         let osc = topo.devices.get(d.name.as_str());
+        let hardware = osc
+            .and_then(|x| x.noise_ns)
+            .map_or(SOFTWARE_NOISE_NS, |n| n.0);
+        hardware_noise.insert(d.name.clone(), hardware);
         let oscillator = OscillatorModel {
             initial_phase: us(osc.map_or(0.0, |x| x.phase_us.0)),
             frequency_ppb: osc.map_or(0.0, |x| x.ppb.0),
             wander_ppb: osc.map_or(0.0, |x| x.wander_ppb.0),
             wander_step: Duration::SECOND,
-            timestamp_noise_ns: osc.and_then(|x| x.noise_ns).map_or(1_000.0, |n| n.0),
+            timestamp_noise_ns: timestamp_noise(&d.config, hardware),
         };
         let running = Rc::new(RefCell::new(d.config.clone()));
         configs.insert(d.name.clone(), running.clone());
@@ -228,6 +259,7 @@ pub fn build(topo: &Topology, devices: &[Device], seed: u64) -> Lab {
         configs,
         interface_links,
         link_changes: Vec::new(),
+        hardware_noise,
         events_at_last_second: 0,
     }
 }
@@ -249,6 +281,11 @@ impl Lab {
         };
         let config = crate::devices::apply_commit(&running.borrow(), lines)?;
         *running.borrow_mut() = config.clone();
+        // `ptp-adaptive atr enable` on or off moves where the device stamps its PTP packets.
+        if let Some(&hardware) = self.hardware_noise.get(device) {
+            self.sim
+                .set_timestamp_noise(node, timestamp_noise(&config, hardware));
+        }
         // `shutdown` / `undo shutdown` on an interface a link ends on takes the link down / up.
         let now = self.sim.now();
         for l in &mut self.interface_links {

@@ -160,6 +160,12 @@ impl Oscillator {
         }
     }
 
+    /// Changes the white noise on every timestamp from now on (σ, ns): where the node takes
+    /// its timestamps changed (hardware or software).
+    pub fn set_timestamp_noise(&mut self, ns: f64) {
+        self.model.timestamp_noise_ns = ns.max(0.0);
+    }
+
     /// One sample of white timestamp noise.
     pub fn noise(&self, rng: &mut SimRng) -> Duration {
         if self.model.timestamp_noise_ns > 0.0 {

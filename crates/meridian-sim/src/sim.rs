@@ -254,6 +254,13 @@ impl Simulator {
         self.push(at, EventKind::LinkState { link, up });
     }
 
+    /// Sets the white noise on `node`'s timestamps from now on (σ, ns).
+    pub fn set_timestamp_noise(&mut self, node: NodeId, ns: f64) {
+        if let Some(n) = self.nodes.get_mut(node.0) {
+            n.osc.set_timestamp_noise(ns);
+        }
+    }
+
     /// Crashes a node (`up = false`: its engine is dropped, packets to it are lost) or restarts
     /// it with a fresh engine at true time `at`. Its oscillator and clock keep running.
     pub fn schedule_node(&mut self, at: Timestamp, node: NodeId, up: bool) {
