@@ -125,6 +125,10 @@ impl Node {
             source == own || (source == Source::Local && ranked[i].standing != Standing::Excluded)
         };
         let now = self.now;
+        if let Some(p) = self.ptp.as_mut() {
+            // What the PTP server announces follows the clock too.
+            p.set_follows_ntp(now, source == Source::Ntp);
+        }
         if let Some(c) = self.ptp.as_mut().and_then(PtpNode::client_mut) {
             c.set_steering(now, steers(0, Source::Ptp), self.frequency_ppb);
         }

@@ -647,3 +647,85 @@ fn atr_enable_on_the_interface_stamps_ptp_packets_in_hardware() {
     assert!(off > 3.0 * on, "{on} {off}");
     assert!(committed > 3.0 * on, "{on} {committed}");
 }
+
+/// `meridian lab DIR`'s text output (its displays and summary), which must succeed.
+fn lab_text(dir: &std::path::Path) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_meridian"))
+        .args(["lab", &dir.display().to_string()])
+        .output()
+        .expect("run meridian lab");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// What a server-and-client forwards follows its clock's source: the clock-source example's
+/// Client made a server-and-client for a Downstream client announces NTP as its time source
+/// (class 248, one step) while NTP drives its clock, and the Grandmaster's GNSS data (class
+/// 6, steps removed 1) once PTP does.
+#[test]
+fn a_server_forwards_the_time_source_its_clock_follows() {
+    let (dir, topo) = example_copy("clock-source", "forwarding");
+    let cfg = std::fs::read_to_string(dir.join("Client.cfg")).unwrap();
+    let cfg = cfg
+        .replace(
+            "ptp-adaptive device-type client",
+            "ptp-adaptive device-type server-and-client",
+        )
+        .replace(
+            "interface LoopBack0",
+            "interface GigabitEthernet0/1/2\n undo shutdown\n ip address 203.0.113.3 255.255.255.0\n ptp-adaptive atr enable\n#\ninterface LoopBack0",
+        );
+    std::fs::write(dir.join("Client.cfg"), cfg).unwrap();
+    let downstream = std::fs::read_to_string(dir.join("Client.cfg"))
+        .unwrap()
+        .lines()
+        .filter(|l| !l.starts_with("clock source") && !l.starts_with("ntp-service"))
+        .collect::<Vec<_>>()
+        .join("\n")
+        .replace("sysname Client", "sysname Downstream")
+        .replace(
+            "ptp-adaptive device-type server-and-client",
+            "ptp-adaptive device-type client",
+        )
+        .replace("remote-server1-ip 1.1.1.1", "remote-server1-ip 3.3.3.3")
+        .replace("local-ip 3.3.3.3", "local-ip 4.4.4.4")
+        .replace(" ip address 3.3.3.3 ", " ip address 4.4.4.4 ")
+        .replace(" ip address 192.0.2.3 ", " ip address 192.0.2.4 ")
+        .replace(" ip address 198.51.100.3 ", " ip address 198.51.100.4 ")
+        .replace(" ip address 203.0.113.3 ", " ip address 203.0.113.4 ");
+    std::fs::write(dir.join("Downstream.cfg"), downstream + "\n").unwrap();
+    let head = &topo[..topo.find("[[commit]]").unwrap()];
+    let topo = format!(
+        "{head}[[links]]\na = \"Client:GigabitEthernet0/1/2\"\nb = \"Downstream:GigabitEthernet0/1/2\"\n\
+         delay_us = 10\n\
+         [[commit]]\nat = 600\ndevice = \"Client\"\nlines = [\"clock source ptp priority 5\"]\n\
+         [[display]]\ndevice = \"Downstream\"\ncommand = \"display ptp-adaptive server 1\"\nat = 300\n\
+         [[display]]\ndevice = \"Downstream\"\ncommand = \"display ptp-adaptive server 1\"\n"
+    )
+    .replace("duration = 3000", "duration = 1200")
+    .replace("warmup = 1200", "warmup = 900");
+    std::fs::write(dir.join("topology.toml"), topo).unwrap();
+    let out = lab_text(&dir);
+    std::fs::remove_dir_all(&dir).ok();
+    let shows = out
+        .split("<Downstream> display ptp-adaptive server 1")
+        .skip(1)
+        .collect::<Vec<_>>();
+    assert_eq!(shows.len(), 2, "{out}");
+    let field = |text: &str, name: &str| {
+        text.lines()
+            .find_map(|l| l.trim().strip_prefix(name)?.trim().strip_prefix(':'))
+            .map(str::to_string)
+            .unwrap_or_else(|| panic!("no {name} in {text}"))
+    };
+    assert_eq!(field(shows[0], "Time source"), "0x50", "{}", shows[0]);
+    assert_eq!(field(shows[0], "Clock class"), "248", "{}", shows[0]);
+    assert_eq!(field(shows[0], "Steps removed"), "0", "{}", shows[0]);
+    assert_eq!(field(shows[1], "Time source"), "0x20", "{}", shows[1]);
+    assert_eq!(field(shows[1], "Clock class"), "6", "{}", shows[1]);
+    assert_eq!(field(shows[1], "Steps removed"), "1", "{}", shows[1]);
+}

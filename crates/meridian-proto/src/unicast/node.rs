@@ -7,7 +7,7 @@ use super::client::Client;
 use super::config::{ClientConfig, ServerConfig, TimeProperties};
 use super::server::{SERVER_TOKEN_BIT, Server};
 use crate::engine::{Engine, Input, Instant, Now, Output};
-use crate::ptp::{Body, ClockQuality, Message, ParseError, SignalingTlv};
+use crate::ptp::{Body, ClockQuality, Flags, Message, ParseError, SignalingTlv, TimeSource};
 use crate::servo::ServoState;
 use crate::time::Duration;
 
@@ -38,6 +38,8 @@ pub struct PtpNode {
     upstream_lost_at: Option<Instant>,
     /// Whether the client part has ever locked to an upstream.
     ever_locked: bool,
+    /// Whether the device's clock follows its NTP service (clock source selection).
+    follows_ntp: bool,
     out: VecDeque<Output>,
     /// Datagrams that did not parse.
     pub parse_drops: ParseDrops,
@@ -54,6 +56,7 @@ impl PtpNode {
             own,
             upstream_lost_at: None,
             ever_locked: false,
+            follows_ntp: false,
             out: VecDeque::new(),
             parse_drops: ParseDrops::default(),
         }
@@ -63,6 +66,15 @@ impl PtpNode {
     #[must_use]
     pub fn client(&self) -> Option<&Client> {
         self.client.as_ref()
+    }
+
+    /// Tells the node the device's clock follows its NTP service (`true`): its server then
+    /// announces NTP as the time source, class 248 and time-traceable, as its own grandmaster.
+    pub fn set_follows_ntp(&mut self, now: Instant, on: bool) {
+        if self.follows_ntp != on {
+            self.follows_ntp = on;
+            self.forward_upstream(now);
+        }
     }
 
     /// The client part, to hand it the clock or take it away.
@@ -167,8 +179,22 @@ impl PtpNode {
     /// [`HOLDOVER_ADVERTISED`], then its own default. Before its first lock it advertises its own
     /// default.
     fn forward_upstream(&mut self, now: Instant) {
+        if let (true, Some(server), Some(own)) = (self.follows_ntp, &mut self.server, self.own) {
+            // The clock follows NTP: that is the time source served, one step from it. The
+            // class stays the default (248): no PTP class says "synchronized by NTP".
+            let free = TimeProperties::free_running(own.grandmaster_identity);
+            server.set_properties(TimeProperties {
+                time_source: TimeSource::NTP,
+                flags: free.flags | Flags::TIME_TRACEABLE,
+                ..free
+            });
+            return;
+        }
         let (Some(client), Some(server), Some(own)) = (&self.client, &mut self.server, self.own)
         else {
+            if let (Some(server), Some(own)) = (&mut self.server, self.own) {
+                server.set_properties(own);
+            }
             return;
         };
         let locked = client.servo_state() == ServoState::Locked;
