@@ -535,23 +535,14 @@ fn the_selected_source_alone_drives_the_clock() {
 #[test]
 fn hop_by_hop_locks_at_once_on_a_direct_link() {
     let run = |hop_by_hop: bool| {
-        let (dir, _) = example_copy("atr-time-profile", &format!("hbh{hop_by_hop}"));
-        let topo = "seed = 1\nduration = 600\nwarmup = 120\n\
-            [devices.Server]\nnoise_ns = 10\n\
-            [devices.Client]\nphase_us = 1000\nppb = 5000\nwander_ppb = 0.05\nnoise_ns = 10\n\
-            [[links]]\na = \"Server:GigabitEthernet0/1/0\"\nb = \"Client:GigabitEthernet0/1/0\"\n\
-            delay_us = 1\n";
-        std::fs::write(dir.join("topology.toml"), topo).unwrap();
-        if hop_by_hop {
-            let cfg = std::fs::read_to_string(dir.join("Client.cfg")).unwrap();
-            let cfg = cfg.replace(
-                "ptp-adaptive time profile\n",
-                "ptp-adaptive time profile\nptp-adaptive atr hop-by-hop\n",
-            );
-            std::fs::write(dir.join("Client.cfg"), cfg).unwrap();
-        }
-        let r = lab_at(&dir.display().to_string());
-        std::fs::remove_dir_all(&dir).ok();
+        let r = direct_link(
+            &format!("hbh{hop_by_hop}"),
+            if hop_by_hop {
+                "ptp-adaptive atr hop-by-hop"
+            } else {
+                ""
+            },
+        );
         let locked = timed_events(&r, "Client", "ptp-servo")
             .into_iter()
             .find(|(_, d)| d == "locked")
@@ -728,4 +719,54 @@ fn a_server_forwards_the_time_source_its_clock_follows() {
     assert_eq!(field(shows[1], "Time source"), "0x20", "{}", shows[1]);
     assert_eq!(field(shows[1], "Clock class"), "6", "{}", shows[1]);
     assert_eq!(field(shows[1], "Steps removed"), "1", "{}", shows[1]);
+}
+
+/// The ATR time-profile example's Server and Client on one 1-µs link with hardware timestamps,
+/// for 600 s (statistics from 120 s), `extra` added to Client's configuration after its
+/// profile: the report.
+fn direct_link(tag: &str, extra: &str) -> Value {
+    let (dir, _) = example_copy("atr-time-profile", tag);
+    let topo = "seed = 1\nduration = 600\nwarmup = 120\n\
+        [devices.Server]\nnoise_ns = 10\n\
+        [devices.Client]\nphase_us = 1000\nppb = 5000\nwander_ppb = 0.05\nnoise_ns = 10\n\
+        [[links]]\na = \"Server:GigabitEthernet0/1/0\"\nb = \"Client:GigabitEthernet0/1/0\"\n\
+        delay_us = 1\n";
+    std::fs::write(dir.join("topology.toml"), topo).unwrap();
+    let cfg = std::fs::read_to_string(dir.join("Client.cfg")).unwrap();
+    let cfg = cfg.replace(
+        "ptp-adaptive time profile\n",
+        &format!("ptp-adaptive time profile\n{extra}\n"),
+    );
+    std::fs::write(dir.join("Client.cfg"), cfg).unwrap();
+    let r = lab_at(&dir.display().to_string());
+    std::fs::remove_dir_all(&dir).ok();
+    r
+}
+
+/// `ptp-adaptive atr server1 asymmetry-correction`: on a symmetric link, declaring the path
+/// from the server 2 µs longer (positive) or shorter (negative) moves the client's time by
+/// half of it, one way or the other: the correction is applied, with its sign.
+#[test]
+fn asymmetry_correction_moves_the_time_by_half_the_declared_asymmetry() {
+    let mean = |extra: &str, tag: &str| {
+        device(&direct_link(tag, extra), "Client")["te_ns"]["mean"]
+            .as_f64()
+            .unwrap()
+    };
+    let none = mean("", "asym0");
+    let positive = mean(
+        "ptp-adaptive atr server1 asymmetry-correction positive 2000",
+        "asym+",
+    );
+    let negative = mean(
+        "ptp-adaptive atr server1 asymmetry-correction negative 2000",
+        "asym-",
+    );
+    eprintln!(
+        "mean TE: none {none:.1} ns, positive 2000 {positive:.1} ns, negative 2000 {negative:.1} ns"
+    );
+    assert!(none.abs() < 20.0, "{none}");
+    // A longer path from the server than measured: the client puts its clock later by half.
+    assert!((positive - none - 1000.0).abs() < 20.0, "{positive}");
+    assert!((negative - none + 1000.0).abs() < 20.0, "{negative}");
 }

@@ -203,6 +203,15 @@ mod tests {
     }
 
     #[test]
+    fn a_preferred_survivor_is_the_system_peer() {
+        // `preference`: chosen over a better one by merit and over the current system peer.
+        let mut s = [c(0, 0.0, 0.010), c(1, 0.0001, 0.011)];
+        s[1].prefer = true;
+        assert_eq!(combine(&s, None).unwrap().0.index, 1);
+        assert_eq!(combine(&s, Some(0)).unwrap().0.index, 1);
+    }
+
+    #[test]
     fn the_system_peer_is_kept_while_it_survives_at_the_best_stratum() {
         let s = [c(0, 0.0, 0.010), c(1, 0.0001, 0.011)];
         // Survivor 1 is second by merit, but it is the system peer: no hop.
