@@ -42,8 +42,9 @@ fn first_transmits(s: &Session, secs: f64) -> Vec<Transmit> {
     transmits_answered(s, secs, false)
 }
 
-/// A stratum-1 NTP server's reply to `request`, sent at `now`.
-fn ntp_reply(request: &[u8], now: Timestamp) -> Vec<u8> {
+/// A stratum-1 NTP server's reply to `request`, sent at `now`, claiming `dispersion` s of
+/// root dispersion.
+fn ntp_reply(request: &[u8], now: Timestamp, dispersion: i64) -> Vec<u8> {
     let q = Packet::parse(request).unwrap().header;
     let mut h = Header::client_request(q.version, q.poll, now.to_ntp());
     h.mode = Mode::Server;
@@ -52,12 +53,20 @@ fn ntp_reply(request: &[u8], now: Timestamp) -> Vec<u8> {
     h.reference_timestamp = now.to_ntp();
     h.origin_timestamp = q.transmit_timestamp;
     h.receive_timestamp = now.to_ntp();
+    h.root_dispersion =
+        meridian_proto::time::NtpShort::from_duration(Duration::from_secs(dispersion));
     Packet::new(h).to_vec()
 }
 
 /// What the device's engines send in their first `secs` seconds; with `answer`, every NTP
 /// client request is answered by a stratum-1 server on the device's own clock, 1 ms later.
 fn transmits_answered(s: &Session, secs: f64, answer: bool) -> Vec<Transmit> {
+    run_answered(s, secs, answer.then_some(0)).0
+}
+
+/// [`transmits_answered`] by a server claiming `answer` s of root dispersion, and the device
+/// afterwards.
+fn run_answered(s: &Session, secs: f64, answer: Option<i64>) -> (Vec<Transmit>, DeviceEngine) {
     let mut e = DeviceEngine::new(&node_config(&s.running), Instant::ZERO, 1);
     let mut out = Vec::new();
     let end = at(secs).instant;
@@ -68,10 +77,10 @@ fn transmits_answered(s: &Session, secs: f64, answer: bool) -> Vec<Transmit> {
                 out.push(t);
                 let t = out.last().unwrap();
                 let request = Packet::parse(&t.bytes).is_ok_and(|p| p.header.mode == Mode::Client);
-                if answer && request {
+                if let (Some(dispersion), true) = (answer, request) {
                     let now = e.now().after(Duration::from_millis(1));
                     let clock = at(0.0).clock + now.since_origin();
-                    let reply = ntp_reply(&t.bytes, clock);
+                    let reply = ntp_reply(&t.bytes, clock, dispersion);
                     let (from, to) = (t.to, t.from);
                     e.handle(
                         Now {
@@ -99,7 +108,7 @@ fn transmits_answered(s: &Session, secs: f64, answer: bool) -> Vec<Transmit> {
             _ => break,
         }
     }
-    out
+    (out, e)
 }
 
 const PTP_CLIENT: [&str; 6] = [
@@ -379,4 +388,60 @@ fn max_dynamic_sessions_0_leaves_symmetric_peers_unanswered() {
         "ntp-service max-dynamic-sessions 0",
     ]);
     assert!(replies(&s, Ipv4Addr::new(192, 0, 2, 1), &peer()).is_empty());
+}
+
+/// `max-distance`: a server 2 s of root dispersion away is beyond the default 1 s and is not
+/// followed; with `max-distance 4` it is.
+#[test]
+fn max_distance_decides_how_far_a_server_may_be() {
+    let synchronized = |extra: &[&str]| {
+        let mut lines = vec!["ntp-service unicast-server 198.51.100.1 iburst"];
+        lines.extend(extra);
+        let (_, e) = run_answered(&ntp_device(&lines), 30.0, Some(2));
+        e.ntp.as_ref().unwrap().status().synchronized
+    };
+    let (default, wider) = (
+        synchronized(&[]),
+        synchronized(&["ntp-service max-distance 4"]),
+    );
+    assert!(!default);
+    assert!(wider);
+}
+
+/// The command table of `docs/vrp.md` names, for every command, tests that exist; no row
+/// says a command is merely accepted.
+#[test]
+fn the_command_table_cites_tests_that_exist() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let doc = std::fs::read_to_string(root.join("docs/vrp.md")).unwrap();
+    let table = doc
+        .split("## Every command and the test that shows its effect")
+        .nth(1)
+        .expect("the table's section");
+    let mut sources = String::new();
+    let mut stack = vec![root.join("crates")];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                sources += &std::fs::read_to_string(path).unwrap();
+            }
+        }
+    }
+    let rows: Vec<&str> = table
+        .lines()
+        .filter(|l| l.starts_with("| ") && !l.starts_with("| command"))
+        .collect();
+    assert!(rows.len() > 40, "{}", rows.len());
+    for row in rows {
+        let effect = row.rsplit(" | ").next().unwrap();
+        assert!(!effect.to_lowercase().contains("accepted"), "{row}");
+        let tests: Vec<&str> = effect.split('`').skip(1).step_by(2).collect();
+        assert!(!tests.is_empty(), "{row}");
+        for t in tests {
+            assert!(sources.contains(&format!("fn {t}(")), "{row}: no test {t}");
+        }
+    }
 }

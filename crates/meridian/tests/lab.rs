@@ -770,3 +770,27 @@ fn asymmetry_correction_moves_the_time_by_half_the_declared_asymmetry() {
     assert!((positive - none - 1000.0).abs() < 20.0, "{positive}");
     assert!((negative - none + 1000.0).abs() < 20.0, "{negative}");
 }
+
+/// `display ptp-adaptive client [ID]` and `config` on a server: each client's grants and
+/// counters, one by ID, a clear word for an unknown ID, and the configuration sections.
+#[test]
+fn a_server_displays_its_clients_and_their_grants() {
+    let out = shell(
+        "server-and-client",
+        "Grandmaster",
+        "display ptp-adaptive client\ndisplay ptp-adaptive client 0\n\
+         display ptp-adaptive client 9\ndisplay ptp-adaptive config\n",
+    );
+    let clients: Vec<&str> = out
+        .lines()
+        .filter(|l| l.starts_with(" Client ID 0: 2.2.2.2"))
+        .collect();
+    assert_eq!(clients.len(), 2, "{out}");
+    assert!(
+        out.contains("  Sync        interval -3 duration 300s"),
+        "{out}"
+    );
+    assert!(out.contains("Info: no such client."), "{out}");
+    assert!(out.contains("  Device type             :server"), "{out}");
+    assert!(out.contains("  0    2.2.2.2         "), "{out}");
+}
