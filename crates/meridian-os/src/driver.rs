@@ -705,13 +705,21 @@ impl<C: Clock> Daemon<C> {
         s.running = running.clone();
         let moved = *base != *running;
         let mut trial = s.clone();
-        let mut displays = crate::ntp_trace::TracingDisplays {
-            engine: &mut self.engine,
-            device_offset: self.clock.offset_from_realtime().as_secs_f64(),
-            walk: std::cell::RefCell::new(None),
-        };
-        let mut text = trial.run_line(line, &mut displays);
-        let walk = displays.walk.into_inner();
+        // `display ntp-service trace` beyond the device is walked off the time loop.
+        let device_offset = self.clock.offset_from_realtime().as_secs_f64();
+        let walk = std::cell::RefCell::new(None);
+        let mut text = trial.run_line(
+            line,
+            &mut meridian_vrp::device::TraceBy {
+                engine: &mut self.engine,
+                trace: |engine: &DeviceEngine, json| {
+                    let (text, w) = crate::ntp_trace::start(engine, device_offset, json)?;
+                    *walk.borrow_mut() = Some(w);
+                    Some(text)
+                },
+            },
+        );
+        let walk = walk.into_inner();
         let committed = trial.running != *running;
         if committed && moved {
             s.candidate = running.clone();

@@ -7,7 +7,6 @@
 //! offset with a control query (mode 6), which chronyd does not answer; here each further hop's
 //! offset is that server's clock minus this device's, measured by the walk's own exchange.
 
-use std::cell::RefCell;
 use std::net::{Ipv4Addr, SocketAddrV4, UdpSocket};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::SyncSender;
@@ -18,7 +17,6 @@ use meridian_proto::ntp_service::Reference;
 use meridian_proto::time::{Duration, Timestamp};
 use meridian_vrp::device::DeviceEngine;
 use meridian_vrp::display::{TraceHop, ntp_trace};
-use meridian_vrp::session::{Displays, NtpDisplay};
 
 use crate::clock::realtime;
 
@@ -179,69 +177,31 @@ pub fn spawn(w: Walk, head: String, reply: SyncSender<String>) {
     }
 }
 
-/// The device's displays as the daemon shows them: `trace` starts a [`Walk`] when the device
-/// follows a server (everything else is the device's own).
-pub struct TracingDisplays<'a> {
-    /// The device.
-    pub engine: &'a mut DeviceEngine,
-    /// This device's clock minus CLOCK_REALTIME, seconds.
-    pub device_offset: f64,
-    /// The walk a `trace` asked for.
-    pub walk: RefCell<Option<Walk>>,
-}
-
-impl TracingDisplays<'_> {
-    /// The device's own hop, and the walk onwards if it follows a server.
-    fn start(&self, json: bool) -> Option<String> {
-        let n = self.engine.ntp.as_ref()?;
-        let status = n.status();
-        let own = TraceHop::of("127.0.0.1".into(), &status);
-        let Reference::Peer(next) = status.reference else {
-            return None;
-        };
-        let port = n
-            .config()
-            .associations
-            .iter()
-            .find(|a| a.address == next)
-            .map_or(meridian_proto::ntp::PORT, |a| a.port);
-        *self.walk.borrow_mut() = Some(Walk {
-            hops: vec![own],
-            next,
-            port,
-            device_offset: self.device_offset,
-            json,
-        });
-        // The walker writes the answer.
-        Some(String::new())
-    }
-}
-
-impl Displays for TracingDisplays<'_> {
-    fn ntp(&self, what: NtpDisplay) -> Option<String> {
-        match what {
-            NtpDisplay::Trace => self.start(false).or_else(|| self.engine.ntp(what)),
-            _ => self.engine.ntp(what),
-        }
-    }
-    fn ptp(&self, what: &str, id: Option<u64>) -> Option<String> {
-        self.engine.ptp(what, id)
-    }
-    fn reset_ptp_statistics(&mut self) -> bool {
-        self.engine.reset_ptp_statistics()
-    }
-    fn clock(&self) -> Option<String> {
-        self.engine.clock()
-    }
-    fn ntp_json(&self, what: NtpDisplay) -> Option<String> {
-        match what {
-            NtpDisplay::Trace => self.start(true).or_else(|| self.engine.ntp_json(what)),
-            _ => self.engine.ntp_json(what),
-        }
-    }
-    fn ptp_json(&self, what: &str, id: Option<u64>) -> Option<String> {
-        self.engine.ptp_json(what, id)
-    }
+/// The device's own hop of `display ntp-service trace` and, if it follows a server, the walk
+/// onwards (`json`: rendered as JSON), for the daemon to run off the time loop. The returned
+/// text is empty: the walk writes the answer.
+#[must_use]
+pub fn start(engine: &DeviceEngine, device_offset: f64, json: bool) -> Option<(String, Walk)> {
+    let n = engine.ntp.as_ref()?;
+    let status = n.status();
+    let own = TraceHop::of("127.0.0.1".into(), &status);
+    let Reference::Peer(next) = status.reference else {
+        return None;
+    };
+    let port = n
+        .config()
+        .associations
+        .iter()
+        .find(|a| a.address == next)
+        .map_or(meridian_proto::ntp::PORT, |a| a.port);
+    let walk = Walk {
+        hops: vec![own],
+        next,
+        port,
+        device_offset,
+        json,
+    };
+    Some((String::new(), walk))
 }
 
 #[cfg(test)]

@@ -617,6 +617,45 @@ fn ptp_client(node: &DeviceEngine, id: Option<u64>) -> Option<String> {
     Some(out)
 }
 
+/// A device's displays with `display ntp-service trace` answered by `trace` (its arguments:
+/// the device, and whether JSON is wanted) where it has an answer, the device's own hop otherwise: the lab walks its
+/// simulated devices, meridiand the network.
+pub struct TraceBy<'a, F: Fn(&DeviceEngine, bool) -> Option<String>> {
+    /// The device.
+    pub engine: &'a mut DeviceEngine,
+    /// The trace beyond the device.
+    pub trace: F,
+}
+
+impl<F: Fn(&DeviceEngine, bool) -> Option<String>> Displays for TraceBy<'_, F> {
+    fn ntp(&self, what: NtpDisplay) -> Option<String> {
+        match what {
+            NtpDisplay::Trace => (self.trace)(self.engine, false).or_else(|| self.engine.ntp(what)),
+            _ => self.engine.ntp(what),
+        }
+    }
+    fn ptp(&self, what: &str, id: Option<u64>) -> Option<String> {
+        self.engine.ptp(what, id)
+    }
+    fn reset_ptp_statistics(&mut self) -> bool {
+        self.engine.reset_ptp_statistics()
+    }
+    fn clock(&self) -> Option<String> {
+        self.engine.clock()
+    }
+    fn ntp_json(&self, what: NtpDisplay) -> Option<String> {
+        match what {
+            NtpDisplay::Trace => {
+                (self.trace)(self.engine, true).or_else(|| self.engine.ntp_json(what))
+            }
+            _ => self.engine.ntp_json(what),
+        }
+    }
+    fn ptp_json(&self, what: &str, id: Option<u64>) -> Option<String> {
+        self.engine.ptp_json(what, id)
+    }
+}
+
 impl Displays for DeviceEngine {
     fn ntp(&self, what: NtpDisplay) -> Option<String> {
         let n = self.ntp.as_ref()?;

@@ -235,7 +235,11 @@ fn shell(example: &str, device: &str, commands: &str) -> String {
         .unwrap()
         .write_all(commands.as_bytes())
         .unwrap();
-    let out = child.wait_with_output().unwrap();
+    stdout_of(child.wait_with_output().unwrap())
+}
+
+/// The standard output of a run that must have succeeded.
+fn stdout_of(out: std::process::Output) -> String {
     assert!(
         out.status.success(),
         "{}",
@@ -641,16 +645,12 @@ fn atr_enable_on_the_interface_stamps_ptp_packets_in_hardware() {
 
 /// `meridian lab DIR`'s text output (its displays and summary), which must succeed.
 fn lab_text(dir: &std::path::Path) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_meridian"))
-        .args(["lab", &dir.display().to_string()])
-        .output()
-        .expect("run meridian lab");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
+    stdout_of(
+        Command::new(env!("CARGO_BIN_EXE_meridian"))
+            .args(["lab", &dir.display().to_string()])
+            .output()
+            .expect("run meridian lab"),
+    )
 }
 
 /// What a server-and-client forwards follows its clock's source: the clock-source example's

@@ -15,10 +15,10 @@ use meridian_sim::metrics::{decade_steps, mtie, percentile, summarize, tdev};
 use meridian_sim::plot::{Series, g8263_mtie_mask, plot_te, plot_wander};
 use meridian_sim::{NodeId, Simulator};
 use meridian_vrp::device::{
-    DeviceEngine, addresses, negotiate_state, negotiation_words, servo_words,
+    DeviceEngine, TraceBy, addresses, negotiate_state, negotiation_words, servo_words,
 };
 use meridian_vrp::display::{TraceHop, ntp_trace};
-use meridian_vrp::session::{Displays, NtpDisplay, Session};
+use meridian_vrp::session::Session;
 use serde_json::{Value, json};
 
 pub(crate) use meridian_lab::build::pdv_from_toml;
@@ -200,7 +200,7 @@ pub(crate) fn run(o: &LabOptions) -> Result<(), Box<dyn Error>> {
             let chain = trace(&lab.sim, &nodes, &devices, device);
             let text = match lab.sim.engine_as_mut::<DeviceEngine>(*node) {
                 Some(engine) => session
-                    .execute(&d.command, &mut LabDisplays { engine, chain })
+                    .execute(&d.command, &mut lab_displays(engine, chain))
                     .unwrap_or_else(|f| f.render(&prompt) + "\n"),
                 None => "Info: the device is down.\n".into(),
             };
@@ -412,7 +412,7 @@ fn shell(
         .ok_or("the device is down")?;
     crate::shell::interactive(&mut crate::shell::Local {
         session: Session::new(config),
-        displays: &mut LabDisplays { engine, chain },
+        displays: &mut lab_displays(engine, chain),
     })
 }
 
@@ -455,37 +455,21 @@ fn trace(
     hops
 }
 
-/// A device's displays inside the lab, where `trace` can follow the chain to other devices.
-struct LabDisplays<'a> {
-    engine: &'a mut DeviceEngine,
+/// A device's displays inside the lab, where `trace` follows the chain to other devices.
+fn lab_displays(
+    engine: &mut DeviceEngine,
     chain: Vec<TraceHop>,
-}
-
-impl Displays for LabDisplays<'_> {
-    fn ntp(&self, what: NtpDisplay) -> Option<String> {
-        match what {
-            NtpDisplay::Trace if !self.chain.is_empty() => Some(ntp_trace(&self.chain)),
-            _ => self.engine.ntp(what),
-        }
-    }
-    fn ptp(&self, what: &str, id: Option<u64>) -> Option<String> {
-        self.engine.ptp(what, id)
-    }
-    fn reset_ptp_statistics(&mut self) -> bool {
-        self.engine.reset_ptp_statistics()
-    }
-    fn clock(&self) -> Option<String> {
-        self.engine.clock()
-    }
-    fn ntp_json(&self, what: NtpDisplay) -> Option<String> {
-        match what {
-            NtpDisplay::Trace if !self.chain.is_empty() => {
-                Some(meridian_vrp::typed_json::ntp_trace(&self.chain).to_string() + "\n")
-            }
-            _ => self.engine.ntp_json(what),
-        }
-    }
-    fn ptp_json(&self, what: &str, id: Option<u64>) -> Option<String> {
-        self.engine.ptp_json(what, id)
+) -> TraceBy<'_, impl Fn(&DeviceEngine, bool) -> Option<String>> {
+    TraceBy {
+        engine,
+        trace: move |_, json| {
+            (!chain.is_empty()).then(|| {
+                if json {
+                    meridian_vrp::typed_json::ntp_trace(&chain).to_string() + "\n"
+                } else {
+                    ntp_trace(&chain)
+                }
+            })
+        },
     }
 }
