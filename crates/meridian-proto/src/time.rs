@@ -186,6 +186,30 @@ impl Duration {
     /// Scales by a float factor (for frequency corrections), rounding to the nearest tick.
     #[must_use]
     pub fn mul_f64(self, factor: f64) -> Self {
+        // The simulator's oscillators and clocks scale durations on every timestamp: the same
+        // arithmetic as below in 64 bits wherever the values fit (the seconds and remainder
+        // from whole nanoseconds and the sub-nanosecond ticks), without the 128-bit divisions
+        // and conversions that were a third of a simulation's time.
+        if let Ok(ns) = i64::try_from(self.0 >> 32) {
+            const TPS: i64 = TICKS_PER_SEC as i64;
+            let secs = ns.div_euclid(1_000_000_000);
+            let rem = ns.rem_euclid(1_000_000_000) << 32 | (self.0 & 0xFFFF_FFFF) as i64;
+            let a = secs as f64 * factor;
+            let b = rem as f64 * factor;
+            if a.abs() < 1e15 && b.abs() < 9e18 {
+                // `as i64` truncates like `trunc()` and `round_i64` rounds like `round()`,
+                // without the library calls this target makes for them.
+                let a_whole = a as i64;
+                let frac = round_i64((a - a_whole as f64) * TPS as f64);
+                let whole = i128::from(a_whole) * TICKS_PER_SEC;
+                return Self((whole + i128::from(frac)).saturating_add(i128::from(round_i64(b))));
+            }
+        }
+        self.mul_f64_wide(factor)
+    }
+
+    /// [`Duration::mul_f64`] for any duration, in 128 bits.
+    fn mul_f64_wide(self, factor: f64) -> Self {
         // Split into whole seconds and the remainder so neither product loses precision.
         let secs = self.0.div_euclid(TICKS_PER_SEC);
         let rem = self.0.rem_euclid(TICKS_PER_SEC);
@@ -195,6 +219,20 @@ impl Duration {
             + ((a - a_whole) * TICKS_PER_SEC as f64).round() as i128;
         let b_ticks = (rem as f64 * factor).round() as i128;
         Self(a_ticks.saturating_add(b_ticks))
+    }
+}
+
+/// `x.round() as i64` (half away from zero) for |x| < 2^63, without a library call: the
+/// truncation is exact, and so is the difference (for |x| ≥ 2^53, x is an integer).
+fn round_i64(x: f64) -> i64 {
+    let t = x as i64;
+    let d = x - t as f64;
+    if d >= 0.5 {
+        t + 1
+    } else if d <= -0.5 {
+        t - 1
+    } else {
+        t
     }
 }
 
@@ -505,6 +543,29 @@ impl NtpShort {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn mul_f64_in_64_bits_is_exactly_the_wide_product() {
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        for _ in 0..100_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let d = Duration((x as i64 >> (x % 40)) as i128);
+            let long = Duration((x as i128) << (x % 60));
+            let f0 = (x >> 11) as f64 / (1u64 << 53) as f64 * 2e-4 - 1e-4;
+            assert_eq!(long.mul_f64(f0), long.mul_f64_wide(f0), "{long:?} × {f0}");
+            assert_eq!(
+                (-long).mul_f64(f0),
+                (-long).mul_f64_wide(f0),
+                "{long:?} × {f0}"
+            );
+            let f = (x >> 11) as f64 / (1u64 << 53) as f64 * 2e-4 - 1e-4;
+            assert_eq!(d.mul_f64(f), d.mul_f64_wide(f), "{d:?} × {f}");
+            let big = (x % 7) as f64 - 3.0;
+            assert_eq!(d.mul_f64(big), d.mul_f64_wide(big), "{d:?} × {big}");
+        }
+    }
     use proptest::prelude::*;
 
     /// Any instant a PTP timestamp can name, in ticks.

@@ -107,27 +107,40 @@ enum EventKind {
     Sample,
 }
 
-#[derive(Debug)]
-struct Event {
-    at: Timestamp,
-    seq: u64,
-    kind: EventKind,
+/// The event queue: the heap orders small keys (when, then the order of scheduling), the
+/// events themselves wait in slots, so sifting moves 32 bytes instead of a whole event
+/// (`BinaryHeap::pop` was a tenth of a simulation's time).
+#[derive(Debug, Default)]
+struct Queue {
+    heap: BinaryHeap<Reverse<(Timestamp, u64, u32)>>,
+    slots: Vec<Option<EventKind>>,
+    free: Vec<u32>,
 }
 
-impl PartialEq for Event {
-    fn eq(&self, other: &Self) -> bool {
-        (self.at, self.seq) == (other.at, other.seq)
+impl Queue {
+    fn push(&mut self, at: Timestamp, seq: u64, kind: EventKind) {
+        let slot = match self.free.pop() {
+            Some(i) => {
+                self.slots[i as usize] = Some(kind);
+                i
+            }
+            None => {
+                self.slots.push(Some(kind));
+                u32::try_from(self.slots.len() - 1).expect("under 2^32 events pending")
+            }
+        };
+        self.heap.push(Reverse((at, seq, slot)));
     }
-}
-impl Eq for Event {}
-impl PartialOrd for Event {
-    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(other))
+
+    /// When the next event is due.
+    fn next_at(&self) -> Option<Timestamp> {
+        self.heap.peek().map(|Reverse((at, _, _))| *at)
     }
-}
-impl Ord for Event {
-    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        (self.at, self.seq).cmp(&(other.at, other.seq))
+
+    fn pop(&mut self) -> Option<(Timestamp, EventKind)> {
+        let Reverse((at, _, slot)) = self.heap.pop()?;
+        self.free.push(slot);
+        Some((at, self.slots[slot as usize].take()?))
     }
 }
 
@@ -149,7 +162,7 @@ pub struct Simulator {
     seed: u64,
     now: Timestamp,
     seq: u64,
-    queue: BinaryHeap<Reverse<Event>>,
+    queue: Queue,
     nodes: Vec<SimNode>,
     segments: Vec<String>,
     links: Vec<Link>,
@@ -175,7 +188,7 @@ impl Simulator {
             seed,
             now: start,
             seq: 0,
-            queue: BinaryHeap::new(),
+            queue: Queue::default(),
             nodes: Vec::new(),
             segments: Vec::new(),
             links: Vec::new(),
@@ -417,11 +430,7 @@ impl Simulator {
 
     fn push(&mut self, at: Timestamp, kind: EventKind) {
         self.seq += 1;
-        self.queue.push(Reverse(Event {
-            at,
-            seq: self.seq,
-            kind,
-        }));
+        self.queue.push(at, self.seq, kind);
     }
 
     fn start(&mut self) {
@@ -447,13 +456,13 @@ impl Simulator {
         if !self.started {
             self.start();
         }
-        while self.events < max_events && self.queue.peek().is_some_and(|Reverse(e)| e.at <= end) {
-            let Some(Reverse(event)) = self.queue.pop() else {
+        while self.events < max_events && self.queue.next_at().is_some_and(|at| at <= end) {
+            let Some((at, kind)) = self.queue.pop() else {
                 break;
             };
-            self.now = event.at;
+            self.now = at;
             self.events += 1;
-            self.dispatch(event.kind);
+            self.dispatch(kind);
         }
         if self.events < max_events {
             self.now = end;
