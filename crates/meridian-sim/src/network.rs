@@ -254,7 +254,9 @@ pub(crate) struct Routing {
     pub(crate) owner: BTreeMap<Ipv4Addr, NodeId>,
     adjacency: Option<Adjacency>,
     trees: BTreeMap<NodeId, Tree>,
-    cache: BTreeMap<(NodeId, NodeId), Option<Path>>,
+    /// Paths by source (indexed by its number), then destination: a packet's route is two
+    /// short lookups.
+    cache: Vec<BTreeMap<NodeId, Option<Path>>>,
 }
 
 impl Routing {
@@ -278,8 +280,11 @@ impl Routing {
             cache,
             ..
         } = self;
-        cache
-            .entry((src, dst))
+        if cache.len() <= src.0 {
+            cache.resize_with(src.0 + 1, BTreeMap::new);
+        }
+        cache[src.0]
+            .entry(dst)
             .or_insert_with(|| {
                 let adj = adjacency.get_or_insert_with(|| crate::network::adjacency(links));
                 let t = trees
