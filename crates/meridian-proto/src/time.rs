@@ -115,14 +115,24 @@ impl Duration {
     /// The duration in nanoseconds as a float.
     #[must_use]
     pub fn as_nanos_f64(self) -> f64 {
-        let whole = self.0.div_euclid(TICKS_PER_NS);
-        let frac = self.0.rem_euclid(TICKS_PER_NS);
-        whole as f64 + frac as f64 / TICKS_PER_NS as f64
+        let whole = self.0 >> 32;
+        let frac = (self.0 & 0xFFFF_FFFF) as i64;
+        // The same conversions in 64 bits where the value fits (this target converts 128-bit
+        // integers in software).
+        let whole = i64::try_from(whole).map_or(whole as f64, |w| w as f64);
+        whole + frac as f64 / TICKS_PER_NS as f64
     }
 
     /// The duration in seconds as a float.
     #[must_use]
     pub fn as_secs_f64(self) -> f64 {
+        // Whole seconds and the remainder from whole nanoseconds and sub-nanosecond ticks in
+        // 64 bits where they fit: the same values as the 128-bit division, far cheaper.
+        if let Ok(ns) = i64::try_from(self.0 >> 32) {
+            let whole = ns.div_euclid(1_000_000_000);
+            let frac = ns.rem_euclid(1_000_000_000) << 32 | (self.0 & 0xFFFF_FFFF) as i64;
+            return whole as f64 + frac as f64 / TICKS_PER_SEC as f64;
+        }
         let whole = self.0.div_euclid(TICKS_PER_SEC);
         let frac = self.0.rem_euclid(TICKS_PER_SEC);
         whole as f64 + frac as f64 / TICKS_PER_SEC as f64
@@ -543,6 +553,34 @@ impl NtpShort {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn float_conversions_in_64_bits_are_exactly_the_wide_ones() {
+        let wide_secs = |d: Duration| {
+            let whole = d.0.div_euclid(TICKS_PER_SEC);
+            let frac = d.0.rem_euclid(TICKS_PER_SEC);
+            whole as f64 + frac as f64 / TICKS_PER_SEC as f64
+        };
+        let wide_ns = |d: Duration| {
+            let whole = d.0.div_euclid(TICKS_PER_NS);
+            let frac = d.0.rem_euclid(TICKS_PER_NS);
+            whole as f64 + frac as f64 / TICKS_PER_NS as f64
+        };
+        let mut x: u64 = 0x1234_5678_9ABC_DEF1;
+        for _ in 0..100_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            for d in [
+                Duration((x as i128) << (x % 64)),
+                Duration(-((x as i128) << (x % 64))),
+                Duration((x as i64 >> (x % 50)) as i128),
+            ] {
+                assert_eq!(d.as_secs_f64().to_bits(), wide_secs(d).to_bits(), "{d:?}");
+                assert_eq!(d.as_nanos_f64().to_bits(), wide_ns(d).to_bits(), "{d:?}");
+            }
+        }
+    }
 
     #[test]
     fn mul_f64_in_64_bits_is_exactly_the_wide_product() {
