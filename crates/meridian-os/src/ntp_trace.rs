@@ -177,11 +177,11 @@ pub fn spawn(w: Walk, head: String, reply: SyncSender<String>) {
     }
 }
 
-/// The device's own hop of `display ntp-service trace` and, if it follows a server, the walk
-/// onwards (`json`: rendered as JSON), for the daemon to run off the time loop. The returned
-/// text is empty: the walk writes the answer.
+/// The walk of `display ntp-service trace` from the device's own hop onwards (`json`:
+/// rendered as JSON), for the daemon to run off the time loop; `None` unless the device
+/// follows a server.
 #[must_use]
-pub fn start(engine: &DeviceEngine, device_offset: f64, json: bool) -> Option<(String, Walk)> {
+pub fn start(engine: &DeviceEngine, device_offset: f64, json: bool) -> Option<Walk> {
     let n = engine.ntp.as_ref()?;
     let status = n.status();
     let own = TraceHop::of("127.0.0.1".into(), &status);
@@ -194,14 +194,13 @@ pub fn start(engine: &DeviceEngine, device_offset: f64, json: bool) -> Option<(S
         .iter()
         .find(|a| a.address == next)
         .map_or(meridian_proto::ntp::PORT, |a| a.port);
-    let walk = Walk {
+    Some(Walk {
         hops: vec![own],
         next,
         port,
         device_offset,
         json,
-    };
-    Some((String::new(), walk))
+    })
 }
 
 #[cfg(test)]

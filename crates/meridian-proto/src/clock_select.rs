@@ -178,7 +178,13 @@ impl ClockSources {
     /// The source that drives the clock: the best candidate, or the local oscillator.
     #[must_use]
     pub fn select(&self, present: [bool; 2], available: [bool; 2]) -> Source {
-        self.rank(present, available)
+        Self::best(&self.rank(present, available))
+    }
+
+    /// The best candidate of a ranking ([`ClockSources::rank`]), or the local oscillator.
+    #[must_use]
+    pub fn best(ranked: &[Ranked; 2]) -> Source {
+        ranked
             .iter()
             .filter(|r| r.standing == Standing::Candidate)
             // Quality first (a level left unset under automatic identification counts as

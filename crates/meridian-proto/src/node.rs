@@ -8,8 +8,7 @@ use std::net::Ipv4Addr;
 
 use crate::clock_select::{ClockSources, Source, Standing};
 use crate::engine::{ClockAdjustment, Engine, Input, Instant, Now, Output, TxToken};
-use crate::event::Event;
-use crate::event::Observation;
+use crate::event::{Event, Observation};
 use crate::ntp_service::NtpNode;
 use crate::ntp_service::config::NtpConfig;
 use crate::unicast::{Client, ClientConfig, PtpNode, Server, ServerConfig};
@@ -27,6 +26,15 @@ pub struct NodeConfig {
     pub ptp_server: Option<ServerConfig>,
     /// The clock's source selection (`clock source …`).
     pub clock_sources: ClockSources,
+}
+
+/// Queues an engine's output for the driver, noting the frequency correction it sets (what
+/// a source handed the clock starts from).
+fn pass(out: &mut VecDeque<Output>, frequency_ppb: &mut f64, o: Output) {
+    if let Output::AdjustClock(ClockAdjustment::Frequency(f)) = o {
+        *frequency_ppb = f;
+    }
+    out.push_back(o);
 }
 
 /// NTP transmit tokens carry this bit so they never collide with PTP's.
@@ -115,7 +123,7 @@ impl Node {
     fn select_source(&mut self) {
         let (present, available) = self.source_offers();
         let ranked = self.clock_sources.rank(present, available);
-        let source = self.clock_sources.select(present, available);
+        let source = ClockSources::best(&ranked);
         if source != self.source {
             self.source = source;
             self.out
@@ -206,7 +214,7 @@ impl Node {
                         self.out.push_back(Output::Transmit(t));
                     }
                     Output::AdjustClock(_) if !steering => {}
-                    other => self.out.push_back(other),
+                    other => pass(&mut self.out, &mut self.frequency_ppb, other),
                 }
             }
         }
@@ -215,15 +223,9 @@ impl Node {
             while let Some(o) = p.poll_output() {
                 match o {
                     Output::AdjustClock(_) if !steering => {}
-                    other => self.out.push_back(other),
+                    other => pass(&mut self.out, &mut self.frequency_ppb, other),
                 }
             }
-        }
-        if let Some(f) = self.out.iter().rev().find_map(|o| match o {
-            Output::AdjustClock(ClockAdjustment::Frequency(f)) => Some(*f),
-            _ => None,
-        }) {
-            self.frequency_ppb = f;
         }
         self.select_source();
         let now = Observation::of(self.ntp.as_ref(), self.ptp.as_ref());

@@ -431,8 +431,7 @@ fn a_shut_interface_carries_nothing() {
         [[commit]]\nat = 1500\ndevice = \"DeviceA\"\n\
         lines = [\"interface GigabitEthernet0/1/0\", \"undo shutdown\"]\n";
     std::fs::write(dir.join("topology.toml"), format!("{head}{commits}{tail}")).unwrap();
-    let r = lab_at(&dir.display().to_string());
-    std::fs::remove_dir_all(&dir).ok();
+    let r = lab_once(&dir);
     assert_eq!(
         events(&r, "DeviceA", "commit"),
         [
@@ -501,14 +500,12 @@ fn the_selected_source_alone_drives_the_clock() {
             .replace("duration = 3000", "duration = 1200")
             .replace("warmup = 1200", "warmup = 600");
         std::fs::write(dir.join("topology.toml"), steady).unwrap();
-        let cfg = std::fs::read_to_string(dir.join("Client.cfg")).unwrap();
-        let cfg = cfg.replace(
+        replace_in(
+            &dir.join("Client.cfg"),
             "clock source ptp priority 20",
             &format!("clock source ptp priority {ptp_priority}"),
         );
-        std::fs::write(dir.join("Client.cfg"), cfg).unwrap();
-        let r = lab_at(&dir.display().to_string());
-        std::fs::remove_dir_all(&dir).ok();
+        let r = lab_once(&dir);
         let follows = events(&r, "Client", "clock-source");
         let client = device(&r, "Client");
         let p99 = client["te_ns"]["p99"].as_f64().unwrap();
@@ -580,12 +577,9 @@ fn lite_sync_finds_a_source_on_its_own_and_holds_the_sub_ms_budget() {
     let run = |lite: bool| {
         let (dir, _) = example_copy("lite-sync", &format!("lite{lite}"));
         if !lite {
-            let cfg = std::fs::read_to_string(dir.join("Client.cfg")).unwrap();
-            let cfg = cfg.replace("ptp lite-sync sub-ms enable\n", "");
-            std::fs::write(dir.join("Client.cfg"), cfg).unwrap();
+            replace_in(&dir.join("Client.cfg"), "ptp lite-sync sub-ms enable\n", "");
         }
-        let r = lab_at(&dir.display().to_string());
-        std::fs::remove_dir_all(&dir).ok();
+        let r = lab_once(&dir);
         let follows: Vec<(u64, String)> = timed_events(&r, "Client", "clock-source")
             .into_iter()
             .map(|(t, d)| (t, d.trim_start_matches("the clock follows ").to_string()))
@@ -619,9 +613,7 @@ fn atr_enable_on_the_interface_stamps_ptp_packets_in_hardware() {
         let (dir, topo) = example_copy("atr-time-profile", &format!("atr-{variant}"));
         match variant {
             "off" => {
-                let cfg = std::fs::read_to_string(dir.join("Client.cfg")).unwrap();
-                let cfg = cfg.replace(" ptp-adaptive atr enable\n", "");
-                std::fs::write(dir.join("Client.cfg"), cfg).unwrap();
+                replace_in(&dir.join("Client.cfg"), " ptp-adaptive atr enable\n", "");
             }
             "commit" => {
                 let commit = "[[commit]]\nat = 600\ndevice = \"Client\"\n\
@@ -631,8 +623,7 @@ fn atr_enable_on_the_interface_stamps_ptp_packets_in_hardware() {
             }
             _ => {}
         }
-        let r = lab_at(&dir.display().to_string());
-        std::fs::remove_dir_all(&dir).ok();
+        let r = lab_once(&dir);
         device(&r, "Client")["te_ns"]["p99"].as_f64().unwrap()
     };
     let (on, off, committed) = (run("on"), run("off"), run("commit"));
@@ -732,15 +723,12 @@ fn direct_link(tag: &str, extra: &str) -> Value {
         [[links]]\na = \"Server:GigabitEthernet0/1/0\"\nb = \"Client:GigabitEthernet0/1/0\"\n\
         delay_us = 1\n";
     std::fs::write(dir.join("topology.toml"), topo).unwrap();
-    let cfg = std::fs::read_to_string(dir.join("Client.cfg")).unwrap();
-    let cfg = cfg.replace(
+    replace_in(
+        &dir.join("Client.cfg"),
         "ptp-adaptive time profile\n",
         &format!("ptp-adaptive time profile\n{extra}\n"),
     );
-    std::fs::write(dir.join("Client.cfg"), cfg).unwrap();
-    let r = lab_at(&dir.display().to_string());
-    std::fs::remove_dir_all(&dir).ok();
-    r
+    lab_once(&dir)
 }
 
 /// `ptp-adaptive atr server1 asymmetry-correction`: on a symmetric link, declaring the path
@@ -793,4 +781,18 @@ fn a_server_displays_its_clients_and_their_grants() {
     assert!(out.contains("Info: no such client."), "{out}");
     assert!(out.contains("  Device type             :server"), "{out}");
     assert!(out.contains("  0    2.2.2.2         "), "{out}");
+}
+
+/// Replaces `from` by `to` in the file at `path` (a scratch copy's configuration).
+fn replace_in(path: &std::path::Path, from: &str, to: &str) {
+    let text = std::fs::read_to_string(path).unwrap();
+    assert!(text.contains(from), "{}: no {from:?}", path.display());
+    std::fs::write(path, text.replace(from, to)).unwrap();
+}
+
+/// [`lab_at`] on a scratch copy, which is removed afterwards.
+fn lab_once(dir: &std::path::Path) -> Value {
+    let r = lab_at(&dir.display().to_string());
+    std::fs::remove_dir_all(dir).ok();
+    r
 }
