@@ -73,6 +73,10 @@ impl PtpNode {
     pub fn set_follows_ntp(&mut self, now: Instant, on: bool) {
         if self.follows_ntp != on {
             self.follows_ntp = on;
+            // A server with no upstream of its own announces its own properties again.
+            if let (false, Some(server), Some(own)) = (on, &mut self.server, self.own) {
+                server.set_properties(own);
+            }
             self.forward_upstream(now);
         }
     }
@@ -192,9 +196,6 @@ impl PtpNode {
         }
         let (Some(client), Some(server), Some(own)) = (&self.client, &mut self.server, self.own)
         else {
-            if let (Some(server), Some(own)) = (&mut self.server, self.own) {
-                server.set_properties(own);
-            }
             return;
         };
         let locked = client.servo_state() == ServoState::Locked;
