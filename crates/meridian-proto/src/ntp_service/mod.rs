@@ -17,7 +17,7 @@ pub mod select;
 mod serve;
 pub mod snapshot;
 
-pub use serve::stamp_transmit;
+pub use serve::{REPLY_MAX, Reply, Served, ServerShard, is_request, stamp_transmit};
 
 use std::collections::{BTreeMap, VecDeque};
 use std::net::{Ipv4Addr, SocketAddrV4};
@@ -339,25 +339,6 @@ impl NtpNode {
         }));
     }
 
-    /// Checks a packet's MAC: `Ok(Some(key))` authenticated, `Ok(None)` no MAC, `Err` failure.
-    fn authenticate(&self, bytes: &[u8], packet: &Packet<'_>) -> Result<Option<u32>, ()> {
-        let Some(mac) = packet.mac else {
-            return Ok(None);
-        };
-        let Some(key) = self.config.keys.get(&mac.key_id) else {
-            return Err(());
-        };
-        if !self.config.trusted.contains(&mac.key_id) {
-            return Err(());
-        }
-        let signed = &bytes[..bytes.len() - 4 - mac.digest.len()];
-        if key.verify(signed, mac.digest) {
-            Ok(Some(mac.key_id))
-        } else {
-            Err(())
-        }
-    }
-
     fn handle_datagram(
         &mut self,
         now: Now,
@@ -377,7 +358,7 @@ impl NtpNode {
                 return;
             }
         };
-        let auth = self.authenticate(bytes, &packet);
+        let auth = serve::Responder::authenticate(&self.config, bytes, &packet);
         let header = edge::bounded(packet.header);
         match header.mode {
             Mode::Client => self.serve(now, from, to, &header, auth, rx),

@@ -631,3 +631,88 @@ fn only_unsigned_basic_replies_have_their_transmit_timestamp_written_at_send() {
     assert_eq!(s.server.interleaved, 1);
     assert_eq!(late(&second), vec![false]);
 }
+
+/// A worker's shard and the engine answer the same requests with the same bytes: basic,
+/// interleaved (after the engine and the shard learn the same transmit times), signed, forged,
+/// denied and rate-limited ones, in any order.
+mod shard_equivalence {
+    use super::*;
+    use proptest::prelude::*;
+    use std::sync::Arc;
+
+    /// One client action: (client number, kind, seconds since the previous action).
+    fn actions() -> impl Strategy<Value = Vec<(u8, u8, u16)>> {
+        proptest::collection::vec((0u8..4, 0u8..6, 0u16..3000), 1..60)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(200))]
+        #[test]
+        fn a_shard_answers_like_the_engine(script in actions()) {
+            let key = Key { kind: KeyType::HmacSha256, secret: b"k".to_vec() };
+            let mut engine = server(|c| {
+                c.keys.insert(9, key.clone());
+                c.trusted.insert(9);
+                c.access.kod = true;
+                // Client 3 is limited (rate-limited, kissed); client 2 is denied (kissed).
+                c.access.classes.insert(AccessClass::Limited, Acl { rules: vec![AclRule {
+                    id: 1, permit: true, source: Ipv4Addr::new(10, 0, 1, 3),
+                    wildcard: Ipv4Addr::UNSPECIFIED }] });
+                let rule = |id, permit, last| AclRule {
+                    id, permit, source: Ipv4Addr::new(10, 0, 1, last),
+                    wildcard: Ipv4Addr::UNSPECIFIED };
+                c.access.classes.insert(AccessClass::Server, Acl {
+                    rules: vec![rule(2, false, 2), rule(3, true, 0), rule(4, true, 1)] });
+            });
+            let mut shard = ServerShard::new(Arc::new(engine.config().clone()), engine.served());
+            // Per client: the last reply's receive and transmit fields, for interleaving.
+            let mut last: [Option<(NtpTimestamp, NtpTimestamp)>; 4] = [None; 4];
+            let mut t = 1.0;
+            for (k, (client, kind, gap)) in script.into_iter().enumerate() {
+                t += f64::from(gap) / 1000.0;
+                let at = now(t);
+                let from = SocketAddrV4::new(Ipv4Addr::new(10, 0, 1, client), 123);
+                let xmt = 0x1000_0000 + k as u64;
+                let h = match (kind, last[usize::from(client)]) {
+                    (0 | 1, Some((rx, tx))) => interleaved_request(4, xmt, rx, tx.0 + 5),
+                    (2, _) => request(3, xmt),
+                    _ => request(4, xmt),
+                };
+                let mut bytes = Packet::new(h).to_vec();
+                if kind >= 4 {
+                    let digest = key.digest(&bytes);
+                    bytes = Packet { mac: Some(Mac { key_id: 9, digest: &digest }), ..Packet::new(h) }
+                        .to_vec();
+                    if kind == 5 {
+                        *bytes.last_mut().unwrap() ^= 1;
+                    }
+                }
+                let d = Datagram { from, to: SocketAddrV4::new(SERVER, 123), bytes: &bytes, rx_timestamp: at.clock };
+                engine.handle(at, Input::Datagram(d));
+                let from_engine: Vec<_> = std::iter::from_fn(|| engine.poll_output())
+                    .filter_map(|o| match o { Output::Transmit(t) => Some(t), _ => None })
+                    .collect();
+                let mut out = [0u8; REPLY_MAX];
+                let reply = shard.answer(at, from, SocketAddrV4::new(SERVER, 123), &bytes, at.clock, &mut out);
+                prop_assert_eq!(from_engine.len(), usize::from(reply.is_some()));
+                if let (Some(e), Some(r)) = (from_engine.first(), reply) {
+                    prop_assert_eq!(&e.bytes[..], &out[..r.len]);
+                    prop_assert_eq!(e.late_ntp_transmit, r.late_transmit);
+                    prop_assert_eq!(e.token.is_some(), r.token.is_some());
+                    let p = Packet::parse(&out[..r.len]).unwrap().header;
+                    if p.stratum != 0 {
+                        last[usize::from(client)] = Some((p.receive_timestamp, p.transmit_timestamp));
+                    }
+                    // Both learn that the reply left 3 µs after it was built.
+                    let left = at.clock + Duration::from_micros(3);
+                    if let (Some(te), Some(ts)) = (e.token, r.token) {
+                        engine.handle(at, Input::TxTimestamp { token: te, timestamp: left });
+                        shard.transmitted(ts, left);
+                    }
+                }
+                prop_assert_eq!(engine.server, shard.counters);
+                prop_assert_eq!(engine.drops, shard.drops);
+            }
+        }
+    }
+}
