@@ -35,6 +35,38 @@ pub trait Clock {
         let ts = clock_gettime(ClockId::CLOCK_REALTIME).unwrap_or_else(|_| TimeSpec::new(0, 0));
         self.reading_at(ts) - timespec(ts)
     }
+    /// A copy that reads this clock from another thread, valid until the next adjustment.
+    fn reader(&self) -> ClockReader;
+}
+
+/// Reads a [`Clock`] from a thread that does not own it (the NTP server workers): the time
+/// thread hands out a new reader after every adjustment.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum ClockReader {
+    /// CLOCK_REALTIME itself.
+    Realtime,
+    /// A virtual clock as it stood at its last adjustment.
+    Virtual(VirtualClock),
+}
+
+impl ClockReader {
+    /// The clock's current reading.
+    #[must_use]
+    pub fn now(&self) -> Timestamp {
+        match self {
+            Self::Realtime => realtime(),
+            Self::Virtual(c) => c.now(),
+        }
+    }
+
+    /// A kernel timestamp (CLOCK_REALTIME) expressed on the clock.
+    #[must_use]
+    pub fn reading_at(&self, ts: TimeSpec) -> Timestamp {
+        match self {
+            Self::Realtime => timespec(ts),
+            Self::Virtual(c) => c.reading_at(ts),
+        }
+    }
 }
 
 /// CLOCK_REALTIME as a [`Timestamp`].
@@ -56,7 +88,7 @@ pub fn timespec(ts: TimeSpec) -> Timestamp {
 
 /// The virtual clock: `reading(real) = base + (real − base_real)·(1 + y)·(1 + c)`, where `y` is a
 /// simulated oscillator offset (zero outside tests) and `c` the engines' correction.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub struct VirtualClock {
     base_real: Timestamp,
     base: Timestamp,
@@ -101,6 +133,10 @@ impl Clock for VirtualClock {
 
     fn reading_at(&self, ts: TimeSpec) -> Timestamp {
         self.at(timespec(ts))
+    }
+
+    fn reader(&self) -> ClockReader {
+        ClockReader::Virtual(*self)
     }
 
     fn rate_error_ppb(&self) -> Option<f64> {
@@ -169,6 +205,12 @@ impl Clock for SystemClock {
 
     fn reading_at(&self, ts: TimeSpec) -> Timestamp {
         timespec(ts)
+    }
+
+    fn reader(&self) -> ClockReader {
+        // Frequency corrections are applied as steps at adjustments: between them the clock is
+        // CLOCK_REALTIME.
+        ClockReader::Realtime
     }
 
     fn apply(&mut self, adj: ClockAdjustment) -> io::Result<()> {

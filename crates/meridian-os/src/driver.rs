@@ -26,6 +26,7 @@ use crate::clock::{Clock, monotonic};
 use crate::control_plane::{ControlPlane, Request};
 use crate::hwts;
 use crate::metrics::{self, MetricsServer};
+use crate::ntp_workers::Workers;
 use crate::socket::KernelTime;
 use crate::socket::TimestampedSocket;
 
@@ -62,6 +63,8 @@ pub struct Options {
     pub report: Option<PathBuf>,
     /// Serve Prometheus metrics on this loopback address.
     pub metrics: Option<std::net::SocketAddr>,
+    /// Threads answering NTP client requests in batches (0: the time thread answers them).
+    pub ntp_workers: usize,
 }
 
 /// A packet waiting for its transmit timestamp.
@@ -83,6 +86,11 @@ pub struct Daemon<C: Clock> {
     engine: DeviceEngine,
     clock: C,
     sockets: BTreeMap<(Ipv4Addr, u16), TimestampedSocket>,
+    /// The sockets bound as the first member of a `SO_REUSEPORT` group (served NTP addresses
+    /// while there are workers).
+    shared_sockets: std::collections::BTreeSet<(Ipv4Addr, u16)>,
+    /// The NTP server's workers, if any.
+    workers: Option<Workers>,
     pending: BTreeMap<((Ipv4Addr, u16), u32), PendingTx>,
     /// Per interface: the PHC its sockets take hardware timestamps from, if any.
     interfaces: BTreeMap<String, Option<u32>>,
@@ -253,6 +261,8 @@ impl<C: Clock> Daemon<C> {
             engine,
             clock,
             sockets: BTreeMap::new(),
+            shared_sockets: std::collections::BTreeSet::new(),
+            workers: None,
             pending: BTreeMap::new(),
             interfaces: BTreeMap::new(),
             phcs: BTreeMap::new(),
@@ -290,17 +300,40 @@ impl<C: Clock> Daemon<C> {
 
     fn open_sockets(&mut self) -> Result<(), String> {
         let want = binds(&self.session.running);
-        // A socket stays if still wanted on the same VRF; one moved to another is reopened.
-        self.sockets
-            .retain(|k, s| want.get(k).is_some_and(|d| *d == s.device));
+        let served: std::collections::BTreeSet<(Ipv4Addr, u16)> = if self.opts.ntp_workers > 0 {
+            ntp_config(&self.session.running)
+                .map(|n| n.serve_on.iter().map(|a| (*a, NTP)).collect())
+                .unwrap_or_default()
+        } else {
+            Default::default()
+        };
+        // A socket stays if still wanted on the same VRF and in the same kind of group; one
+        // moved to another is reopened.
+        let before = self.sockets.len();
+        self.sockets.retain(|k, s| {
+            want.get(k).is_some_and(|d| *d == s.device)
+                && served.contains(k) == self.shared_sockets.contains(k)
+        });
+        let mut regroup = self.sockets.len() != before;
+        self.shared_sockets.retain(|k| self.sockets.contains_key(k));
         for ((ip, std), device) in want {
             if self.sockets.contains_key(&(ip, std)) {
                 continue;
             }
             let port = self.local_port(std);
             let phc = self.hardware_for(ip);
-            let s = TimestampedSocket::bind(SocketAddrV4::new(ip, port), device.as_deref(), phc)
-                .map_err(|e| format!("bind {ip}:{port}: {e}"))?;
+            let local = SocketAddrV4::new(ip, port);
+            let shared = served.contains(&(ip, std));
+            let s = if shared {
+                regroup = true;
+                TimestampedSocket::bind_shared(local, device.as_deref(), phc)
+            } else {
+                TimestampedSocket::bind(local, device.as_deref(), phc)
+            }
+            .map_err(|e| format!("bind {ip}:{port}: {e}"))?;
+            if shared {
+                self.shared_sockets.insert((ip, std));
+            }
             if !s.timestamping {
                 warn!("{ip}:{port}: kernel timestamps unavailable; using clock readings");
             }
@@ -312,6 +345,25 @@ impl<C: Clock> Daemon<C> {
                 None => info!("listening on {ip}:{port}{vrf}, software timestamps"),
             }
             self.sockets.insert((ip, std), s);
+        }
+        let groups: Vec<(SocketAddrV4, Option<String>)> = served
+            .iter()
+            .filter_map(|k| {
+                let s = self.sockets.get(k)?;
+                Some((s.local(), s.device.clone()))
+            })
+            .collect();
+        if regroup || self.workers.as_ref().map(|w| &w.groups) != Some(&groups) {
+            // The workers' sockets join after the time thread's (index 0 of each group).
+            self.workers = None;
+            if let Some(ntp) = self.engine.ntp.as_ref()
+                && !groups.is_empty()
+            {
+                match Workers::start(self.opts.ntp_workers, groups, ntp, self.clock.reader()) {
+                    Ok(w) => self.workers = Some(w),
+                    Err(e) => warn!("NTP server workers: {e}; the time thread answers alone"),
+                }
+            }
         }
         Ok(())
     }
@@ -420,6 +472,9 @@ impl<C: Clock> Daemon<C> {
                     .map(|s| PollFd::new(s.as_fd(), PollFlags::POLLIN | PollFlags::POLLERR))
                     .collect();
                 fds.push(PollFd::new(self.plane.as_fd(), PollFlags::POLLIN));
+                if let Some(w) = &self.workers {
+                    fds.push(PollFd::new(w.wake_fd(), PollFlags::POLLIN));
+                }
                 match poll(&mut fds, PollTimeout::from(ms)) {
                     Ok(_) | Err(nix::errno::Errno::EINTR) => {}
                     Err(e) => return Err(e.into()),
@@ -430,11 +485,13 @@ impl<C: Clock> Daemon<C> {
             self.compare_phcs();
             self.tx_timestamps()?;
             self.receive()?;
+            self.hear_workers()?;
             if self.engine.poll_timeout().is_some_and(|t| t <= monotonic()) {
                 self.engine.handle(self.now(), Input::Timeout);
             }
             self.flush()?;
             self.serve_jobs()?;
+            self.publish_to_workers();
             if let Some(path) = &self.opts.report
                 && monotonic().duration_since(last_report) >= Duration::SECOND
             {
@@ -459,6 +516,42 @@ impl<C: Clock> Daemon<C> {
         }
         self.engine.handle(self.now(), Input::Timeout);
         self.flush()
+    }
+
+    /// What the workers forwarded (datagrams for associations) goes to the engine; their
+    /// counts join the engine's; they learn what changed.
+    fn hear_workers(&mut self) -> io::Result<()> {
+        let Some(w) = self.workers.as_mut() else {
+            return Ok(());
+        };
+        let (forwarded, (drops, counters)) = (w.forwarded(), w.take_counts());
+        if let Some(ntp) = self.engine.ntp.as_mut() {
+            ntp.drops.absorb(&drops);
+            ntp.server.absorb(&counters);
+        }
+        for f in forwarded {
+            let rx = f
+                .timestamp
+                .and_then(|t| self.kernel_reading(t, None))
+                .unwrap_or_else(|| self.clock.now());
+            let d = Datagram {
+                from: f.from,
+                to: SocketAddrV4::new(*f.to.ip(), NTP),
+                bytes: &f.bytes,
+                rx_timestamp: rx,
+            };
+            self.engine.handle(self.now(), Input::Datagram(d));
+            self.flush()?;
+        }
+        self.publish_to_workers();
+        Ok(())
+    }
+
+    /// Hands the workers the engine's configuration, what it serves and the clock, if changed.
+    fn publish_to_workers(&mut self) {
+        if let (Some(w), Some(ntp)) = (self.workers.as_mut(), self.engine.ntp.as_ref()) {
+            w.publish(ntp, self.clock.reader());
+        }
     }
 
     fn receive(&mut self) -> io::Result<()> {

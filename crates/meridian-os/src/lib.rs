@@ -9,4 +9,5 @@ pub mod hwts;
 pub mod log_limit;
 pub mod metrics;
 pub mod ntp_trace;
+pub mod ntp_workers;
 pub mod socket;

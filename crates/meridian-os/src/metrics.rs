@@ -205,6 +205,7 @@ fn ntp_metrics(
         ("no_association", d.no_association),
         ("passive_refused", d.passive_refused),
         ("broadcast", d.broadcast),
+        ("overload", d.overload),
     ] {
         e.sample(
             "meridian_ntp_dropped_packets_total",
@@ -213,6 +214,22 @@ fn ntp_metrics(
         );
     }
     let c = ntp.server;
+    e.family(
+        "meridian_ntp_server_packets_total",
+        "counter",
+        "Packets the NTP server sent: replies (of which interleaved) and kisses-o'-death.",
+    );
+    for (what, n) in [
+        ("reply", c.replies),
+        ("interleaved", c.interleaved),
+        ("kod", c.kod_sent),
+    ] {
+        e.sample(
+            "meridian_ntp_server_packets_total",
+            &[("kind", what)],
+            n as f64,
+        );
+    }
     e.family(
         "meridian_ntp_passive_associations_total",
         "counter",

@@ -54,7 +54,35 @@ impl TimestampedSocket {
     /// and TX timestamping, or hardware ones from `phc` (its interface already switched to
     /// hardware timestamping; software receive timestamps stay on for packets it misses).
     pub fn bind(local: SocketAddrV4, device: Option<&str>, phc: Option<u32>) -> io::Result<Self> {
-        let socket = UdpSocket::bind(local)?;
+        Self::open(UdpSocket::bind(local)?, local, device, phc)
+    }
+
+    /// Like [`TimestampedSocket::bind`], as a member of a `SO_REUSEPORT` group: every socket
+    /// of the group binds the same address, and the kernel (or the group's steering program)
+    /// hands each datagram to one of them.
+    pub fn bind_shared(
+        local: SocketAddrV4,
+        device: Option<&str>,
+        phc: Option<u32>,
+    ) -> io::Result<Self> {
+        use nix::sys::socket::{AddressFamily, SockFlag, SockType, bind, socket};
+        let fd = socket(
+            AddressFamily::Inet,
+            SockType::Datagram,
+            SockFlag::SOCK_CLOEXEC,
+            None,
+        )?;
+        setsockopt(&fd, sockopt::ReusePort, &true)?;
+        bind(fd.as_raw_fd(), &SockaddrIn::from(local))?;
+        Self::open(UdpSocket::from(fd), local, device, phc)
+    }
+
+    fn open(
+        socket: UdpSocket,
+        local: SocketAddrV4,
+        device: Option<&str>,
+        phc: Option<u32>,
+    ) -> io::Result<Self> {
         socket.set_nonblocking(true)?;
         if let Some(dev) = device {
             setsockopt(
@@ -189,6 +217,22 @@ fn kernel_time(ts: &nix::sys::socket::Timestamps) -> KernelTime {
 /// Room for the extended error in the error-queue control buffer.
 #[allow(non_camel_case_types)]
 type libc_sock_extended_err = [u8; 16 + 16];
+
+impl TimestampedSocket {
+    /// The socket itself, for batched I/O.
+    #[must_use]
+    pub fn udp(&self) -> &UdpSocket {
+        &self.socket
+    }
+
+    /// Counts `n` packets sent outside [`TimestampedSocket::send`] (batched sends), keeping
+    /// the transmit timestamp ids in step with the kernel's.
+    pub fn count_sent(&mut self, n: u32) -> u32 {
+        let first = self.next_id;
+        self.next_id = self.next_id.wrapping_add(n);
+        first
+    }
+}
 
 impl AsFd for TimestampedSocket {
     fn as_fd(&self) -> BorrowedFd<'_> {

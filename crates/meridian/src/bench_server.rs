@@ -55,6 +55,7 @@ pub(crate) fn ntp(
         license: None,
         report: None,
         metrics: None,
+        ntp_workers: 0,
     };
     let stop = Arc::new(AtomicBool::new(false));
     let (ready_tx, ready) = std::sync::mpsc::channel();

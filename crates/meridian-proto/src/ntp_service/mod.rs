@@ -100,6 +100,35 @@ pub struct NtpDrops {
     pub passive_refused: u64,
     /// Broadcast packets (not supported).
     pub broadcast: u64,
+    /// Datagrams a server worker could not hand to the time thread (its queue was full).
+    pub overload: u64,
+}
+
+impl NtpDrops {
+    /// Adds another's counts (a server worker's) to these.
+    pub fn absorb(&mut self, o: &Self) {
+        self.malformed += o.malformed;
+        self.control += o.control;
+        self.denied += o.denied;
+        self.rate_limited += o.rate_limited;
+        self.not_serving += o.not_serving;
+        self.auth += o.auth;
+        self.no_association += o.no_association;
+        self.passive_refused += o.passive_refused;
+        self.broadcast += o.broadcast;
+        self.overload += o.overload;
+    }
+}
+
+impl ServerCounters {
+    /// Adds another's counts (a server worker's) to these.
+    pub fn absorb(&mut self, o: &Self) {
+        self.replies += o.replies;
+        self.kod_sent += o.kod_sent;
+        self.passive_untrusted += o.passive_untrusted;
+        self.passive_expired += o.passive_expired;
+        self.interleaved += o.interleaved;
+    }
 }
 
 /// Server counters.

@@ -54,6 +54,10 @@ struct Args {
     /// Serve Prometheus text metrics on this loopback address, e.g. `127.0.0.1:9123`.
     #[arg(long)]
     metrics: Option<std::net::SocketAddr>,
+    /// Threads answering NTP client requests in batches, each on its own socket of the served
+    /// address (one per core to spare); 0: the time thread answers them itself.
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u16).range(0..=64))]
+    ntp_workers: u16,
     /// Log level: error, warn, info, debug or trace. Under systemd (JOURNAL_STREAM set) lines
     /// carry no timestamp of their own: the journal adds one.
     #[arg(long, default_value = "info")]
@@ -135,6 +139,7 @@ fn main() -> ExitCode {
         license: args.license,
         report: args.report,
         metrics: args.metrics,
+        ntp_workers: args.ntp_workers.into(),
     };
     let result = match args.clock {
         ClockKind::Virtual => {
