@@ -3,9 +3,12 @@
 //! once), while associations, the discipline and the clock stay on the time thread.
 //!
 //! Each served address is a `SO_REUSEPORT` group: the time thread's socket first (index 0),
-//! then one socket per worker. A classic BPF program steers each datagram by its source
-//! address to worker `1 + source mod N`, so one client always reaches the same worker and the
-//! per-worker rate-limiting and interleave tables are exact. What a worker receives that is not
+//! then one receiving socket per worker. A classic BPF program steers each datagram by its
+//! source address to worker `1 + source mod N`, so one client always reaches the same worker
+//! and the per-worker rate-limiting and interleave tables are exact. The receiving sockets
+//! take no transmit timestamps (a queued copy and a read per reply cost ~15 % of a worker):
+//! each worker also has a socket, last in the group and never chosen by the program, that
+//! sends the interleaved replies, whose kernel transmit timestamps a client will ask for. What a worker receives that is not
 //! a client request (a server's reply to our association, a symmetric peer) goes to the time
 //! thread through a bounded queue, with its kernel timestamp.
 
@@ -139,14 +142,18 @@ impl Workers {
         let (wake, waker) = UnixDatagram::pair()?;
         wake.set_nonblocking(true)?;
         waker.set_nonblocking(true)?;
-        let mut per_worker: Vec<Vec<TimestampedSocket>> = (0..n).map(|_| Vec::new()).collect();
+        let mut per_worker: Vec<Vec<Pair>> = (0..n).map(|_| Vec::new()).collect();
         for (addr, device) in &groups {
-            for (k, sockets) in per_worker.iter_mut().enumerate() {
-                let s = TimestampedSocket::bind_shared(*addr, device.as_deref(), None)?;
-                if k == 0 {
-                    steer_by_source(&s, n as u32)?;
-                }
-                sockets.push(s);
+            // Receivers first (indices 1..=n), then the interleaved senders.
+            let receivers = (0..n)
+                .map(|_| TimestampedSocket::bind_shared_receive_only(*addr, device.as_deref()))
+                .collect::<io::Result<Vec<_>>>()?;
+            if let Some(first) = receivers.first() {
+                steer_by_source(first, n as u32)?;
+            }
+            for (rx, sockets) in receivers.into_iter().zip(&mut per_worker) {
+                let stamped = TimestampedSocket::bind_shared(*addr, device.as_deref(), None)?;
+                sockets.push(Pair { rx, stamped });
             }
         }
         let mut threads = Vec::new();
@@ -236,10 +243,18 @@ struct Out {
     token: Option<TxToken>,
 }
 
-/// A worker: its sockets (one per group), its shard of the server, its buffers.
+/// A worker's sockets in one group.
+struct Pair {
+    /// Receives (the steering program's choice) and sends basic replies.
+    rx: TimestampedSocket,
+    /// Sends interleaved replies, with kernel transmit timestamps.
+    stamped: TimestampedSocket,
+}
+
+/// A worker: its sockets (a pair per group), its shard of the server, its buffers.
 struct Worker {
     shared: Arc<Shared>,
-    sockets: Vec<TimestampedSocket>,
+    sockets: Vec<Pair>,
     waker: UnixDatagram,
     shard: ServerShard,
     generation: u64,
@@ -255,7 +270,7 @@ struct Worker {
 }
 
 impl Worker {
-    fn new(shared: Arc<Shared>, sockets: Vec<TimestampedSocket>, waker: UnixDatagram) -> Self {
+    fn new(shared: Arc<Shared>, sockets: Vec<Pair>, waker: UnixDatagram) -> Self {
         let p = Arc::clone(&lock(&shared.published));
         let pending = sockets.iter().map(|_| VecDeque::new()).collect();
         Self {
@@ -287,7 +302,14 @@ impl Worker {
                 let mut fds: Vec<PollFd<'_>> = self
                     .sockets
                     .iter()
-                    .map(|s| PollFd::new(s.as_fd(), PollFlags::POLLIN | PollFlags::POLLERR))
+                    .flat_map(|p| {
+                        // The stamped socket is never chosen to receive: only its error
+                        // queue (transmit timestamps) is of interest.
+                        [
+                            PollFd::new(p.rx.as_fd(), PollFlags::POLLIN),
+                            PollFd::new(p.stamped.as_fd(), PollFlags::empty()),
+                        ]
+                    })
                     .collect();
                 if let Err(e) = poll(&mut fds, PollTimeout::from(TICK_MS))
                     && e != nix::errno::Errno::EINTR
@@ -295,8 +317,8 @@ impl Worker {
                     warn!("NTP server worker: poll: {e}");
                     return;
                 }
-                fds.iter()
-                    .map(|f| f.any().unwrap_or(false))
+                fds.chunks(2)
+                    .map(|f| f.iter().any(|f| f.any().unwrap_or(false)))
                     .collect::<Vec<_>>()
             };
             self.refresh();
@@ -341,8 +363,8 @@ impl Worker {
     /// Reads one batch from socket `k`, answers it, sends the answers; returns how many
     /// datagrams were read.
     fn batch(&mut self, k: usize) -> usize {
-        let fd = self.sockets[k].udp().as_raw_fd();
-        let local = self.sockets[k].local();
+        let fd = self.sockets[k].rx.udp().as_raw_fd();
+        let local = self.sockets[k].rx.local();
         let mut meta = [(
             0usize,
             SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 0),
@@ -430,7 +452,8 @@ impl Worker {
         n
     }
 
-    /// Sends the first replies of the batch; stamps the basic ones just before.
+    /// Sends a batch's replies: the basic ones from the receiving socket, the interleaved
+    /// ones from the stamped one.
     fn send(&mut self, k: usize, outs: &[Option<Out>]) {
         let t = self.clock.now();
         for (buf, o) in self.tx.iter_mut().zip(outs.iter().flatten()) {
@@ -438,13 +461,42 @@ impl Worker {
                 stamp_transmit(&mut buf[..o.len], t);
             }
         }
+        for stamped in [false, true] {
+            let mut chosen = [None::<Out>; BATCH];
+            let mut bufs = [0usize; BATCH];
+            let mut m = 0;
+            for (i, o) in outs.iter().enumerate() {
+                if let Some(o) = o
+                    && o.token.is_some() == stamped
+                {
+                    chosen[m] = Some(*o);
+                    bufs[m] = i;
+                    m += 1;
+                }
+            }
+            if m > 0 {
+                self.send_from(k, stamped, &chosen[..m], &bufs[..m]);
+            }
+        }
+    }
+
+    /// Sends replies `outs`, held in buffers `bufs`, from socket pair `k`'s stamped socket or
+    /// its receiving one.
+    fn send_from(&mut self, k: usize, stamped: bool, outs: &[Option<Out>], bufs: &[usize]) {
         let addrs: [Option<SockaddrIn>; BATCH] =
             std::array::from_fn(|i| outs.get(i).copied().flatten().map(|o| o.to));
         let slices: [[IoSlice<'_>; 1]; BATCH] = std::array::from_fn(|i| {
             let len = outs.get(i).copied().flatten().map_or(0, |o| o.len);
-            [IoSlice::new(&self.tx[i][..len])]
+            let b = bufs.get(i).copied().unwrap_or(0);
+            [IoSlice::new(&self.tx[b][..len])]
         });
-        let fd = self.sockets[k].udp().as_raw_fd();
+        let pair = &mut self.sockets[k];
+        let socket = if stamped {
+            &mut pair.stamped
+        } else {
+            &mut pair.rx
+        };
+        let fd = socket.udp().as_raw_fd();
         let mut done = 0;
         while done < outs.len() {
             let cmsgs: [ControlMessage<'_>; 0] = [];
@@ -464,7 +516,7 @@ impl Worker {
                 // network dropped would be.
                 break;
             }
-            let first = self.sockets[k].count_sent(sent as u32);
+            let first = socket.count_sent(sent as u32);
             for (j, o) in outs[done..done + sent].iter().flatten().enumerate() {
                 if let Some(token) = o.token {
                     let p = &mut self.pending[k];
@@ -480,7 +532,7 @@ impl Worker {
 
     /// Reads socket `k`'s transmit timestamps; those of interleaved replies go to the shard.
     fn drain_tx(&mut self, k: usize) {
-        let fd = self.sockets[k].udp().as_raw_fd();
+        let fd = self.sockets[k].stamped.udp().as_raw_fd();
         let mut bufs = [[0u8; 64]; BATCH];
         loop {
             let mut found = [None::<(u32, KernelTime)>; BATCH];

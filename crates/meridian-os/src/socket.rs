@@ -54,7 +54,7 @@ impl TimestampedSocket {
     /// and TX timestamping, or hardware ones from `phc` (its interface already switched to
     /// hardware timestamping; software receive timestamps stay on for packets it misses).
     pub fn bind(local: SocketAddrV4, device: Option<&str>, phc: Option<u32>) -> io::Result<Self> {
-        Self::open(UdpSocket::bind(local)?, local, device, phc)
+        Self::open(UdpSocket::bind(local)?, local, device, phc, true)
     }
 
     /// Like [`TimestampedSocket::bind`], as a member of a `SO_REUSEPORT` group: every socket
@@ -65,6 +65,22 @@ impl TimestampedSocket {
         device: Option<&str>,
         phc: Option<u32>,
     ) -> io::Result<Self> {
+        Self::shared(local, device, phc, true)
+    }
+
+    /// Like [`TimestampedSocket::bind_shared`] with software receive timestamps only: no
+    /// transmit timestamps are queued for what it sends (each costs the kernel a queued copy
+    /// and the reader a system call).
+    pub fn bind_shared_receive_only(local: SocketAddrV4, device: Option<&str>) -> io::Result<Self> {
+        Self::shared(local, device, None, false)
+    }
+
+    fn shared(
+        local: SocketAddrV4,
+        device: Option<&str>,
+        phc: Option<u32>,
+        transmit_timestamps: bool,
+    ) -> io::Result<Self> {
         use nix::sys::socket::{AddressFamily, SockFlag, SockType, bind, socket};
         let fd = socket(
             AddressFamily::Inet,
@@ -74,7 +90,7 @@ impl TimestampedSocket {
         )?;
         setsockopt(&fd, sockopt::ReusePort, &true)?;
         bind(fd.as_raw_fd(), &SockaddrIn::from(local))?;
-        Self::open(UdpSocket::from(fd), local, device, phc)
+        Self::open(UdpSocket::from(fd), local, device, phc, transmit_timestamps)
     }
 
     fn open(
@@ -82,6 +98,7 @@ impl TimestampedSocket {
         local: SocketAddrV4,
         device: Option<&str>,
         phc: Option<u32>,
+        transmit_timestamps: bool,
     ) -> io::Result<Self> {
         socket.set_nonblocking(true)?;
         if let Some(dev) = device {
@@ -93,17 +110,21 @@ impl TimestampedSocket {
             .map_err(io::Error::from)?;
         }
         let mut flags = TimestampingFlag::SOF_TIMESTAMPING_SOFTWARE
-            | TimestampingFlag::SOF_TIMESTAMPING_RX_SOFTWARE
-            | TimestampingFlag::SOF_TIMESTAMPING_OPT_ID
-            | TimestampingFlag::SOF_TIMESTAMPING_OPT_TSONLY;
+            | TimestampingFlag::SOF_TIMESTAMPING_RX_SOFTWARE;
         // One transmit timestamp per packet: the error queue would otherwise hold a software
         // and a hardware one under the same id.
-        flags |= if phc.is_some() {
+        flags |= if !transmit_timestamps {
+            TimestampingFlag::empty()
+        } else if phc.is_some() {
             TimestampingFlag::SOF_TIMESTAMPING_RX_HARDWARE
                 | TimestampingFlag::SOF_TIMESTAMPING_TX_HARDWARE
                 | TimestampingFlag::SOF_TIMESTAMPING_RAW_HARDWARE
+                | TimestampingFlag::SOF_TIMESTAMPING_OPT_ID
+                | TimestampingFlag::SOF_TIMESTAMPING_OPT_TSONLY
         } else {
             TimestampingFlag::SOF_TIMESTAMPING_TX_SOFTWARE
+                | TimestampingFlag::SOF_TIMESTAMPING_OPT_ID
+                | TimestampingFlag::SOF_TIMESTAMPING_OPT_TSONLY
         };
         let timestamping = setsockopt(&socket, sockopt::Timestamping, &flags).is_ok();
         let local = match socket.local_addr()? {

@@ -133,20 +133,27 @@ enum BenchKind {
         #[arg(long)]
         quick: bool,
     },
-    /// NTP server capacity on real sockets (loopback): replies per second.
+    /// NTP server capacity on real sockets (loopback): meridiand against chronyd, replies per
+    /// second, each server pinned away from the load generator.
     NtpServer {
-        /// Measured seconds (after one of warm-up).
+        /// Measured seconds per run (after one of warm-up).
         #[arg(long, default_value_t = 5)]
         seconds: u64,
-        /// Client sockets.
+        /// Client sockets of the load generator.
+        #[arg(long, default_value_t = 64)]
+        sockets: usize,
+        /// Requests in flight per socket (at most 64).
         #[arg(long, default_value_t = 16)]
-        clients: usize,
-        /// Requests in flight per client socket.
-        #[arg(long, default_value_t = 8)]
         window: usize,
-        /// Load another server at this address instead (chronyd, ntpsec) for comparison.
-        #[arg(long)]
-        against: Option<std::net::SocketAddr>,
+        /// meridiand's NTP server workers (`--ntp-workers`).
+        #[arg(long, default_value_t = 1)]
+        workers: usize,
+        /// Rounds; the servers alternate within each.
+        #[arg(long, default_value_t = 3)]
+        rounds: usize,
+        /// The CPU the load generator runs on; the servers get the others.
+        #[arg(long, default_value_t = 0)]
+        load_cpu: usize,
     },
     /// Codec throughput: messages parsed per second.
     Codec {
@@ -246,11 +253,21 @@ fn main() -> std::process::ExitCode {
             what:
                 BenchKind::NtpServer {
                     seconds,
-                    clients,
+                    sockets,
                     window,
-                    against,
+                    workers,
+                    rounds,
+                    load_cpu,
                 },
-        } => bench_server::ntp(seconds, clients, window, against).map_err(Into::into),
+        } => bench_server::ntp(&bench_server::NtpBench {
+            seconds,
+            sockets,
+            window,
+            workers,
+            rounds,
+            load_cpu,
+        })
+        .map_err(Into::into),
         Command::Bench {
             what: BenchKind::Codec { iterations },
         } => {
