@@ -300,13 +300,16 @@ impl<C: Clock> Daemon<C> {
 
     fn open_sockets(&mut self) -> Result<(), String> {
         let want = binds(&self.session.running);
-        let served: std::collections::BTreeSet<(Ipv4Addr, u16)> = if self.opts.ntp_workers > 0 {
+        let mut served: std::collections::BTreeSet<(Ipv4Addr, u16)> = if self.opts.ntp_workers > 0 {
             ntp_config(&self.session.running)
                 .map(|n| n.serve_on.iter().map(|a| (*a, NTP)).collect())
                 .unwrap_or_default()
         } else {
             Default::default()
         };
+        // The workers stamp in software: an address with hardware timestamps is served by the
+        // time thread, with them.
+        served.retain(|(ip, _)| self.hardware_for(*ip).is_none());
         // A socket stays if still wanted on the same VRF and in the same kind of group; one
         // moved to another is reopened.
         let before = self.sockets.len();
@@ -702,6 +705,11 @@ impl<C: Clock> Daemon<C> {
                     }
                     match sock.send(SocketAddrV4::new(*t.to.ip(), to_port), &t.bytes, t.dscp) {
                         Ok(id) => {
+                            if let (Some(token), true) = (t.token, t.late_ntp_transmit) {
+                                // Before its kernel timestamp: what the peer will echo.
+                                self.engine
+                                    .handle(self.now(), Input::TransmitStamped { token, at: sent });
+                            }
                             if let Some(token) = t.token {
                                 if !stamped.contains(&key) {
                                     stamped.push(key);

@@ -81,6 +81,16 @@ pub enum Input<'a> {
         /// When the packet left, on the disciplined clock.
         timestamp: Timestamp,
     },
+    /// A packet sent with a token and marked `late_ntp_transmit` left with its transmit
+    /// timestamp rewritten to the clock's reading `at` ([`crate::ntp_service::stamp_transmit`]):
+    /// the driver says so at once, before the packet's [`Input::TxTimestamp`], so the engine
+    /// knows what its peer will echo.
+    TransmitStamped {
+        /// The token the engine attached to the transmit.
+        token: TxToken,
+        /// The clock reading written into the packet.
+        at: Timestamp,
+    },
     /// The deadline from [`Engine::poll_timeout`] passed.
     Timeout,
 }
@@ -98,9 +108,12 @@ pub struct Transmit {
     pub bytes: Vec<u8>,
     /// Ask the driver to report the transmit timestamp under this token.
     pub token: Option<TxToken>,
-    /// An unsigned NTP server reply in basic mode: the driver rewrites its transmit timestamp
-    /// with the clock's reading just before sending ([`crate::ntp_service::stamp_transmit`]),
-    /// so it misses only the kernel's own send path, not the engine's and the driver's work.
+    /// An unsigned NTP packet whose transmit timestamp the peer uses as a measurement (a
+    /// server's basic reply, a symmetric peer's packet): the driver rewrites it with the
+    /// clock's reading just before sending ([`crate::ntp_service::stamp_transmit`]), so it
+    /// misses only the kernel's own send path, not the engine's and the driver's work (or the
+    /// scheduler's, under load); with a token, it reports the value written
+    /// ([`Input::TransmitStamped`]).
     pub late_ntp_transmit: bool,
 }
 

@@ -265,6 +265,19 @@ impl Engine for Node {
                     p.handle(now, input);
                 }
             }
+            Input::TransmitStamped { token, at } => {
+                if token.0 & NTP_TOKEN_BIT != 0
+                    && let Some(n) = self.ntp.as_mut()
+                {
+                    n.handle(
+                        now,
+                        Input::TransmitStamped {
+                            token: TxToken(token.0 & !NTP_TOKEN_BIT),
+                            at,
+                        },
+                    );
+                }
+            }
             Input::Timeout => {
                 if let Some(n) = self.ntp.as_mut()
                     && n.poll_timeout().is_some_and(|t| t <= now.instant)

@@ -116,6 +116,7 @@ impl Engine for Pinger {
                 }
             }
             Input::TxTimestamp { .. } => self.tx_timestamps += 1,
+            Input::TransmitStamped { .. } => {}
         }
     }
 

@@ -152,6 +152,7 @@ impl Engine for Probe {
             }
             Input::Datagram(d) => (format!("rx {} {:?}", d.from, d.bytes), Some(d.rx_timestamp)),
             Input::TxTimestamp { token, timestamp } => (format!("tx {}", token.0), Some(timestamp)),
+            Input::TransmitStamped { token, at } => (format!("stamped {}", token.0), Some(at)),
         };
         self.log.borrow_mut().push((entry.0, now, entry.1));
     }

@@ -636,8 +636,9 @@ impl NtpNode {
         let a = &mut self.associations[i];
         a.org_wire = h.transmit_timestamp;
         a.t1 = Some(now.clock);
+        // The peer measures with our transmit timestamp: written as late as the driver can.
         a.counters.sent += 1;
-        self.send(local, to, h, key, Some(token), false);
+        self.send(local, to, h, key, Some(token), true);
     }
 
     /// A fresh transmit token (associations and interleaved replies draw from one sequence).
@@ -746,7 +747,16 @@ impl NtpNode {
                 Duration::from_log2_secs(a.poll)
             };
             a.next_poll = now.instant.after(interval);
-            self.send(local, to, h, key, Some(token), false);
+            // A symmetric peer measures with our transmit timestamp: written as late as the
+            // driver can (a client request's is a random nonce).
+            self.send(
+                local,
+                to,
+                h,
+                key,
+                Some(token),
+                kind != AssociationKind::Client,
+            );
         }
     }
 
@@ -940,6 +950,17 @@ impl Engine for NtpNode {
                     && a.t1.is_some()
                 {
                     a.t1 = Some(timestamp);
+                }
+            }
+            Input::TransmitStamped { token, at } => {
+                // What the peer will echo as its origin: the value the driver wrote. The token
+                // stays for the packet's kernel timestamp.
+                if let Some(&i) = self.tokens.get(&token)
+                    && let Some(a) = self.associations.get_mut(i)
+                    && a.token == Some(token)
+                    && a.t1.is_some()
+                {
+                    a.org_wire = interleave::mark_transmit(at.to_ntp());
                 }
             }
             Input::Timeout => {

@@ -285,6 +285,8 @@ impl Engine for PtpNode {
                     c.handle_tx_timestamp(token, timestamp);
                 }
             }
+            // PTP never asks for a late NTP stamp.
+            Input::TransmitStamped { .. } => {}
             Input::Timeout => {
                 if let Some(c) = self.client.as_mut()
                     && c.poll_timeout().is_some_and(|t| t <= now.instant)

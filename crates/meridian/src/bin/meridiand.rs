@@ -55,8 +55,9 @@ struct Args {
     #[arg(long)]
     metrics: Option<std::net::SocketAddr>,
     /// Threads answering NTP client requests in batches, each on its own socket of the served
-    /// address (one per core to spare); 0: the time thread answers them itself.
-    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u16).range(0..=64))]
+    /// address (one per core to spare); 0: the time thread answers them itself (as it does on
+    /// an address whose interface takes hardware timestamps: the workers stamp in software).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(0..=64))]
     ntp_workers: u16,
     /// Log level: error, warn, info, debug or trace. Under systemd (JOURNAL_STREAM set) lines
     /// carry no timestamp of their own: the journal adds one.
