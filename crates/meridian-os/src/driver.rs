@@ -15,7 +15,7 @@ use meridian_proto::time::{Duration, Timestamp};
 use meridian_vrp::config::Config;
 use meridian_vrp::device::{DeviceEngine, node_config, ntp_config};
 use meridian_vrp::session::{Session, View};
-use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+use nix::poll::{PollFd, PollFlags, ppoll};
 
 use meridian_proto::event::Event;
 use meridian_proto::ntp_service::Reference;
@@ -465,9 +465,14 @@ impl<C: Clock> Daemon<C> {
                     w.duration_since(now).max(Duration::ZERO)
                 })
                 .min(Duration::from_millis(200));
-            // Rounded up: a deadline 0.3 ms away is a 1-ms poll, not poll(…, 0) — rounding down
-            // turned every sub-millisecond timer into a busy loop (10× ptp4l's CPU per packet).
-            let ms = ((wait.as_nanos_floor() + 999_999) / 1_000_000).clamp(0, 200) as u16;
+            // To the microsecond (ppoll): rounding down to milliseconds turned every
+            // sub-millisecond timer into a busy loop (10× ptp4l's CPU per packet), rounding up
+            // made a 128-per-second Sync up to a millisecond late.
+            let us = wait.as_nanos_floor().clamp(0, 200_000_000) / 1_000;
+            let timeout = nix::sys::time::TimeSpec::new(
+                (us / 1_000_000) as i64,
+                ((us % 1_000_000) * 1_000) as i64,
+            );
             {
                 let mut fds: Vec<PollFd<'_>> = self
                     .sockets
@@ -478,7 +483,7 @@ impl<C: Clock> Daemon<C> {
                 if let Some(w) = &self.workers {
                     fds.push(PollFd::new(w.wake_fd(), PollFlags::POLLIN));
                 }
-                match poll(&mut fds, PollTimeout::from(ms)) {
+                match ppoll(&mut fds, Some(timeout), None) {
                     Ok(_) | Err(nix::errno::Errno::EINTR) => {}
                     Err(e) => return Err(e.into()),
                 }
@@ -592,6 +597,11 @@ impl<C: Clock> Daemon<C> {
                 };
                 self.engine.handle(self.now(), Input::Datagram(d));
                 self.flush()?;
+                // A long batch must not hold back a timer (a Sync due now).
+                if self.engine.poll_timeout().is_some_and(|t| t <= monotonic()) {
+                    self.engine.handle(self.now(), Input::Timeout);
+                    self.flush()?;
+                }
             }
         }
         Ok(())

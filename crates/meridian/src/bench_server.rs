@@ -48,14 +48,14 @@ struct Load {
 }
 
 /// Pins the calling thread to `cpu`.
-fn pin(cpu: usize) -> Result<(), String> {
+pub(crate) fn pin(cpu: usize) -> Result<(), String> {
     let mut set = nix::sched::CpuSet::new();
     set.set(cpu).map_err(|e| e.to_string())?;
     nix::sched::sched_setaffinity(nix::unistd::Pid::from_raw(0), &set).map_err(|e| e.to_string())
 }
 
 /// Nanoseconds on CPU of every thread of process `pid` (`/proc/PID/task/*/schedstat`).
-fn process_cpu_ns(pid: u32) -> u64 {
+pub(crate) fn process_cpu_ns(pid: u32) -> u64 {
     std::fs::read_dir(format!("/proc/{pid}/task"))
         .into_iter()
         .flatten()
@@ -65,7 +65,7 @@ fn process_cpu_ns(pid: u32) -> u64 {
 }
 
 /// Nanoseconds on CPU of the calling thread.
-fn thread_cpu_ns() -> u64 {
+pub(crate) fn thread_cpu_ns() -> u64 {
     std::fs::read_to_string("/proc/thread-self/schedstat")
         .ok()
         .and_then(|s| s.split_whitespace().next()?.parse().ok())
@@ -83,7 +83,7 @@ impl Drop for Server {
 }
 
 /// The CPUs servers may use: every one but the generator's (`taskset` list).
-fn server_cpus(load_cpu: usize) -> String {
+pub(crate) fn server_cpus(load_cpu: usize) -> String {
     let n = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
     let others: Vec<String> = (0..n.max(2))
         .filter(|c| *c != load_cpu)
@@ -316,7 +316,7 @@ fn median(mut v: Vec<f64>) -> f64 {
 }
 
 /// meridiand, next to this binary.
-fn meridiand() -> Result<PathBuf, String> {
+pub(crate) fn meridiand() -> Result<PathBuf, String> {
     let exe = std::env::current_exe().map_err(|e| e.to_string())?;
     let d = exe.with_file_name("meridiand");
     if d.exists() {

@@ -7,6 +7,7 @@ use clap::{Parser, Subcommand};
 
 mod bench;
 mod bench_ptp;
+mod bench_ptp_server;
 mod bench_server;
 mod demo;
 mod lab;
@@ -155,6 +156,22 @@ enum BenchKind {
         #[arg(long, default_value_t = 0)]
         load_cpu: usize,
     },
+    /// PTP server capacity on real sockets (loopback): synthetic unicast clients negotiate and
+    /// send Delay_Reqs; Syncs on time, CPU per message.
+    PtpServer {
+        /// Clients.
+        #[arg(long, default_value_t = 64)]
+        clients: usize,
+        /// Sync and Delay_Req rate, log2 s (−7: 128 per second).
+        #[arg(long, default_value_t = -7, allow_negative_numbers = true)]
+        log_rate: i8,
+        /// Measured seconds (after three of negotiation).
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+        /// The CPU the clients run on; the server gets the others.
+        #[arg(long, default_value_t = 0)]
+        load_cpu: usize,
+    },
     /// Codec throughput: messages parsed per second.
     Codec {
         /// Parses per message kind.
@@ -265,6 +282,21 @@ fn main() -> std::process::ExitCode {
             window,
             workers,
             rounds,
+            load_cpu,
+        })
+        .map_err(Into::into),
+        Command::Bench {
+            what:
+                BenchKind::PtpServer {
+                    clients,
+                    log_rate,
+                    seconds,
+                    load_cpu,
+                },
+        } => bench_ptp_server::run(&bench_ptp_server::PtpServerBench {
+            clients,
+            log_rate,
+            seconds,
             load_cpu,
         })
         .map_err(Into::into),

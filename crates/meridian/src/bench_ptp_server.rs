@@ -1,0 +1,304 @@
+//! `meridian bench ptp-server`: meridiand's 1588 unicast server under many clients on
+//! loopback. Synthetic clients (one loopback address each, event and general sockets on the
+//! daemon's ports) negotiate Announce, Sync and Delay_Resp at the asked rate, then send
+//! Delay_Reqs at that rate; the bench counts what the server sends, how late its Syncs come
+//! (a gap over the period + 1 ms), and the server's CPU per message. Reads the wall clock:
+//! binaries only.
+#![allow(clippy::disallowed_methods)]
+
+use std::net::{Ipv4Addr, SocketAddrV4, UdpSocket};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use meridian_proto::ptp::{
+    Body, ClockIdentity, Flags, Header, LogInterval, Message, MessageType, PortIdentity,
+    RequestTlv, SequenceId, Signaling, SignalingTlv,
+};
+use meridian_proto::time::PtpTimestamp;
+
+const SERVER: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 20);
+const EVENT: u16 = 11419;
+const GENERAL: u16 = 11420;
+const DOMAIN: u8 = 44;
+
+/// What to measure.
+pub(crate) struct PtpServerBench {
+    /// Clients.
+    pub clients: usize,
+    /// Sync and Delay_Req rate, log2 s (−7: 128 per second).
+    pub log_rate: i8,
+    /// Measured seconds (after the negotiation).
+    pub seconds: u64,
+    /// The CPU the clients run on; the server gets the others.
+    pub load_cpu: usize,
+}
+
+/// One synthetic client.
+struct Client {
+    event: UdpSocket,
+    general: UdpSocket,
+    port: PortIdentity,
+    seq: SequenceId,
+    granted: u32,
+    last_sync: Option<Duration>,
+    syncs: u64,
+    late: u64,
+    max_gap: Duration,
+    follow_ups: u64,
+    delay_resps: u64,
+}
+
+fn address(k: usize) -> Ipv4Addr {
+    Ipv4Addr::new(127, 0, 10 + (k / 250) as u8, 1 + (k % 250) as u8)
+}
+
+fn header(port: PortIdentity, seq: SequenceId) -> Header {
+    Header {
+        flags: Flags::UNICAST,
+        log_message_interval: LogInterval::UNSPECIFIED,
+        ..Header::new(port, DOMAIN, seq)
+    }
+}
+
+fn send(socket: &UdpSocket, to: u16, msg: &Message) {
+    let _ = socket.send_to(&msg.to_vec(), SocketAddrV4::new(SERVER, to));
+}
+
+/// One datagram and its kernel receive time (CLOCK_REALTIME), if one is waiting.
+fn recv_stamped(socket: &UdpSocket, buf: &mut [u8]) -> Option<(usize, Duration)> {
+    use nix::sys::socket::{ControlMessageOwned, MsgFlags, SockaddrIn, recvmsg};
+    use std::os::fd::AsRawFd;
+    let mut iov = [std::io::IoSliceMut::new(buf)];
+    let mut cmsg = nix::cmsg_space!(nix::sys::time::TimeSpec);
+    let msg = recvmsg::<SockaddrIn>(
+        socket.as_raw_fd(),
+        &mut iov,
+        Some(&mut cmsg),
+        MsgFlags::MSG_DONTWAIT,
+    )
+    .ok()?;
+    let at = msg.cmsgs().ok()?.find_map(|c| match c {
+        ControlMessageOwned::ScmTimestampns(t) => Some(Duration::new(
+            t.tv_sec().max(0) as u64,
+            t.tv_nsec().clamp(0, 999_999_999) as u32,
+        )),
+        _ => None,
+    })?;
+    Some((msg.bytes, at))
+}
+
+/// Runs the bench and prints it.
+pub(crate) fn run(o: &PtpServerBench) -> Result<(), String> {
+    let dir = std::env::temp_dir().join(format!("meridian-bench-ptp-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    let r = measure(o, &dir);
+    let _ = std::fs::remove_dir_all(&dir);
+    r
+}
+
+fn measure(o: &PtpServerBench, dir: &Path) -> Result<(), String> {
+    crate::bench_server::pin(o.load_cpu)?;
+    let license = dir.join("license.txt");
+    std::fs::write(
+        &license,
+        include_str!("../../../examples/atr-time-profile/license.txt"),
+    )
+    .map_err(|e| e.to_string())?;
+    let cfg = dir.join("server.cfg");
+    std::fs::write(
+        &cfg,
+        format!(
+            "sysname Bench\nptp-adaptive enable\nptp-adaptive time profile\n\
+             ptp-adaptive domain {DOMAIN}\nptp-adaptive atr unicast-negotiate enable\n\
+             ptp-adaptive device-type server\nptp-adaptive local-ip {SERVER}\n\
+             interface LoopBack0\n ip address {SERVER} 255.255.255.255\nreturn\n"
+        ),
+    )
+    .map_err(|e| e.to_string())?;
+    let md = crate::bench_server::meridiand()?;
+    let s = |p: &Path| p.to_string_lossy().into_owned();
+    let log = std::fs::File::create(dir.join("meridiand.log")).map_err(|e| e.to_string())?;
+    let mut child = Command::new("taskset")
+        .args(["-c", &crate::bench_server::server_cpus(o.load_cpu)])
+        .arg(md)
+        .args(["--config", &s(&cfg), "--license", &s(&license)])
+        .args(["--ptp-ports", &format!("{EVENT},{GENERAL}")])
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .map_err(|e| format!("taskset meridiand: {e}"))?;
+    let pid = child.id();
+    let result = drive(o, pid);
+    let _ = child.kill();
+    let _ = child.wait();
+    result
+}
+
+fn drive(o: &PtpServerBench, pid: u32) -> Result<(), String> {
+    std::thread::sleep(Duration::from_millis(500));
+    let period = Duration::from_secs_f64(2f64.powi(o.log_rate.into()));
+    let mut clients: Vec<Client> = (0..o.clients)
+        .map(|k| {
+            let a = address(k);
+            let event = UdpSocket::bind((a, EVENT))?;
+            // Sync arrivals are judged by the kernel's receive time, not by when this loop
+            // got round to the socket.
+            nix::sys::socket::setsockopt(
+                &event,
+                nix::sys::socket::sockopt::ReceiveTimestampns,
+                &true,
+            )
+            .map_err(std::io::Error::from)?;
+            let general = UdpSocket::bind((a, GENERAL))?;
+            event.set_nonblocking(true)?;
+            general.set_nonblocking(true)?;
+            let mut id = [0x4d, 0x42, 0, 0, 0, 0, 0, 0];
+            id[4..8].copy_from_slice(&(k as u32).to_be_bytes());
+            Ok(Client {
+                event,
+                general,
+                port: PortIdentity {
+                    clock_identity: ClockIdentity(id),
+                    port_number: 1,
+                },
+                seq: SequenceId(0),
+                granted: 0,
+                last_sync: None,
+                syncs: 0,
+                late: 0,
+                max_gap: Duration::ZERO,
+                follow_ups: 0,
+                delay_resps: 0,
+            })
+        })
+        .collect::<std::io::Result<_>>()
+        .map_err(|e: std::io::Error| format!("client sockets: {e}"))?;
+    let request = |m: MessageType, log: i8| {
+        SignalingTlv::Request(RequestTlv {
+            message_type: m,
+            log_period: LogInterval(log),
+            duration: 300,
+        })
+    };
+    let tlvs = vec![
+        request(MessageType::Announce, 0),
+        request(MessageType::Sync, o.log_rate),
+        request(MessageType::DelayResp, o.log_rate),
+    ];
+    let mut buf = [0u8; 512];
+    let start = Instant::now();
+    let measure_from = start + Duration::from_secs(3);
+    let end = measure_from + Duration::from_secs(o.seconds);
+    let (mut cpu0, mut gen0, mut begun) = (0, 0, false);
+    // Clients start over the first second (as clients of a real server do not all start in
+    // the same millisecond), so their Syncs' phases spread over the period.
+    let next_req: Vec<Instant> = (0..clients.len())
+        .map(|k| start + Duration::from_secs_f64(k as f64 / clients.len().max(1) as f64))
+        .collect();
+    let mut next_req = next_req;
+    while Instant::now() < end {
+        let now = Instant::now();
+        if !begun && now >= measure_from {
+            begun = true;
+            cpu0 = crate::bench_server::process_cpu_ns(pid);
+            gen0 = crate::bench_server::thread_cpu_ns();
+            for c in &mut clients {
+                (c.syncs, c.late, c.follow_ups, c.delay_resps) = (0, 0, 0, 0);
+                c.max_gap = Duration::ZERO;
+                c.last_sync = None;
+            }
+        }
+        for (c, due) in clients.iter_mut().zip(&mut next_req) {
+            while let Some((n, t)) = recv_stamped(&c.event, &mut buf) {
+                if let Ok(m) = Message::parse(&buf[..n])
+                    && matches!(m.body, Body::Sync { .. })
+                {
+                    if let Some(last) = c.last_sync {
+                        let gap = t - last;
+                        c.max_gap = c.max_gap.max(gap);
+                        if gap > period + Duration::from_millis(1) {
+                            c.late += 1;
+                        }
+                    }
+                    c.last_sync = Some(t);
+                    c.syncs += 1;
+                }
+            }
+            while let Ok(n) = c.general.recv(&mut buf) {
+                match Message::parse(&buf[..n]).map(|m| m.body) {
+                    Ok(Body::FollowUp { .. }) => c.follow_ups += 1,
+                    Ok(Body::DelayResp { .. }) => c.delay_resps += 1,
+                    Ok(Body::Signaling(s)) => {
+                        for t in s.tlvs {
+                            if let SignalingTlv::Grant(g) = t
+                                && g.duration > 0
+                            {
+                                c.granted += 1;
+                            }
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            if now >= *due && c.granted < 3 && !begun {
+                // Not (yet) granted: ask again, as a real client would, once a period later.
+                *due += Duration::from_millis(500);
+                let msg = Message {
+                    header: header(c.port, c.seq),
+                    body: Body::Signaling(Signaling {
+                        target_port: PortIdentity::WILDCARD,
+                        tlvs: tlvs.clone(),
+                    }),
+                };
+                c.seq = c.seq.next();
+                send(&c.general, GENERAL, &msg);
+            } else if now >= *due && c.granted >= 3 {
+                *due += period;
+                let msg = Message {
+                    header: header(c.port, c.seq),
+                    body: Body::DelayReq {
+                        origin_timestamp: PtpTimestamp::ZERO,
+                    },
+                };
+                c.seq = c.seq.next();
+                send(&c.event, EVENT, &msg);
+            }
+        }
+        std::thread::sleep(Duration::from_micros(200));
+    }
+    let secs = o.seconds as f64;
+    let cpu = (crate::bench_server::process_cpu_ns(pid) - cpu0) as f64 / 1e9;
+    let generator = (crate::bench_server::thread_cpu_ns() - gen0) as f64 / 1e9;
+    let served = clients.iter().filter(|c| c.granted >= 3).count();
+    let (syncs, fups, resps, late): (u64, u64, u64, u64) =
+        clients.iter().fold((0, 0, 0, 0), |a, c| {
+            (
+                a.0 + c.syncs,
+                a.1 + c.follow_ups,
+                a.2 + c.delay_resps,
+                a.3 + c.late,
+            )
+        });
+    let max_gap = clients.iter().map(|c| c.max_gap).max().unwrap_or_default();
+    let sent = syncs + fups + resps;
+    println!(
+        "meridiand PTP server, {} clients at 2^{} s ({:.0}/s each), {} s: {served} granted; \
+         {:.0} Sync, {:.0} Follow_Up, {:.0} Delay_Resp per second; {late} late Syncs \
+         (gap > period + 1 ms), longest gap {:.2} ms; server CPU {:.1} % of a core, \
+         {:.2} µs per message sent ({:.0} messages/s in and out); clients' CPU {:.0} %",
+        o.clients,
+        o.log_rate,
+        1.0 / period.as_secs_f64(),
+        o.seconds,
+        syncs as f64 / secs,
+        fups as f64 / secs,
+        resps as f64 / secs,
+        max_gap.as_secs_f64() * 1e3,
+        100.0 * cpu / secs,
+        cpu * 1e6 / sent.max(1) as f64,
+        (sent + resps) as f64 / secs,
+        100.0 * generator / secs
+    );
+    Ok(())
+}
