@@ -469,10 +469,7 @@ impl<C: Clock> Daemon<C> {
             // sub-millisecond timer into a busy loop (10× ptp4l's CPU per packet), rounding up
             // made a 128-per-second Sync up to a millisecond late.
             let us = wait.as_nanos_floor().clamp(0, 200_000_000) / 1_000;
-            let timeout = nix::sys::time::TimeSpec::new(
-                (us / 1_000_000) as i64,
-                ((us % 1_000_000) * 1_000) as i64,
-            );
+            let timeout = nix::sys::time::TimeSpec::new(us / 1_000_000, (us % 1_000_000) * 1_000);
             {
                 let mut fds: Vec<PollFd<'_>> = self
                     .sockets
