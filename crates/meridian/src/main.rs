@@ -130,6 +130,10 @@ enum BenchKind {
         /// Master seed.
         #[arg(long, default_value_t = 1)]
         seed: u64,
+        /// Scenarios run at once (each is one deterministic simulation: the figures do not
+        /// change, the wall time does).
+        #[arg(long, default_value_t = std::thread::available_parallelism().map_or(1, std::num::NonZero::get))]
+        threads: usize,
         /// Shorter runs (the lengths the tests use).
         #[arg(long)]
         quick: bool,
@@ -261,9 +265,14 @@ fn main() -> std::process::ExitCode {
             Ok(())
         }
         Command::Bench {
-            what: BenchKind::Ptp { seed, quick },
+            what:
+                BenchKind::Ptp {
+                    seed,
+                    quick,
+                    threads,
+                },
         } => {
-            bench_ptp::run(seed, quick);
+            bench_ptp::run(seed, quick, threads);
             Ok(())
         }
         Command::Bench {
