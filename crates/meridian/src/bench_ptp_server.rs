@@ -18,9 +18,26 @@ use meridian_proto::ptp::{
 use meridian_proto::time::PtpTimestamp;
 
 const SERVER: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 20);
-const EVENT: u16 = 11419;
-const GENERAL: u16 = 11420;
 const DOMAIN: u8 = 44;
+
+/// The server under load.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Against {
+    /// meridiand (on ports 11419/11420).
+    Meridiand,
+    /// linuxptp's ptp4l as a unicast server (`masterOnly`, `unicast_listen`) on `lo`, ports
+    /// 319/320, software timestamps, without the right to adjust any clock.
+    Ptp4l,
+}
+
+impl Against {
+    fn ports(self) -> (u16, u16) {
+        match self {
+            Self::Meridiand => (11419, 11420),
+            Self::Ptp4l => (319, 320),
+        }
+    }
+}
 
 /// What to measure.
 pub(crate) struct PtpServerBench {
@@ -32,6 +49,8 @@ pub(crate) struct PtpServerBench {
     pub seconds: u64,
     /// The CPU the clients run on; the server gets the others.
     pub load_cpu: usize,
+    /// The server.
+    pub against: Against,
 }
 
 /// One synthetic client.
@@ -65,6 +84,27 @@ fn send(socket: &UdpSocket, to: u16, msg: &Message) {
     let _ = socket.send_to(&msg.to_vec(), SocketAddrV4::new(SERVER, to));
 }
 
+/// A client socket on `addr`:`port`, beside a server's wildcard socket on the same port
+/// (ptp4l binds 0.0.0.0 with SO_REUSEADDR): datagrams to `addr` come here.
+fn client_socket(addr: Ipv4Addr, port: u16) -> std::io::Result<UdpSocket> {
+    use nix::sys::socket::{
+        AddressFamily, SockFlag, SockType, SockaddrIn, bind, setsockopt, socket, sockopt,
+    };
+    use std::os::fd::AsRawFd;
+    let fd = socket(
+        AddressFamily::Inet,
+        SockType::Datagram,
+        SockFlag::SOCK_CLOEXEC,
+        None,
+    )?;
+    setsockopt(&fd, sockopt::ReuseAddr, &true)?;
+    bind(
+        fd.as_raw_fd(),
+        &SockaddrIn::from(SocketAddrV4::new(addr, port)),
+    )?;
+    Ok(UdpSocket::from(fd))
+}
+
 /// One datagram and its kernel receive time (CLOCK_REALTIME), if one is waiting.
 fn recv_stamped(socket: &UdpSocket, buf: &mut [u8]) -> Option<(usize, Duration)> {
     use nix::sys::socket::{ControlMessageOwned, MsgFlags, SockaddrIn, recvmsg};
@@ -93,7 +133,9 @@ pub(crate) fn run(o: &PtpServerBench) -> Result<(), String> {
     let dir = std::env::temp_dir().join(format!("meridian-bench-ptp-{}", std::process::id()));
     std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
     let r = measure(o, &dir);
-    let _ = std::fs::remove_dir_all(&dir);
+    if std::env::var_os("MERIDIAN_BENCH_KEEP").is_none() {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
     r
 }
 
@@ -105,6 +147,9 @@ fn measure(o: &PtpServerBench, dir: &Path) -> Result<(), String> {
         include_str!("../../../examples/atr-time-profile/license.txt"),
     )
     .map_err(|e| e.to_string())?;
+    if o.against == Against::Ptp4l {
+        return measure_ptp4l(o, dir);
+    }
     let cfg = dir.join("server.cfg");
     std::fs::write(
         &cfg,
@@ -123,7 +168,7 @@ fn measure(o: &PtpServerBench, dir: &Path) -> Result<(), String> {
         .args(["-c", &crate::bench_server::server_cpus(o.load_cpu)])
         .arg(md)
         .args(["--config", &s(&cfg), "--license", &s(&license)])
-        .args(["--ptp-ports", &format!("{EVENT},{GENERAL}")])
+        .args(["--ptp-ports", "11419,11420"])
         .stdout(Stdio::null())
         .stderr(log)
         .spawn()
@@ -135,13 +180,59 @@ fn measure(o: &PtpServerBench, dir: &Path) -> Result<(), String> {
     result
 }
 
+/// ptp4l as the server, pinned like meridiand, without clock rights.
+fn measure_ptp4l(o: &PtpServerBench, dir: &Path) -> Result<(), String> {
+    let conf = dir.join("ptp4l.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "[global]\ndomainNumber {DOMAIN}\nnetwork_transport UDPv4\ntime_stamping software\n\
+             delay_mechanism E2E\ntwoStepFlag 1\nmasterOnly 1\nunicast_listen 1\n\
+             inhibit_multicast_service 1\nhybrid_e2e 1\nfree_running 1\nclockClass 6\n\
+             logSyncInterval {r}\nlogMinDelayReqInterval {r}\nuds_address {d}/ptp4l.sock\n\
+             [lo]\n",
+            r = o.log_rate,
+            d = dir.display()
+        ),
+    )
+    .map_err(|e| e.to_string())?;
+    let log = std::fs::File::create(dir.join("ptp4l.log")).map_err(|e| e.to_string())?;
+    let s = |p: &Path| p.to_string_lossy().into_owned();
+    let mut child = Command::new("taskset")
+        .args(["-c", &crate::bench_server::server_cpus(o.load_cpu)])
+        .args([
+            "setpriv",
+            "--bounding-set",
+            "-sys_time",
+            "--inh-caps",
+            "-sys_time",
+            "--",
+            "ptp4l",
+            "-f",
+            &s(&conf),
+            "-m",
+        ])
+        .stdout(log.try_clone().map_err(|e| e.to_string())?)
+        .stderr(log)
+        .spawn()
+        .map_err(|e| format!("taskset ptp4l: {e}"))?;
+    let pid = child.id();
+    // ptp4l serves once it has taken the master role (its announce receipt timeout, ~6 s).
+    std::thread::sleep(Duration::from_secs(7));
+    let result = drive(o, pid);
+    let _ = child.kill();
+    let _ = child.wait();
+    result
+}
+
 fn drive(o: &PtpServerBench, pid: u32) -> Result<(), String> {
+    let (event_port, general_port) = o.against.ports();
     std::thread::sleep(Duration::from_millis(500));
     let period = Duration::from_secs_f64(2f64.powi(o.log_rate.into()));
     let mut clients: Vec<Client> = (0..o.clients)
         .map(|k| {
             let a = address(k);
-            let event = UdpSocket::bind((a, EVENT))?;
+            let event = client_socket(a, event_port)?;
             // Sync arrivals are judged by the kernel's receive time, not by when this loop
             // got round to the socket.
             nix::sys::socket::setsockopt(
@@ -150,7 +241,7 @@ fn drive(o: &PtpServerBench, pid: u32) -> Result<(), String> {
                 &true,
             )
             .map_err(std::io::Error::from)?;
-            let general = UdpSocket::bind((a, GENERAL))?;
+            let general = client_socket(a, general_port)?;
             event.set_nonblocking(true)?;
             general.set_nonblocking(true)?;
             let mut id = [0x4d, 0x42, 0, 0, 0, 0, 0, 0];
@@ -252,7 +343,7 @@ fn drive(o: &PtpServerBench, pid: u32) -> Result<(), String> {
                     }),
                 };
                 c.seq = c.seq.next();
-                send(&c.general, GENERAL, &msg);
+                send(&c.general, general_port, &msg);
             } else if now >= *due && c.granted >= 3 {
                 *due += period;
                 let msg = Message {
@@ -262,7 +353,7 @@ fn drive(o: &PtpServerBench, pid: u32) -> Result<(), String> {
                     },
                 };
                 c.seq = c.seq.next();
-                send(&c.event, EVENT, &msg);
+                send(&c.event, event_port, &msg);
             }
         }
         std::thread::sleep(Duration::from_micros(200));
@@ -271,6 +362,12 @@ fn drive(o: &PtpServerBench, pid: u32) -> Result<(), String> {
     let cpu = (crate::bench_server::process_cpu_ns(pid) - cpu0) as f64 / 1e9;
     let generator = (crate::bench_server::thread_cpu_ns() - gen0) as f64 / 1e9;
     let served = clients.iter().filter(|c| c.granted >= 3).count();
+    // Clients that got at least 90 % of the Syncs they asked for.
+    let expected = secs / period.as_secs_f64();
+    let full = clients
+        .iter()
+        .filter(|c| c.syncs as f64 >= 0.9 * expected)
+        .count();
     let (syncs, fups, resps, late): (u64, u64, u64, u64) =
         clients.iter().fold((0, 0, 0, 0), |a, c| {
             (
@@ -283,10 +380,11 @@ fn drive(o: &PtpServerBench, pid: u32) -> Result<(), String> {
     let max_gap = clients.iter().map(|c| c.max_gap).max().unwrap_or_default();
     let sent = syncs + fups + resps;
     println!(
-        "meridiand PTP server, {} clients at 2^{} s ({:.0}/s each), {} s: {served} granted; \
+        "{:?} PTP server, {} clients at 2^{} s ({:.0}/s each), {} s: {served} granted, {full} served at the rate asked; \
          {:.0} Sync, {:.0} Follow_Up, {:.0} Delay_Resp per second; {late} late Syncs \
          (gap > period + 1 ms), longest gap {:.2} ms; server CPU {:.1} % of a core, \
          {:.2} µs per message sent ({:.0} messages/s in and out); clients' CPU {:.0} %",
+        o.against,
         o.clients,
         o.log_rate,
         1.0 / period.as_secs_f64(),

@@ -175,6 +175,9 @@ enum BenchKind {
         /// The CPU the clients run on; the server gets the others.
         #[arg(long, default_value_t = 0)]
         load_cpu: usize,
+        /// Load linuxptp's ptp4l (as a unicast server on `lo`) instead of meridiand.
+        #[arg(long)]
+        ptp4l: bool,
     },
     /// Codec throughput: messages parsed per second.
     Codec {
@@ -301,12 +304,18 @@ fn main() -> std::process::ExitCode {
                     log_rate,
                     seconds,
                     load_cpu,
+                    ptp4l,
                 },
         } => bench_ptp_server::run(&bench_ptp_server::PtpServerBench {
             clients,
             log_rate,
             seconds,
             load_cpu,
+            against: if ptp4l {
+                bench_ptp_server::Against::Ptp4l
+            } else {
+                bench_ptp_server::Against::Meridiand
+            },
         })
         .map_err(Into::into),
         Command::Bench {
