@@ -376,16 +376,8 @@ impl NtpNode {
         bytes: &[u8],
         rx: Timestamp,
     ) {
-        let packet = match Packet::parse(bytes) {
-            Ok(p) => p,
-            Err(ntp::ParseError::NotHandled(_)) => {
-                self.drops.control += 1;
-                return;
-            }
-            Err(_) => {
-                self.drops.malformed += 1;
-                return;
-            }
+        let Some(packet) = serve::parse_counted(bytes, &mut self.drops) else {
+            return;
         };
         let auth = serve::Responder::authenticate(&self.config, bytes, &packet);
         let header = edge::bounded(packet.header);

@@ -38,6 +38,21 @@ pub fn is_request(bytes: &[u8]) -> bool {
         .is_some_and(|b| b & 7 == 3 || (b & 7 == 0 && (b >> 3) & 7 == 1))
 }
 
+/// Decodes a datagram; what cannot be is counted by reason (mode 6/7 queries apart).
+pub(super) fn parse_counted<'a>(bytes: &'a [u8], drops: &mut NtpDrops) -> Option<Packet<'a>> {
+    match Packet::parse(bytes) {
+        Ok(p) => Some(p),
+        Err(ntp::ParseError::NotHandled(_)) => {
+            drops.control += 1;
+            None
+        }
+        Err(_) => {
+            drops.malformed += 1;
+            None
+        }
+    }
+}
+
 /// What a reply says about the server: the system variables as served.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Served {
@@ -325,17 +340,7 @@ impl ServerShard {
         rx: Timestamp,
         out: &mut [u8; REPLY_MAX],
     ) -> Option<Reply> {
-        let packet = match Packet::parse(bytes) {
-            Ok(p) => p,
-            Err(ntp::ParseError::NotHandled(_)) => {
-                self.drops.control += 1;
-                return None;
-            }
-            Err(_) => {
-                self.drops.malformed += 1;
-                return None;
-            }
-        };
+        let packet = parse_counted(bytes, &mut self.drops)?;
         let auth = Responder::authenticate(&self.config, bytes, &packet);
         let header = super::edge::bounded(packet.header);
         if header.mode != Mode::Client {
