@@ -57,6 +57,9 @@ enum Command {
         /// Plot TE (and MTIE/TDEV beside it) to FILE.png or FILE.svg.
         #[arg(long)]
         plot: Option<PathBuf>,
+        /// Write every device's time and frequency error, one row a second, to FILE.csv.
+        #[arg(long, value_name = "FILE.csv")]
+        series: Option<PathBuf>,
         /// Write the simulated traffic as pcap.
         #[arg(long)]
         pcap: Option<PathBuf>,
@@ -196,6 +199,7 @@ fn main() -> std::process::ExitCode {
             seed,
             json,
             plot,
+            series,
             pcap,
             shell,
         } => lab::run(&lab::LabOptions {
@@ -204,6 +208,7 @@ fn main() -> std::process::ExitCode {
             seed,
             json,
             plot,
+            series,
             pcap,
             shell,
         }),

@@ -796,3 +796,55 @@ fn lab_once(dir: &std::path::Path) -> Value {
     std::fs::remove_dir_all(dir).ok();
     r
 }
+
+#[test]
+fn the_series_holds_every_devices_samples_and_agrees_with_the_report() {
+    // atr-time-profile: warm-up 1800 s of a 3600-s run, cut to 2000 s (200 samples after it).
+    let dir = format!(
+        "{}/../../examples/atr-time-profile",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let csv = std::env::temp_dir().join(format!("meridian-series-{}.csv", std::process::id()));
+    let out = Command::new(env!("CARGO_BIN_EXE_meridian"))
+        .args(["lab", &dir, "--duration", "2000", "--json", "-", "--series"])
+        .arg(&csv)
+        .output()
+        .expect("run meridian lab");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let text = std::fs::read_to_string(&csv).unwrap();
+    let _ = std::fs::remove_file(&csv);
+    let mut lines = text.lines();
+    assert_eq!(lines.next(), Some("device,t_s,te_ns,freq_error_ppb,up"));
+    let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
+    for d in report["devices"].as_array().unwrap() {
+        let name = d["name"].as_str().unwrap();
+        let mine: Vec<&Vec<&str>> = rows.iter().filter(|r| r[0] == name).collect();
+        // One row a second of the run.
+        assert!(
+            (1999..=2001).contains(&mine.len()),
+            "{name}: {} rows",
+            mine.len()
+        );
+        let after: Vec<f64> = mine
+            .iter()
+            .filter(|r| r[1].parse::<f64>().unwrap() >= 1800.0 && r[4] == "1")
+            .map(|r| r[2].parse::<f64>().unwrap())
+            .collect();
+        assert_eq!(
+            after.len() as u64,
+            d["te_ns"]["samples"].as_u64().unwrap(),
+            "{name}"
+        );
+        let mean = after.iter().sum::<f64>() / after.len() as f64;
+        let reported = d["te_ns"]["mean"].as_f64().unwrap();
+        assert!(
+            (mean - reported).abs() <= 1e-3 * reported.abs().max(1.0),
+            "{name}: series mean {mean} ns, report {reported} ns"
+        );
+    }
+}

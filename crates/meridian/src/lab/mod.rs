@@ -30,6 +30,7 @@ pub(crate) struct LabOptions {
     pub(crate) seed: Option<u64>,
     pub(crate) json: Option<String>,
     pub(crate) plot: Option<PathBuf>,
+    pub(crate) series: Option<PathBuf>,
     pub(crate) pcap: Option<PathBuf>,
     pub(crate) shell: Option<String>,
 }
@@ -230,6 +231,9 @@ pub(crate) fn run(o: &LabOptions) -> Result<(), Box<dyn Error>> {
     if let Some(p) = &o.plot {
         plot(sim, &nodes, p, at(warmup))?;
     }
+    if let Some(p) = &o.series {
+        series(sim, &nodes, p).map_err(|e| format!("{}: {e}", p.display()))?;
+    }
     if let Some(device) = &o.shell {
         shell(sim, &nodes, &devices, device)?;
     }
@@ -288,6 +292,28 @@ fn report(
         }));
     }
     json!({"devices": out, "events": events})
+}
+
+/// Writes every device's samples (one a second) as CSV: simulated seconds since the start, time
+/// error (clock minus true time) and frequency error, and whether the device was running.
+fn series(sim: &Simulator, nodes: &BTreeMap<String, NodeId>, path: &Path) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut f = std::io::BufWriter::new(std::fs::File::create(path)?);
+    writeln!(f, "device,t_s,te_ns,freq_error_ppb,up")?;
+    let start = at(0);
+    for (name, node) in nodes {
+        for s in sim.samples(*node) {
+            writeln!(
+                f,
+                "{name},{},{:.3},{:.4},{}",
+                (s.at - start).as_secs_f64(),
+                s.te.as_nanos_f64(),
+                s.freq_error_ppb,
+                u8::from(s.up)
+            )?;
+        }
+    }
+    f.flush()
 }
 
 /// Fewer one-second samples than this after the warm-up and the summary says so.
