@@ -198,10 +198,11 @@ impl Workers {
                     reftime: self.last.served.reftime,
                     ..served
                 } == self.last.served);
-        if same_served && clock == self.last.clock && *ntp.config() == *self.last.config {
+        let same_config = *ntp.config() == *self.last.config;
+        if same_served && clock == self.last.clock && same_config {
             return;
         }
-        if *ntp.config() != *self.last.config {
+        if !same_config {
             self.last.config = Arc::new(ntp.config().clone());
         }
         self.last.served = served;

@@ -8,7 +8,6 @@
 
 use std::net::{Ipv4Addr, SocketAddrV4, UdpSocket};
 use std::path::Path;
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use meridian_proto::ptp::{
@@ -163,21 +162,20 @@ fn measure(o: &PtpServerBench, dir: &Path) -> Result<(), String> {
     .map_err(|e| e.to_string())?;
     let md = crate::bench_server::meridiand()?;
     let s = |p: &Path| p.to_string_lossy().into_owned();
-    let log = std::fs::File::create(dir.join("meridiand.log")).map_err(|e| e.to_string())?;
-    let mut child = Command::new("taskset")
-        .args(["-c", &crate::bench_server::server_cpus(o.load_cpu)])
-        .arg(md)
-        .args(["--config", &s(&cfg), "--license", &s(&license)])
-        .args(["--ptp-ports", "11419,11420"])
-        .stdout(Stdio::null())
-        .stderr(log)
-        .spawn()
-        .map_err(|e| format!("taskset meridiand: {e}"))?;
-    let pid = child.id();
-    let result = drive(o, pid);
-    let _ = child.kill();
-    let _ = child.wait();
-    result
+    let server = crate::bench_server::spawn(
+        &crate::bench_server::server_cpus(o.load_cpu),
+        &[
+            &s(&md),
+            "--config",
+            &s(&cfg),
+            "--license",
+            &s(&license),
+            "--ptp-ports",
+            "11419,11420",
+        ],
+        &dir.join("meridiand.log"),
+    )?;
+    drive(o, server.0.id())
 }
 
 /// ptp4l as the server, pinned like meridiand, without clock rights.
@@ -196,11 +194,10 @@ fn measure_ptp4l(o: &PtpServerBench, dir: &Path) -> Result<(), String> {
         ),
     )
     .map_err(|e| e.to_string())?;
-    let log = std::fs::File::create(dir.join("ptp4l.log")).map_err(|e| e.to_string())?;
     let s = |p: &Path| p.to_string_lossy().into_owned();
-    let mut child = Command::new("taskset")
-        .args(["-c", &crate::bench_server::server_cpus(o.load_cpu)])
-        .args([
+    let server = crate::bench_server::spawn(
+        &crate::bench_server::server_cpus(o.load_cpu),
+        &[
             "setpriv",
             "--bounding-set",
             "-sys_time",
@@ -211,18 +208,12 @@ fn measure_ptp4l(o: &PtpServerBench, dir: &Path) -> Result<(), String> {
             "-f",
             &s(&conf),
             "-m",
-        ])
-        .stdout(log.try_clone().map_err(|e| e.to_string())?)
-        .stderr(log)
-        .spawn()
-        .map_err(|e| format!("taskset ptp4l: {e}"))?;
-    let pid = child.id();
+        ],
+        &dir.join("ptp4l.log"),
+    )?;
     // ptp4l serves once it has taken the master role (its announce receipt timeout, ~6 s).
     std::thread::sleep(Duration::from_secs(7));
-    let result = drive(o, pid);
-    let _ = child.kill();
-    let _ = child.wait();
-    result
+    drive(o, server.0.id())
 }
 
 fn drive(o: &PtpServerBench, pid: u32) -> Result<(), String> {

@@ -10,7 +10,7 @@ use std::io::{IoSlice, IoSliceMut};
 use std::net::{Ipv4Addr, SocketAddrV4, UdpSocket};
 use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -73,7 +73,7 @@ pub(crate) fn thread_cpu_ns() -> u64 {
 }
 
 /// A server process, killed on drop.
-struct Server(Child);
+pub(crate) struct Server(pub(crate) Child);
 
 impl Drop for Server {
     fn drop(&mut self) {
@@ -92,12 +92,13 @@ pub(crate) fn server_cpus(load_cpu: usize) -> String {
     others.join(",")
 }
 
-fn spawn(cpus: &str, program: &[&str], log: &Path) -> Result<Server, String> {
+/// `program` pinned to `cpus`, its output (both streams) to `log`.
+pub(crate) fn spawn(cpus: &str, program: &[&str], log: &Path) -> Result<Server, String> {
     let out = std::fs::File::create(log).map_err(|e| e.to_string())?;
     let child = Command::new("taskset")
         .args(["-c", cpus])
         .args(program)
-        .stdout(Stdio::null())
+        .stdout(out.try_clone().map_err(|e| e.to_string())?)
         .stderr(out)
         .spawn()
         .map_err(|e| format!("taskset {}: {e}", program.join(" ")))?;
