@@ -97,6 +97,24 @@ quantity!(
     "a shape above 0, up to 1000000"
 );
 
+quantity!(
+    /// A time-error budget, ns: above 0, up to 1 s.
+    TeBudget,
+    |v| v > 0.0 && v <= 1e9,
+    "a budget above 0, up to 1000000000 ns"
+);
+quantity!(
+    /// A frequency-error budget, ppb: above 0, up to 1000 ppm.
+    FreqBudget,
+    |v| v > 0.0 && v <= 1e6,
+    "a budget above 0, up to 1000000 ppb"
+);
+
+/// The G.8271.1 end-application time-error budget, ns: the default for time recovery.
+pub const DEFAULT_TE_BUDGET_NS: f64 = 1500.0;
+/// The default frequency-error budget of a frequency-recovering (ACR) device, ppb.
+pub const DEFAULT_FREQ_BUDGET_PPB: f64 = 16.0;
+
 /// A number of switches on a path: each costs a draw per packet.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
 #[serde(try_from = "i64")]
@@ -139,6 +157,12 @@ pub struct Topology {
     duration: Option<Spanned<Seconds>>,
     /// Statistics start here; default a quarter of the run.
     warmup: Option<Spanned<Seconds>>,
+    /// The time-error budget drawn on plots of time-recovering devices, ns (default
+    /// [`DEFAULT_TE_BUDGET_NS`]).
+    te_budget_ns: Option<TeBudget>,
+    /// The frequency-error budget drawn on plots of frequency-recovering devices, ppb (default
+    /// [`DEFAULT_FREQ_BUDGET_PPB`]).
+    freq_budget_ppb: Option<FreqBudget>,
     /// LAN segments by name.
     #[serde(default)]
     pub segments: Vec<Spanned<String>>,
@@ -419,7 +443,20 @@ impl Topology {
         self.duration.as_ref().map_or(3600, |d| d.get_ref().0)
     }
 
-    /// When statistics start, if the file says.
+    /// The time-error budget, ns.
+    #[must_use]
+    pub fn te_budget_ns(&self) -> f64 {
+        self.te_budget_ns.map_or(DEFAULT_TE_BUDGET_NS, |b| b.0)
+    }
+
+    /// The frequency-error budget, ppb.
+    #[must_use]
+    pub fn freq_budget_ppb(&self) -> f64 {
+        self.freq_budget_ppb
+            .map_or(DEFAULT_FREQ_BUDGET_PPB, |b| b.0)
+    }
+
+    /// Where statistics start, if the file says.
     #[must_use]
     pub fn warmup(&self) -> Option<i64> {
         self.warmup.as_ref().map(|w| w.get_ref().0)
