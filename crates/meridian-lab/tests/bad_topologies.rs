@@ -86,6 +86,19 @@ fn numbers_out_of_range_are_refused_at_their_line() {
     refused(&osc("phase_us = 1e20"), Some(4), "µs");
     refused(&osc("ppb = 1e12"), Some(4), "ppb");
     refused(&osc("wander_ppb = -1"), Some(4), "ppb/√s");
+    // Plot budgets: above zero and finite.
+    let top = |field: &str| BASE.replace("duration = 100", &format!("duration = 100\n{field}"));
+    refused(&top("te_budget_ns = 0"), Some(3), "budget above 0");
+    refused(&top("te_budget_ns = nan"), Some(3), "budget above 0");
+    refused(&top("freq_budget_ppb = -16"), Some(3), "budget above 0");
+    let t = Topology::parse(
+        "topology.toml",
+        &top("te_budget_ns = 250\nfreq_budget_ppb = 4"),
+    )
+    .unwrap();
+    assert_eq!((t.te_budget_ns(), t.freq_budget_ppb()), (250.0, 4.0));
+    let t = Topology::parse("topology.toml", BASE).unwrap();
+    assert_eq!((t.te_budget_ns(), t.freq_budget_ppb()), (1500.0, 16.0));
 }
 
 #[test]

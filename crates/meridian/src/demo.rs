@@ -130,7 +130,7 @@ pub(crate) fn run(seed: u64, duration: u64, out: &Path) -> Result<(), Box<dyn st
         "seed 004 LAN",
         &mtie_series,
         &tdev_series,
-        Some(&g8263_mtie_mask()),
+        &[g8263_mtie_mask()],
     )?;
     println!(
         "wrote {}, {}, {}",

@@ -11,8 +11,7 @@ use meridian_lab::{Device, Topology};
 use meridian_proto::event::{Event, GrantChange};
 use meridian_proto::ntp_service::Reference;
 use meridian_proto::time::Timestamp;
-use meridian_sim::metrics::{decade_steps, mtie, percentile, summarize, tdev};
-use meridian_sim::plot::{Series, g8263_mtie_mask, plot_te, plot_wander};
+use meridian_sim::metrics::{percentile, summarize};
 use meridian_sim::{NodeId, Simulator};
 use meridian_vrp::device::{
     DeviceEngine, TraceBy, addresses, negotiate_state, negotiation_words, servo_words,
@@ -22,6 +21,8 @@ use meridian_vrp::session::Session;
 use serde_json::{Value, json};
 
 pub(crate) use meridian_lab::build::pdv_from_toml;
+
+mod plots;
 
 /// Options of `meridian lab`.
 pub(crate) struct LabOptions {
@@ -229,7 +230,12 @@ pub(crate) fn run(o: &LabOptions) -> Result<(), Box<dyn Error>> {
         None => summary(&report),
     }
     if let Some(p) = &o.plot {
-        plot(sim, &nodes, p, at(warmup))?;
+        // The directory's name names the scenario in the charts' titles.
+        let scenario = std::fs::canonicalize(&o.dir)
+            .ok()
+            .and_then(|d| d.file_name().map(|n| n.to_string_lossy().into_owned()))
+            .unwrap_or_else(|| "lab".into());
+        plots::plot(sim, &nodes, &topo, &scenario, p, at(warmup))?;
     }
     if let Some(p) = &o.series {
         series(sim, &nodes, p).map_err(|e| format!("{}: {e}", p.display()))?;
@@ -362,59 +368,6 @@ fn summary(report: &Value) {
     }
     let n = report["events"].as_array().map_or(0, Vec::len);
     println!("  {n} events (use --json for the full report)");
-}
-
-fn plot(
-    sim: &Simulator,
-    nodes: &BTreeMap<String, NodeId>,
-    path: &Path,
-    warmup: Timestamp,
-) -> Result<(), Box<dyn Error>> {
-    let (mut te, mut mt, mut td) = (Vec::new(), Vec::new(), Vec::new());
-    for (name, node) in nodes {
-        let samples: Vec<_> = sim.samples(*node).iter().filter(|s| s.up).collect();
-        let t0 = samples.first().map_or(Timestamp::EPOCH, |s| s.at);
-        te.push(Series {
-            name: name.clone(),
-            points: samples
-                .iter()
-                .map(|s| ((s.at - t0).as_secs_f64(), s.te.as_nanos_f64()))
-                .collect(),
-        });
-        let x: Vec<f64> = samples
-            .iter()
-            .filter(|s| s.at >= warmup)
-            .map(|s| s.te.as_nanos_f64())
-            .collect();
-        let taus = decade_steps(x.len() / 3);
-        mt.push(Series {
-            name: name.clone(),
-            points: taus
-                .iter()
-                .filter_map(|&n| Some((n as f64, mtie(&x, n)?)))
-                .collect(),
-        });
-        td.push(Series {
-            name: name.clone(),
-            points: taus
-                .iter()
-                .filter_map(|&n| Some((n as f64, tdev(&x, n)?)))
-                .collect(),
-        });
-    }
-    plot_te(path, "Time error", &te)?;
-    let stem = path
-        .file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let ext = path
-        .extension()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let wander = path.with_file_name(format!("{stem}-wander.{ext}"));
-    plot_wander(&wander, "lab", &mt, &td, Some(&g8263_mtie_mask()))?;
-    eprintln!("wrote {} and {}", path.display(), wander.display());
-    Ok(())
 }
 
 /// The VRP shell of one simulated device after the run.
