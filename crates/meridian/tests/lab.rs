@@ -77,8 +77,17 @@ fn acr_dual_server_fails_over_and_returns() {
         vec!["local (no usable server)", "server1", "server2", "server1"],
         "{switches:?}"
     );
-    // ACR recovers frequency: its error stays within G.8265.1's 16 ppb after the warm-up.
+    // ACR recovers frequency: its error stays within G.8265.1's 16 ppb after the warm-up, and
+    // that, not its servo's phase test, is what the report judges it by.
     assert!(c["freq_error_ppb"]["p99"].as_f64().unwrap() < 16.0, "{c}");
+    assert_eq!(c["role"], "frequency");
+    assert_eq!(c["budget"]["quantity"], "freq_error_ppb");
+    assert_eq!(c["budget"]["limit"], 16.0);
+    assert_eq!(c["budget"]["met"], true, "{c}");
+    for server in ["DeviceA", "DeviceB"] {
+        assert_eq!(device(&r, server)["role"], "reference");
+        assert!(device(&r, server)["budget"].is_null());
+    }
     assert!(!r["ntp"].is_object());
 }
 
@@ -95,6 +104,8 @@ fn atr_time_profile_locks_through_queueing() {
         "{c}"
     );
     assert_eq!(te["samples"], 1801, "{c}");
+    assert_eq!(c["budget"]["met"], true, "{c}");
+    assert_eq!(c["holdover_s"], 0.0, "{c}");
 }
 
 /// The kernel-stack example: the phase is held from the first exchanges while the frequency is
@@ -487,6 +498,25 @@ fn clock_source_selection_follows_priorities_and_availability() {
             .unwrap_or_else(|| panic!("{servo:?}"));
         assert!(locked.0 < from + 60, "{servo:?}");
     }
+    // The report adds up the holdover: the PTP path was down from 1800 s to 2400 s.
+    let c = device(&r, "Client");
+    let held = c["holdover_s"].as_f64().unwrap();
+    assert!(
+        (595.0..=610.0).contains(&held),
+        "holdover {held} s: {servo:?}"
+    );
+    assert!(
+        servo
+            .iter()
+            .any(|(t, d)| (1800..1810).contains(t) && d == "holdover"),
+        "{servo:?}"
+    );
+    // A time-recovering device judged against the time budget: the failure took it outside.
+    assert_eq!(c["role"], "time");
+    assert_eq!(c["budget"]["quantity"], "te_ns");
+    assert_eq!(c["budget"]["met"], false, "{c}");
+    assert_eq!(device(&r, "NtpServer")["role"], "reference");
+    assert_eq!(device(&r, "NtpServer")["holdover_s"], 0.0);
 }
 
 /// The same device, both engines running, over the same 1200 s: with NTP's priority better it

@@ -10,6 +10,7 @@ use meridian_lab::build::at;
 use meridian_lab::{Device, Topology};
 use meridian_proto::event::{Event, GrantChange};
 use meridian_proto::ntp_service::Reference;
+use meridian_proto::servo::ServoState;
 use meridian_proto::time::Timestamp;
 use meridian_sim::metrics::{percentile, summarize};
 use meridian_sim::{NodeId, Simulator};
@@ -21,8 +22,10 @@ use meridian_vrp::session::Session;
 use serde_json::{Value, json};
 
 pub(crate) use meridian_lab::build::pdv_from_toml;
+use role::Role;
 
 mod plots;
+mod role;
 
 /// Options of `meridian lab`.
 pub(crate) struct LabOptions {
@@ -147,6 +150,7 @@ pub(crate) fn run(o: &LabOptions) -> Result<(), Box<dyn Error>> {
     let mut events: Vec<Value> = Vec::new();
     let names: BTreeMap<NodeId, String> = nodes.iter().map(|(n, id)| (*id, n.clone())).collect();
     lab.sim.record_events();
+    let mut holdover: BTreeMap<NodeId, Holdover> = BTreeMap::new();
     let progress = std::io::stderr().is_terminal();
     for t in 0..=duration {
         lab.run_to(t)?;
@@ -179,6 +183,9 @@ pub(crate) fn run(o: &LabOptions) -> Result<(), Box<dyn Error>> {
         let sim = &mut lab.sim;
         // The engines' own events, as they happened (to the nanosecond), filed by second.
         for (when, node, e) in sim.take_events() {
+            if let Event::PtpServo(state) = e {
+                holdover.entry(node).or_default().servo(when, state);
+            }
             let Some((kind, detail)) = report_event(&e) else {
                 continue;
             };
@@ -223,7 +230,16 @@ pub(crate) fn run(o: &LabOptions) -> Result<(), Box<dyn Error>> {
     let sim = &mut lab.sim;
     sim.finish_capture()?;
 
-    let report = report(sim, &nodes, at(warmup), events);
+    let end = at(duration);
+    let holdover: BTreeMap<NodeId, f64> = holdover
+        .into_iter()
+        .map(|(n, h)| (n, h.total_s(end)))
+        .collect();
+    let budgets = Budgets {
+        te_ns: topo.te_budget_ns(),
+        freq_ppb: topo.freq_budget_ppb(),
+    };
+    let report = report(sim, &nodes, at(warmup), events, &holdover, budgets);
     match o.json.as_deref() {
         Some("-") => println!("{}", serde_json::to_string_pretty(&report)?),
         Some(path) => std::fs::write(path, serde_json::to_string_pretty(&report)? + "\n")?,
@@ -246,11 +262,48 @@ pub(crate) fn run(o: &LabOptions) -> Result<(), Box<dyn Error>> {
     Ok(())
 }
 
+/// Time a device's servo spent in holdover.
+#[derive(Default)]
+struct Holdover {
+    since: Option<Timestamp>,
+    total: meridian_proto::time::Duration,
+}
+
+impl Holdover {
+    fn servo(&mut self, when: Timestamp, state: ServoState) {
+        match (state == ServoState::Holdover, self.since) {
+            (true, None) => self.since = Some(when),
+            (false, Some(since)) => {
+                self.total += when - since;
+                self.since = None;
+            }
+            _ => {}
+        }
+    }
+
+    /// Seconds in holdover, counting one still running at `end`.
+    fn total_s(&self, end: Timestamp) -> f64 {
+        let open = self
+            .since
+            .map_or(meridian_proto::time::Duration::ZERO, |s| end - s);
+        (self.total + open).as_secs_f64()
+    }
+}
+
+/// What the devices are judged against after the warm-up.
+#[derive(Clone, Copy)]
+struct Budgets {
+    te_ns: f64,
+    freq_ppb: f64,
+}
+
 fn report(
     sim: &mut Simulator,
     nodes: &BTreeMap<String, NodeId>,
     warmup: Timestamp,
     events: Vec<Value>,
+    holdover: &BTreeMap<NodeId, f64>,
+    budgets: Budgets,
 ) -> Value {
     let mut out = Vec::new();
     for (name, node) in nodes {
@@ -289,12 +342,36 @@ fn report(
             .filter(|s| s.at >= warmup && s.up)
             .map(|s| s.freq_error_ppb.abs())
             .collect();
+        let freq_p99 = percentile(&freq, 99.0);
+        // A device is judged by what it recovers: time error for time, frequency error for
+        // frequency (an ACR client's phase is arbitrary, and its servo's lock is a phase test).
+        let role = role::role(e);
+        let budget = match role {
+            Role::Reference => None,
+            Role::Time => Some((
+                "te_ns",
+                budgets.te_ns,
+                te.as_ref().and_then(|t| t["p99"].as_f64()),
+            )),
+            Role::Frequency => Some(("freq_error_ppb", budgets.freq_ppb, freq_p99)),
+        }
+        .map(|(quantity, limit, p99)| {
+            json!({
+                "quantity": quantity,
+                "limit": limit,
+                "p99": p99,
+                "met": p99.is_some_and(|p| p <= limit),
+            })
+        });
         out.push(json!({
             "name": name,
+            "role": role.word(),
             "ntp": ntp,
             "ptp": ptp,
             "te_ns": te,
-            "freq_error_ppb": percentile(&freq, 99.0).map(|p| json!({"p99": p})),
+            "freq_error_ppb": freq_p99.map(|p| json!({"p99": p})),
+            "holdover_s": holdover.get(node).copied().unwrap_or(0.0),
+            "budget": budget,
         }));
     }
     json!({"devices": out, "events": events})
@@ -340,16 +417,46 @@ fn summary(report: &Value) {
         let te = &d["te_ns"];
         let ntp = &d["ntp"];
         let ptp = &d["ptp"];
-        let mut line = format!(
-            "  {:<12} p99 |TE| {:>12}  mean {:>12}",
-            d["name"].as_str().unwrap_or(""),
-            te["p99"]
-                .as_f64()
-                .map_or("-".into(), |v| format!("{:.0} ns", v)),
-            te["mean"]
-                .as_f64()
-                .map_or("-".into(), |v| format!("{:+.0} ns", v))
-        );
+        let mut line = if d["role"] == "frequency" {
+            format!(
+                "  {:<12} p99 |FE| {:>12}  {:>17}",
+                d["name"].as_str().unwrap_or(""),
+                d["freq_error_ppb"]["p99"]
+                    .as_f64()
+                    .map_or("-".into(), |v| format!("{v:.2} ppb")),
+                ""
+            )
+        } else {
+            format!(
+                "  {:<12} p99 |TE| {:>12}  mean {:>12}",
+                d["name"].as_str().unwrap_or(""),
+                te["p99"]
+                    .as_f64()
+                    .map_or("-".into(), |v| format!("{:.0} ns", v)),
+                te["mean"]
+                    .as_f64()
+                    .map_or("-".into(), |v| format!("{:+.0} ns", v))
+            )
+        };
+        let b = &d["budget"];
+        if let Some(limit) = b["limit"].as_f64() {
+            let unit = if b["quantity"] == "te_ns" {
+                "ns"
+            } else {
+                "ppb"
+            };
+            line += &format!(
+                "  {} ±{limit} {unit}",
+                if b["met"] == true {
+                    "within"
+                } else {
+                    "OUTSIDE"
+                }
+            );
+        }
+        if let Some(h) = d["holdover_s"].as_f64().filter(|h| *h > 0.0) {
+            line += &format!("  holdover {h:.0} s");
+        }
         if !ntp.is_null() {
             line += &format!(
                 "  ntp: stratum {} ref {}",

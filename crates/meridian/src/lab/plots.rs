@@ -17,35 +17,7 @@ use meridian_sim::plot::{
 use meridian_sim::{NodeId, Simulator};
 use meridian_vrp::device::DeviceEngine;
 
-/// What a device does with time, as far as plots are concerned.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Role {
-    /// Recovers nothing (a grandmaster, an NTP reference): its error is its own oscillator's or
-    /// zero, and would only crowd the charts.
-    Reference,
-    /// Recovers time (ATR, NTP): judged by time error.
-    Time,
-    /// Recovers frequency only (ACR): judged by frequency error; its phase is arbitrary.
-    Frequency,
-}
-
-fn role(engine: Option<&DeviceEngine>) -> Role {
-    let Some(e) = engine else {
-        return Role::Reference;
-    };
-    if let Some(c) = e.ptp.as_ref().and_then(|p| p.client()) {
-        return if c.mode().recovers_time() {
-            Role::Time
-        } else {
-            Role::Frequency
-        };
-    }
-    if e.ntp.as_ref().is_some_and(|n| !n.associations().is_empty()) {
-        Role::Time
-    } else {
-        Role::Reference
-    }
-}
+use super::role::{Role, role};
 
 /// `path` with `-suffix` before its extension.
 fn beside(path: &Path, suffix: &str) -> PathBuf {
