@@ -40,7 +40,7 @@ impl Device {
                 return LabError::at(lf, None, last_line(&msg));
             }
             let mut e = LabError::at(file, Some(line), last_line(&msg));
-            e.detail = Some(near_caret(&msg));
+            e.detail = near_caret(&msg);
             e
         })?;
         Ok(Self {
@@ -57,16 +57,14 @@ fn last_line(msg: &str) -> String {
     msg.lines().last().unwrap_or(msg).to_string()
 }
 
-/// The echoed line and its caret, cut to 60 characters either side of the caret.
-fn near_caret(msg: &str) -> String {
+/// The echoed line and its caret, cut to 60 characters either side of the caret; `None` for
+/// an error without a caret (the one line says it all).
+fn near_caret(msg: &str) -> Option<String> {
     let lines: Vec<&str> = msg.lines().collect();
-    let caret = lines
+    let i = lines
         .iter()
         .position(|l| l.trim_start() == "^")
-        .filter(|&i| i > 0);
-    let Some(i) = caret else {
-        return msg.to_string();
-    };
+        .filter(|&i| i > 0)?;
     let column = lines[i].chars().count() - 1;
     let from = column.saturating_sub(60);
     let echo: String = lines[i - 1].chars().skip(from).take(120).collect();
@@ -75,7 +73,7 @@ fn near_caret(msg: &str) -> String {
         out += "\n";
         out += l;
     }
-    out
+    Some(out)
 }
 
 /// Reads every `<device>.cfg` of `dir`, in name order, with `license.txt` (if present) active
@@ -108,6 +106,20 @@ pub fn load_devices(dir: &Path) -> Result<Vec<Device>, LabError> {
             );
             LabError::at(&file, Some(line), "not UTF-8 text")
         })?;
+        // A configuration file ends with `return`: without it, it was cut short.
+        if let Some((n, _)) = text
+            .lines()
+            .enumerate()
+            .filter(|(_, l)| !l.trim().is_empty())
+            .last()
+            .filter(|(_, l)| l.trim() != "return")
+        {
+            return Err(LabError::at(
+                &file,
+                Some(n + 1),
+                "the configuration ends without `return` (cut short?)",
+            ));
+        }
         let name = f
             .file_stem()
             .map(|s| s.to_string_lossy().into_owned())

@@ -226,6 +226,30 @@ fn configuration_errors_name_the_line_and_cut_the_echo_near_the_caret() {
     )
     .unwrap_err();
     assert_eq!((e.file.as_str(), e.line), ("my license.txt", None), "{e}");
+    // An error without a caret is one line (it used to repeat itself under the echo).
+    let e = Device::load("D", "D.cfg", "sysname D\nptp-adaptive enable\n", None).unwrap_err();
+    assert_eq!(e.line, Some(2), "{e}");
+    assert!(e.detail.is_none() && !e.to_string().contains('\n'), "{e}");
+    assert!(e.message.contains("license"), "{e}");
+}
+
+#[test]
+fn a_configuration_file_cut_short_is_refused() {
+    let dir = std::env::temp_dir().join(format!("meridian-cut-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let src = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../examples/atr-time-profile");
+    for f in ["Client.cfg", "Server.cfg", "license.txt"] {
+        std::fs::copy(src.join(f), dir.join(f)).unwrap();
+    }
+    load_devices(&dir).unwrap();
+    let text = std::fs::read_to_string(dir.join("Client.cfg")).unwrap();
+    let cut: String = text.lines().take(8).map(|l| format!("{l}\n")).collect();
+    std::fs::write(dir.join("Client.cfg"), &cut).unwrap();
+    let e = load_devices(&dir).unwrap_err();
+    std::fs::remove_dir_all(&dir).ok();
+    assert!(e.file.ends_with("Client.cfg"), "{e}");
+    assert_eq!(e.line, Some(8), "{e}");
+    assert!(e.message.contains("without `return`"), "{e}");
 }
 
 #[test]
