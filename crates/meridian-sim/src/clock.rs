@@ -31,6 +31,10 @@ impl DisciplinedClock {
     #[must_use]
     pub fn read(&self, local: Timestamp) -> Timestamp {
         let dl = local - self.base_local;
+        // An undisciplined clock (a server, a reference) skips the product: it is zero.
+        if self.correction == 0.0 {
+            return self.base_value + dl;
+        }
         self.base_value + dl + dl.mul_f64(self.correction)
     }
 

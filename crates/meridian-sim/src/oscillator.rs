@@ -99,7 +99,8 @@ impl Oscillator {
 
     /// Appends segments until one starts after true time `t` (or local time, via `local`).
     fn extend_past(&mut self, beyond: impl Fn(&Segment) -> bool) {
-        if !self.wanders() {
+        // Nearly always there is nothing to add: say so before any arithmetic.
+        if !self.wanders() || self.segments.back().is_some_and(&beyond) {
             return;
         }
         let sigma = self.model.wander_ppb * 1e-9 * self.model.wander_step.as_secs_f64().sqrt();
@@ -119,7 +120,15 @@ impl Oscillator {
 
     fn segment_for_true(&mut self, t: Timestamp) -> Segment {
         self.extend_past(|s| s.true_start > t);
-        // The last segment starting at or before t.
+        // The last segment starting at or before t: nearly always the one before the newest
+        // (readings are of the present, and the newest was made just past it); else search.
+        let n = self.segments.len();
+        if n >= 2 {
+            let (a, b) = (self.segments[n - 2], self.segments[n - 1]);
+            if a.true_start <= t && t < b.true_start {
+                return a;
+            }
+        }
         let idx = self.segments.partition_point(|s| s.true_start <= t);
         self.segments[idx.saturating_sub(1)]
     }
@@ -133,8 +142,17 @@ impl Oscillator {
     /// `local_at(true_at(l)) >= l`.
     pub fn true_at(&mut self, local: Timestamp) -> Timestamp {
         self.extend_past(|s| s.local_start > local);
-        let idx = self.segments.partition_point(|s| s.local_start <= local);
-        let seg = self.segments[idx.saturating_sub(1)];
+        // As in `segment_for_true`: the one before the newest, unless the search says otherwise.
+        let n = self.segments.len();
+        let seg = if n >= 2
+            && self.segments[n - 2].local_start <= local
+            && local < self.segments[n - 1].local_start
+        {
+            self.segments[n - 2]
+        } else {
+            let idx = self.segments.partition_point(|s| s.local_start <= local);
+            self.segments[idx.saturating_sub(1)]
+        };
         let mut t = seg.true_at(local);
         // The float inverse can land several ticks early (products of 10^16 ticks round to a
         // few ticks), and a timer that fires short of its deadline fires again at once,

@@ -489,7 +489,8 @@ impl Simulator {
                     return;
                 }
                 let local = n.osc.local_at(self.now);
-                let rx = n.clock.read(local) + n.osc.noise(&mut n.noise);
+                let clock = n.clock.read(local);
+                let rx = clock + n.osc.noise(&mut n.noise);
                 self.trace
                     .event(b'R', self.now, node.0, &rx.ticks().to_le_bytes());
                 self.stats.delivered += 1;
@@ -499,7 +500,7 @@ impl Simulator {
                     bytes: &bytes,
                     rx_timestamp: rx,
                 };
-                self.drive(node, Input::Datagram(d));
+                self.drive_at(node, local, clock, Input::Datagram(d));
             }
             EventKind::TxTimestamp {
                 node,
@@ -511,11 +512,14 @@ impl Simulator {
                     return;
                 }
                 let local = n.osc.local_at(self.now);
-                let ts = n.clock.read(local) + n.osc.noise(&mut n.noise);
+                let clock = n.clock.read(local);
+                let ts = clock + n.osc.noise(&mut n.noise);
                 self.trace
                     .event(b'X', self.now, node.0, &ts.ticks().to_le_bytes());
-                self.drive(
+                self.drive_at(
                     node,
+                    local,
+                    clock,
                     Input::TxTimestamp {
                         token,
                         timestamp: ts,
@@ -590,10 +594,17 @@ impl Simulator {
 
     /// Feeds one input to a node's engine and acts on everything it asks for.
     fn drive(&mut self, node: NodeId, input: Input<'_>) {
-        let now = self.now;
         let n = &mut self.nodes[node.0];
-        let local = n.osc.local_at(now);
+        let local = n.osc.local_at(self.now);
         let clock = n.clock.read(local);
+        self.drive_at(node, local, clock, input);
+    }
+
+    /// [`Simulator::drive`] with the node's oscillator and clock already read at `self.now`
+    /// (a delivery or transmit timestamp has just read them: reading again costs two of the
+    /// conversions every event pays for).
+    fn drive_at(&mut self, node: NodeId, local: Timestamp, clock: Timestamp, input: Input<'_>) {
+        let n = &mut self.nodes[node.0];
         if let Some(engine) = n.engine.as_mut() {
             engine.handle(
                 Now {
