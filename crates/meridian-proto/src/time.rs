@@ -87,6 +87,20 @@ impl Duration {
         if !nanos.is_finite() {
             return Self::ZERO;
         }
+        // The simulator converts every PDV sample: in 64 bits where it fits, with the same
+        // truncation and rounding as below but no library calls (test
+        // `from_nanos_f64_in_64_bits_is_exactly_the_wide_one`).
+        if nanos.abs() < 9e18 {
+            let whole = nanos as i64;
+            let frac = nanos - whole as f64;
+            let frac_ticks = round_i64(frac * TICKS_PER_NS as f64);
+            return Self(i128::from(whole) * TICKS_PER_NS + i128::from(frac_ticks));
+        }
+        Self::from_nanos_f64_wide(nanos)
+    }
+
+    /// [`Duration::from_nanos_f64`] for any finite value, in 128 bits.
+    fn from_nanos_f64_wide(nanos: f64) -> Self {
         // Split so the fractional nanosecond keeps its full precision.
         let whole = nanos.trunc();
         let frac = nanos - whole;
@@ -578,6 +592,27 @@ mod tests {
             ] {
                 assert_eq!(d.as_secs_f64().to_bits(), wide_secs(d).to_bits(), "{d:?}");
                 assert_eq!(d.as_nanos_f64().to_bits(), wide_ns(d).to_bits(), "{d:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn from_nanos_f64_in_64_bits_is_exactly_the_wide_one() {
+        let mut x: u64 = 0x2545_F491_4F6C_DD1D;
+        for _ in 0..200_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            // Any magnitude from 1e-12 to 1e19 ns, either sign, and halves of ticks.
+            let unit = (x >> 11) as f64 / (1u64 << 53) as f64;
+            let v = unit * 10f64.powi((x % 32) as i32 - 12);
+            let half = ((x >> 20) % 1_000_000) as f64 + 0.5 / TICKS_PER_NS as f64;
+            for n in [v, -v, half, -half, 8.99e18, -8.99e18] {
+                assert_eq!(
+                    Duration::from_nanos_f64(n),
+                    Duration::from_nanos_f64_wide(n),
+                    "{n}"
+                );
             }
         }
     }

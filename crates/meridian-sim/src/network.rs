@@ -254,9 +254,10 @@ pub(crate) struct Routing {
     pub(crate) owner: BTreeMap<Ipv4Addr, NodeId>,
     adjacency: Option<Adjacency>,
     trees: BTreeMap<NodeId, Tree>,
-    /// Paths by source (indexed by its number), then destination: a packet's route is two
-    /// short lookups.
-    cache: Vec<BTreeMap<NodeId, Option<Path>>>,
+    /// By source (indexed by its number), then destination address: the address's owner and
+    /// the path there. A packet's route is two short lookups (a source talks to few addresses),
+    /// not a search of every address in the network.
+    cache: Vec<BTreeMap<Ipv4Addr, (NodeId, Option<Path>)>>,
 }
 
 impl Routing {
@@ -267,31 +268,53 @@ impl Routing {
         self.cache.clear();
     }
 
-    pub(crate) fn route(
+    /// The path from node `src` to node `dst` now, if any.
+    pub(crate) fn path(
         &mut self,
         links: &[Link],
         src: NodeId,
         dst: NodeId,
         transit: impl Fn(NodeId) -> bool,
-    ) -> Option<&Path> {
+    ) -> Option<Path> {
+        let adj = self
+            .adjacency
+            .get_or_insert_with(|| crate::network::adjacency(links));
+        let t = self
+            .trees
+            .entry(src)
+            .or_insert_with(|| tree(links, adj, src, transit));
+        path_in(t, src, dst)
+    }
+
+    /// Where a packet from `src` to address `to` goes: the address's owner and the path there
+    /// (`None`: unreachable now); `None` for an address nobody owns.
+    pub(crate) fn route(
+        &mut self,
+        links: &[Link],
+        src: NodeId,
+        to: Ipv4Addr,
+        transit: impl Fn(NodeId) -> bool,
+    ) -> Option<(NodeId, Option<&Path>)> {
         let Self {
+            owner,
             adjacency,
             trees,
             cache,
-            ..
         } = self;
         if cache.len() <= src.0 {
             cache.resize_with(src.0 + 1, BTreeMap::new);
         }
-        cache[src.0]
-            .entry(dst)
-            .or_insert_with(|| {
+        let entry = match cache[src.0].entry(to) {
+            std::collections::btree_map::Entry::Occupied(o) => o.into_mut(),
+            std::collections::btree_map::Entry::Vacant(v) => {
+                let dst = *owner.get(&to)?;
                 let adj = adjacency.get_or_insert_with(|| crate::network::adjacency(links));
                 let t = trees
                     .entry(src)
                     .or_insert_with(|| tree(links, adj, src, transit));
-                path_in(t, src, dst)
-            })
-            .as_ref()
+                v.insert((dst, path_in(t, src, dst)))
+            }
+        };
+        Some((entry.0, entry.1.as_ref()))
     }
 }

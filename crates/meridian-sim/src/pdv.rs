@@ -147,16 +147,47 @@ impl FlickerFilter {
 #[derive(Clone, Debug, Default)]
 pub struct PdvState {
     flicker: Option<FlickerFilter>,
-    /// Index of the cycle held in `loads`, and that cycle's per-second loads in percent.
-    cycle: Option<(i128, Vec<f64>)>,
+    /// The cycle held: its index, start and per-second loads.
+    cycle: Option<Cycle>,
+}
+
+/// One 240-s load cycle of the flicker process.
+#[derive(Clone, Debug)]
+struct Cycle {
+    index: i128,
+    start: Timestamp,
+    /// Per second: the load (percent) and the delay distribution it gives (α, β made into a
+    /// Gamma once, not per packet) with ρ.
+    seconds: Vec<(f64, Option<Gamma<f64>>, f64)>,
+}
+
+/// The G.8263 delay distribution at load `l`: Gamma(α, β) and ρ, seconds.
+fn g8263_distribution(l: f64) -> (Option<Gamma<f64>>, f64) {
+    let (alpha, beta, rho) = g8263_parameters(l);
+    (Gamma::new(alpha, beta).ok(), rho)
 }
 
 impl PdvState {
-    /// The flicker load (percent) at true time `t`, generating cycles forward as needed. Times
-    /// before the current cycle read the current cycle's first second.
-    fn flicker_load(&mut self, t: Timestamp, rng: &mut SimRng) -> f64 {
+    /// The flicker load's second at true time `t` (load percent, its delay distribution),
+    /// generating cycles forward as needed. Times before the current cycle read the current
+    /// cycle's first second.
+    fn flicker_second(
+        &mut self,
+        t: Timestamp,
+        rng: &mut SimRng,
+    ) -> &(f64, Option<Gamma<f64>>, f64) {
+        // Within the cycle held (nearly always): no 128-bit division.
+        let within = self.cycle.as_ref().and_then(|c| {
+            let into = t - c.start;
+            (into >= Duration::ZERO && into < G8263_CYCLE)
+                .then(|| ((into.ticks() >> 32) as i64 / 1_000_000_000) as usize)
+        });
+        if let Some(second) = within {
+            let c = self.cycle.as_ref().expect("matched above");
+            return &c.seconds[second.min(LOAD_SAMPLES - 1)];
+        }
         let idx = t.ticks().div_euclid(G8263_CYCLE.ticks());
-        let current = self.cycle.as_ref().map(|c| c.0);
+        let current = self.cycle.as_ref().map(|c| c.index);
         if current.is_none_or(|c| idx > c) {
             let filter = self.flicker.get_or_insert_with(FlickerFilter::new);
             let mut loads: Vec<f64> = (0..LOAD_SAMPLES)
@@ -169,14 +200,25 @@ impl PdvState {
             for l in &mut loads {
                 *l = 100.0 * (*l - lo) / span;
             }
-            self.cycle = Some((idx, loads));
+            let seconds = loads
+                .into_iter()
+                .map(|l| {
+                    let (g, rho) = g8263_distribution(l);
+                    (l, g, rho)
+                })
+                .collect();
+            self.cycle = Some(Cycle {
+                index: idx,
+                start: Timestamp::from_ticks(idx * G8263_CYCLE.ticks()),
+                seconds,
+            });
         }
-        let (c, loads) = self.cycle.as_ref().expect("cycle generated above");
-        if idx < *c {
-            return loads[0];
+        let c = self.cycle.as_ref().expect("cycle generated above");
+        if idx < c.index {
+            return &c.seconds[0];
         }
         let offset = t.ticks().rem_euclid(G8263_CYCLE.ticks()) / Duration::SECOND.ticks();
-        loads[(offset as usize).min(LOAD_SAMPLES - 1)]
+        &c.seconds[(offset as usize).min(LOAD_SAMPLES - 1)]
     }
 }
 
@@ -212,12 +254,14 @@ impl PdvModel {
                 Duration::from_nanos_f64(total)
             }
             Self::G8263 { load } => {
-                let l = match load {
-                    G8263Load::Fixed(l) => l,
-                    G8263Load::Flicker => state.flicker_load(t, rng),
+                let (gamma, rho) = match load {
+                    G8263Load::Fixed(l) => g8263_distribution(l),
+                    G8263Load::Flicker => {
+                        let (_, g, rho) = state.flicker_second(t, rng);
+                        (*g, *rho)
+                    }
                 };
-                let (alpha, beta, rho) = g8263_parameters(l);
-                let g = Gamma::new(alpha, beta).map_or(0.0, |d| d.sample(rng));
+                let g = gamma.map_or(0.0, |d| d.sample(rng));
                 G8263_FIXED_DELAY + Duration::from_secs_f64(g + rho.max(0.0))
             }
         }
@@ -278,13 +322,16 @@ mod tests {
         let mut st = PdvState::default();
         let mut r = rng();
         let loads: Vec<f64> = (0..240)
-            .map(|s| st.flicker_load(Timestamp::from_secs(s), &mut r))
+            .map(|s| st.flicker_second(Timestamp::from_secs(s), &mut r).0)
             .collect();
         let lo = loads.iter().copied().fold(f64::MAX, f64::min);
         let hi = loads.iter().copied().fold(f64::MIN, f64::max);
         assert!(lo.abs() < 1e-9 && (hi - 100.0).abs() < 1e-9);
         // The next cycle is new.
-        assert_ne!(st.flicker_load(Timestamp::from_secs(241), &mut r), loads[1]);
+        assert_ne!(
+            st.flicker_second(Timestamp::from_secs(241), &mut r).0,
+            loads[1]
+        );
     }
 
     #[test]

@@ -418,8 +418,8 @@ impl Simulator {
     /// error no two-way method can remove.
     pub fn asymmetry_floor(&mut self, a: NodeId, b: NodeId) -> Option<Duration> {
         let transit = transit_fn(&self.nodes);
-        let fwd = self.routing.route(&self.links, a, b, &transit)?.clone();
-        let rev = self.routing.route(&self.links, b, a, &transit)?.clone();
+        let fwd = self.routing.path(&self.links, a, b, &transit)?;
+        let rev = self.routing.path(&self.links, b, a, &transit)?;
         let sum = |p: &[(LinkId, Direction)]| {
             p.iter().fold(Duration::ZERO, |acc, (l, d)| {
                 acc + self.links[l.0].model.floor_of(*d)
@@ -696,7 +696,8 @@ impl Simulator {
             self.pcap_error.get_or_insert(e);
             self.pcap = None;
         }
-        let Some(&dst) = self.routing.owner.get(t.to.ip()) else {
+        let transit = transit_fn(&self.nodes);
+        let Some((dst, path)) = self.routing.route(&self.links, node, *t.to.ip(), transit) else {
             self.stats.unroutable += 1;
             return;
         };
@@ -713,8 +714,7 @@ impl Simulator {
             );
             return;
         }
-        let transit = transit_fn(&self.nodes);
-        let Some(path) = self.routing.route(&self.links, node, dst, transit) else {
+        let Some(path) = path else {
             self.stats.unroutable += 1;
             return;
         };
