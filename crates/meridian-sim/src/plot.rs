@@ -27,6 +27,35 @@ pub struct Series {
     pub points: Vec<(f64, f64)>,
 }
 
+impl Series {
+    /// The same line with each point mapped, or dropped where `f` gives `None`.
+    #[must_use]
+    pub fn filter_map(&self, f: impl Fn((f64, f64)) -> Option<(f64, f64)>) -> Self {
+        Self {
+            name: self.name.clone(),
+            points: self.points.iter().filter_map(|&p| f(p)).collect(),
+        }
+    }
+}
+
+/// Whether a font for chart text is installed (see [`FONT_PATHS`]).
+#[must_use]
+pub fn font_available() -> bool {
+    FONT_PATHS.iter().any(|p| Path::new(p).exists())
+}
+
+/// The text elements of an SVG this module wrote, trimmed (what a reader of the chart sees).
+#[must_use]
+pub fn svg_texts(svg: &str) -> Vec<String> {
+    svg.split("<text")
+        .skip(1)
+        .filter_map(|t| {
+            let body = &t[t.find('>')? + 1..];
+            Some(body[..body.find("</text>")?].trim().to_string())
+        })
+        .collect()
+}
+
 /// Why a chart could not be drawn.
 #[derive(Debug)]
 pub enum PlotError {
@@ -291,15 +320,7 @@ impl RunChart<'_> {
         let steady: Vec<Series> = self
             .series
             .iter()
-            .map(|s| Series {
-                name: s.name.clone(),
-                points: s
-                    .points
-                    .iter()
-                    .copied()
-                    .filter(|p| p.0 >= self.warmup_s)
-                    .collect(),
-            })
+            .map(|s| s.filter_map(|p| (p.0 >= self.warmup_s).then_some(p)))
             .collect();
         let (_, (lo, hi)) = bounds(&steady).ok_or(PlotError::NoData)?;
         let largest = lo.abs().max(hi.abs());
@@ -435,15 +456,7 @@ impl Chart for RunChart<'_> {
         let scaled: Vec<Series> = self
             .series
             .iter()
-            .map(|s| Series {
-                name: s.name.clone(),
-                points: s
-                    .points
-                    .iter()
-                    .filter(|p| p.0 >= self.warmup_s)
-                    .map(|&(x, y)| (x, y / size))
-                    .collect(),
-            })
+            .map(|s| s.filter_map(|(x, y)| (x >= self.warmup_s).then_some((x, y / size))))
             .collect();
         for (i, s) in scaled.iter().enumerate() {
             let c = color(i);
@@ -562,15 +575,7 @@ impl Chart for LogLog<'_> {
         // Log axes cannot show zero or negative values.
         let positive: Vec<Series> = all
             .iter()
-            .map(|s| Series {
-                name: s.name.clone(),
-                points: s
-                    .points
-                    .iter()
-                    .copied()
-                    .filter(|p| p.0 > 0.0 && p.1 > 0.0)
-                    .collect(),
-            })
+            .map(|s| s.filter_map(|p| (p.0 > 0.0 && p.1 > 0.0).then_some(p)))
             .collect();
         let ((x0, x1), (y0, y1)) = bounds(&positive).ok_or(PlotError::NoData)?;
         let si = |v: &f64| Quantity::TimeError.format(*v);
@@ -719,19 +724,8 @@ mod tests {
         }]
     }
 
-    /// The text elements of an SVG, trimmed.
-    fn svg_texts(svg: &str) -> Vec<String> {
-        svg.split("<text")
-            .skip(1)
-            .filter_map(|t| {
-                let body = &t[t.find('>')? + 1..];
-                Some(body[..body.find("</text>")?].trim().to_string())
-            })
-            .collect()
-    }
-
     fn font() -> bool {
-        if FONT_PATHS.iter().any(|p| Path::new(p).exists()) {
+        if font_available() {
             return true;
         }
         assert!(

@@ -882,13 +882,7 @@ fn the_series_holds_every_devices_samples_and_agrees_with_the_report() {
 /// The text elements of an SVG file, trimmed.
 fn svg_texts(path: &std::path::Path) -> Vec<String> {
     let svg = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    svg.split("<text")
-        .skip(1)
-        .filter_map(|t| {
-            let body = &t[t.find('>')? + 1..];
-            Some(body[..body.find("</text>")?].trim().to_string())
-        })
-        .collect()
+    meridian_sim::plot::svg_texts(&svg)
 }
 
 /// `meridian lab EXAMPLE --duration D --json - --plot DIR/p.svg`: the report, what the plot
@@ -908,13 +902,7 @@ fn lab_plot(example: &str, duration: &str) -> (Value, String, std::path::PathBuf
 }
 
 fn font_present() -> bool {
-    let there = [
-        "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
-        "/usr/share/fonts/TTF/DejaVuSans.ttf",
-        "/usr/share/fonts/dejavu/DejaVuSans.ttf",
-    ]
-    .iter()
-    .any(|p| std::path::Path::new(p).exists());
+    let there = meridian_sim::plot::font_available();
     if !there {
         assert!(
             std::env::var("MERIDIAN_REQUIRE_PEERS").is_err(),

@@ -124,22 +124,23 @@ pub(crate) fn plot(
     };
     let time = of(Role::Time, |p| p.1);
     let freq = of(Role::Frequency, |p| p.2);
-    let te_budget = Budget {
-        limit: topo.te_budget_ns(),
-        source: if topo.te_budget_ns() == DEFAULT_TE_BUDGET_NS {
-            "G.8271.1 end application".into()
-        } else {
-            "te_budget_ns".into()
-        },
+    // A budget names where it comes from: the default's origin, or the topology's key.
+    let budget = |limit: f64, default: f64, origin: &str, key: &str| Budget {
+        limit,
+        source: if limit == default { origin } else { key }.into(),
     };
-    let freq_budget = Budget {
-        limit: topo.freq_budget_ppb(),
-        source: if topo.freq_budget_ppb() == DEFAULT_FREQ_BUDGET_PPB {
-            "frequency recovery".into()
-        } else {
-            "freq_budget_ppb".into()
-        },
-    };
+    let te_budget = budget(
+        topo.te_budget_ns(),
+        DEFAULT_TE_BUDGET_NS,
+        "G.8271.1 end application",
+        "te_budget_ns",
+    );
+    let freq_budget = budget(
+        topo.freq_budget_ppb(),
+        DEFAULT_FREQ_BUDGET_PPB,
+        "frequency recovery",
+        "freq_budget_ppb",
+    );
     let markers = markers(topo);
     let mut said = Vec::new();
     let mut chart = |p: &Path, q: Quantity, series: &[Series], budget: Budget| {
