@@ -170,11 +170,10 @@ fn color(i: usize) -> RGBColor {
     PALETTE[i % PALETTE.len()]
 }
 
-/// Draws the lines and the legend on a chart whose axes are already set up.
+/// Draws one coloured line per series, each named in the legend (drawn by the caller).
 fn draw_lines<'a, DB: DrawingBackend + 'a, X, Y>(
     chart: &mut ChartContext<'a, DB, Cartesian2d<X, Y>>,
     series: &[Series],
-    keep: impl Fn(&(f64, f64)) -> bool,
 ) -> Result<(), PlotError>
 where
     X: Ranged<ValueType = f64>,
@@ -182,19 +181,13 @@ where
 {
     for (i, s) in series.iter().enumerate() {
         let c = color(i);
-        let pts: Vec<(f64, f64)> = s.points.iter().copied().filter(|p| keep(p)).collect();
         chart
-            .draw_series(LineSeries::new(pts, &c))
+            .draw_series(LineSeries::new(s.points.iter().copied(), c))
             .map_err(backend_err)?
             .label(s.name.as_str())
             .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], c));
     }
-    chart
-        .configure_series_labels()
-        .background_style(WHITE.mix(0.8))
-        .border_style(BLACK)
-        .draw()
-        .map_err(backend_err)
+    Ok(())
 }
 
 /// What a run chart's y axis measures, in base units (ns or ppb).
@@ -458,14 +451,7 @@ impl Chart for RunChart<'_> {
             .iter()
             .map(|s| s.filter_map(|(x, y)| (x >= self.warmup_s).then_some((x, y / size))))
             .collect();
-        for (i, s) in scaled.iter().enumerate() {
-            let c = color(i);
-            steady
-                .draw_series(LineSeries::new(s.points.iter().copied(), c))
-                .map_err(backend_err)?
-                .label(s.name.as_str())
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], c));
-        }
+        draw_lines(&mut steady, &scaled)?;
         // Events inside the steady state, labelled at the top, alternating rows so neighbours
         // do not overwrite each other.
         for (i, (t, label)) in self
@@ -556,7 +542,13 @@ impl Chart for Linear<'_> {
             .y_label_formatter(&si)
             .draw()
             .map_err(backend_err)?;
-        draw_lines(&mut chart, self.series, |_| true)
+        draw_lines(&mut chart, self.series)?;
+        chart
+            .configure_series_labels()
+            .background_style(WHITE.mix(0.8))
+            .border_style(BLACK)
+            .draw()
+            .map_err(backend_err)
     }
 }
 
@@ -599,14 +591,7 @@ impl Chart for LogLog<'_> {
             .draw()
             .map_err(backend_err)?;
         let (lines, masks) = positive.split_at(self.series.len());
-        for (i, s) in lines.iter().enumerate() {
-            let c = color(i);
-            chart
-                .draw_series(LineSeries::new(s.points.iter().copied(), c))
-                .map_err(backend_err)?
-                .label(s.name.as_str())
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], c));
-        }
+        draw_lines(&mut chart, lines)?;
         for m in masks {
             limit_line(&mut chart, m.points.clone(), Some(&m.name), BLACK)?;
         }
