@@ -29,8 +29,8 @@ use crate::metrics::{self, MetricsServer};
 use crate::ntp_workers::Workers;
 
 mod control;
-use crate::socket::KernelTime;
 use crate::socket::TimestampedSocket;
+use crate::socket::{KernelTime, TX_BATCH};
 #[cfg(test)]
 use control::save;
 
@@ -628,19 +628,26 @@ impl<C: Clock> Daemon<C> {
         let Some(phc) = self.sockets.get(&key).map(|s| s.phc) else {
             return Ok(());
         };
-        while let Some((id, ts)) = self.sockets[&key].recv_tx_timestamp()? {
-            if let Some(p) = self.pending.remove(&(key, id)) {
-                let t = self.kernel_reading(ts, phc).unwrap_or(p.sent);
-                self.engine.handle(
-                    self.now(),
-                    Input::TxTimestamp {
-                        token: p.token,
-                        timestamp: t,
-                    },
-                );
+        loop {
+            // In batches: a burst of Syncs has its timestamps read in one call.
+            let mut found = [None; TX_BATCH];
+            let n = self.sockets[&key].recv_tx_timestamps(&mut found)?;
+            for (id, ts) in found[..n].iter().flatten().copied() {
+                if let Some(p) = self.pending.remove(&(key, id)) {
+                    let t = self.kernel_reading(ts, phc).unwrap_or(p.sent);
+                    self.engine.handle(
+                        self.now(),
+                        Input::TxTimestamp {
+                            token: p.token,
+                            timestamp: t,
+                        },
+                    );
+                }
+            }
+            if n < TX_BATCH {
+                return Ok(());
             }
         }
-        Ok(())
     }
 
     /// Transmissions whose kernel timestamp is overdue fall back to the reading taken at send.

@@ -34,7 +34,7 @@ use nix::sys::socket::{
 use tracing::{info, warn};
 
 use crate::clock::{ClockReader, monotonic};
-use crate::socket::{KernelTime, TimestampedSocket};
+use crate::socket::{KernelTime, TX_BATCH, TimestampedSocket};
 
 /// Datagrams read or sent per system call.
 const BATCH: usize = 64;
@@ -264,7 +264,6 @@ struct Worker {
     tx: Vec<[u8; REPLY_MAX]>,
     rx_headers: MultiHeaders<SockaddrIn>,
     tx_headers: MultiHeaders<SockaddrIn>,
-    err_headers: MultiHeaders<SockaddrIn>,
     /// Per socket: (packet id, token) of replies whose transmit time an interleaved client
     /// will ask for.
     pending: Vec<VecDeque<(u32, TxToken)>>,
@@ -288,10 +287,6 @@ impl Worker {
                 Some(nix::cmsg_space!(nix::sys::socket::Timestamps)),
             ),
             tx_headers: MultiHeaders::preallocate(BATCH, None),
-            err_headers: MultiHeaders::preallocate(
-                BATCH,
-                Some(nix::cmsg_space!(nix::sys::socket::Timestamps, [u8; 32])),
-            ),
             pending,
         }
     }
@@ -533,46 +528,10 @@ impl Worker {
 
     /// Reads socket `k`'s transmit timestamps; those of interleaved replies go to the shard.
     fn drain_tx(&mut self, k: usize) {
-        let fd = self.sockets[k].stamped.udp().as_raw_fd();
-        let mut bufs = [[0u8; 64]; BATCH];
         loop {
-            let mut found = [None::<(u32, KernelTime)>; BATCH];
-            let n = {
-                let mut slices: [[IoSliceMut<'_>; 1]; BATCH] = {
-                    let mut it = bufs.iter_mut();
-                    std::array::from_fn(|_| {
-                        [IoSliceMut::new(
-                            it.next().map_or(&mut [][..], |b| &mut b[..]),
-                        )]
-                    })
-                };
-                let Ok(results) = recvmmsg(
-                    fd,
-                    &mut self.err_headers,
-                    slices.iter_mut(),
-                    MsgFlags::MSG_ERRQUEUE | MsgFlags::MSG_DONTWAIT,
-                    None,
-                ) else {
-                    return;
-                };
-                let mut n = 0;
-                for (f, r) in found.iter_mut().zip(results) {
-                    let (mut ts, mut id) = (None, None);
-                    if let Ok(cmsgs) = r.cmsgs() {
-                        for c in cmsgs {
-                            match c {
-                                ControlMessageOwned::ScmTimestampsns(t) => {
-                                    ts = Some(KernelTime::Software(t.system));
-                                }
-                                ControlMessageOwned::Ipv4RecvErr(e, _) => id = Some(e.ee_data),
-                                _ => {}
-                            }
-                        }
-                    }
-                    *f = id.zip(ts);
-                    n += 1;
-                }
-                n
+            let mut found = [None::<(u32, KernelTime)>; TX_BATCH];
+            let Ok(n) = self.sockets[k].stamped.recv_tx_timestamps(&mut found) else {
+                return;
             };
             for (id, ts) in found[..n].iter().flatten() {
                 let p = &mut self.pending[k];
@@ -590,7 +549,7 @@ impl Worker {
                     self.shard.transmitted(token, self.clock.reading_at(*t));
                 }
             }
-            if n < BATCH {
+            if n < TX_BATCH {
                 return;
             }
         }
