@@ -110,7 +110,8 @@ quantity!(
     "a budget above 0, up to 1000000 ppb"
 );
 
-/// The G.8271.1 end-application time-error budget, ns: the default for time recovery.
+/// The G.8271.1 end-application time-error budget, ns: the default for 1588 time recovery
+/// (NTP has no standard budget: an NTP device is judged only against one the topology sets).
 pub const DEFAULT_TE_BUDGET_NS: f64 = 1500.0;
 /// The default frequency-error budget of a frequency-recovering (ACR) device, ppb.
 pub const DEFAULT_FREQ_BUDGET_PPB: f64 = 16.0;
@@ -157,8 +158,8 @@ pub struct Topology {
     duration: Option<Spanned<Seconds>>,
     /// Statistics start here; default a quarter of the run.
     warmup: Option<Spanned<Seconds>>,
-    /// The time-error budget drawn on plots of time-recovering devices, ns (default
-    /// [`DEFAULT_TE_BUDGET_NS`]).
+    /// The time-error budget time-recovering devices are judged and plotted against, ns
+    /// (default: [`DEFAULT_TE_BUDGET_NS`] for 1588 ATR clients, none for NTP alone).
     te_budget_ns: Option<TeBudget>,
     /// The frequency-error budget drawn on plots of frequency-recovering devices, ppb (default
     /// [`DEFAULT_FREQ_BUDGET_PPB`]).
@@ -443,10 +444,10 @@ impl Topology {
         self.duration.as_ref().map_or(3600, |d| d.get_ref().0)
     }
 
-    /// The time-error budget, ns.
+    /// The time-error budget the file sets, ns.
     #[must_use]
-    pub fn te_budget_ns(&self) -> f64 {
-        self.te_budget_ns.map_or(DEFAULT_TE_BUDGET_NS, |b| b.0)
+    pub fn te_budget_ns(&self) -> Option<f64> {
+        self.te_budget_ns.map(|b| b.0)
     }
 
     /// The frequency-error budget, ppb.

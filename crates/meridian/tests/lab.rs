@@ -57,11 +57,29 @@ fn ntp_peer_mode_reproduces_seed_004() {
     assert!(d["ptp"].is_null());
     for x in [d, e] {
         assert!(x["te_ns"]["p99"].as_f64().unwrap() < 100_000.0, "{x}");
+        // NTP recovers time, but no standard budget applies: judged only against one the
+        // topology sets (1588 clients default to G.8271.1's).
+        assert_eq!(x["role"], "time");
+        assert!(x["budget"].is_null(), "{x}");
     }
+    assert_eq!(device(&r, "DeviceC")["role"], "reference");
     assert_eq!(
         events(&r, "DeviceD", "ntp-sync").last().map(String::as_str),
         Some("synchronized to 10.0.1.31")
     );
+}
+
+#[test]
+fn a_topology_budget_judges_ntp_devices_too() {
+    let (dir, topo) = example_copy("ntp-peer-mode", "budget");
+    let topo = topo.replacen("duration = ", "te_budget_ns = 20000\nduration = ", 1);
+    std::fs::write(dir.join("topology.toml"), topo).unwrap();
+    let r = lab_at(&dir.display().to_string());
+    std::fs::remove_dir_all(&dir).ok();
+    let d = device(&r, "DeviceD");
+    assert_eq!(d["budget"]["quantity"], "te_ns");
+    assert_eq!(d["budget"]["limit"], 20000.0);
+    assert_eq!(d["budget"]["met"], true, "{d}");
 }
 
 #[test]

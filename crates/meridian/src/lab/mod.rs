@@ -293,7 +293,8 @@ impl Holdover {
 /// What the devices are judged against after the warm-up.
 #[derive(Clone, Copy)]
 struct Budgets {
-    te_ns: f64,
+    /// Set by the topology (else each device's default, see [`role::te_budget`]).
+    te_ns: Option<f64>,
     freq_ppb: f64,
 }
 
@@ -348,11 +349,8 @@ fn report(
         let role = role::role(e);
         let budget = match role {
             Role::Reference => None,
-            Role::Time => Some((
-                "te_ns",
-                budgets.te_ns,
-                te.as_ref().and_then(|t| t["p99"].as_f64()),
-            )),
+            Role::Time => role::te_budget(e, budgets.te_ns)
+                .map(|limit| ("te_ns", limit, te.as_ref().and_then(|t| t["p99"].as_f64()))),
             Role::Frequency => Some(("freq_error_ppb", budgets.freq_ppb, freq_p99)),
         }
         .map(|(quantity, limit, p99)| {

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use meridian_lab::Topology;
 use meridian_lab::build::at;
-use meridian_lab::topology::{DEFAULT_FREQ_BUDGET_PPB, DEFAULT_TE_BUDGET_NS};
+use meridian_lab::topology::DEFAULT_FREQ_BUDGET_PPB;
 use meridian_proto::time::Timestamp;
 use meridian_sim::metrics::{decade_steps, mtie, tdev};
 use meridian_sim::plot::{
@@ -17,7 +17,7 @@ use meridian_sim::plot::{
 use meridian_sim::{NodeId, Simulator};
 use meridian_vrp::device::DeviceEngine;
 
-use super::role::{Role, role};
+use super::role::{Role, role, te_budget};
 
 /// `path` with `-suffix` before its extension.
 fn beside(path: &Path, suffix: &str) -> PathBuf {
@@ -36,6 +36,8 @@ fn beside(path: &Path, suffix: &str) -> PathBuf {
 struct Device {
     name: String,
     role: Role,
+    /// Its time-error budget when it recovers time (see [`super::role::te_budget`]).
+    te_budget: Option<f64>,
     points: Vec<(f64, f64, f64)>,
 }
 
@@ -65,15 +67,20 @@ fn markers(topo: &Topology) -> Vec<(f64, String)> {
 }
 
 /// What was drawn, for the operator (and the tests): one line per file.
-fn describe(path: &Path, q: Quantity, l: &RunLayout, budget: &Budget) -> String {
+fn describe(path: &Path, q: Quantity, l: &RunLayout, budget: Option<&Budget>) -> String {
+    let budget = budget.map_or(" (no budget)".to_string(), |b| {
+        format!(
+            " (budget ±{}{})",
+            q.format(b.limit),
+            if l.budget_on_scale { "" } else { ", off scale" }
+        )
+    });
     format!(
-        "wrote {}: {} after the warm-up {} … {} (budget ±{}{})",
+        "wrote {}: {} after the warm-up {} … {}{budget}",
         path.display(),
         q.name(),
         q.format(l.data.0),
         q.format(l.data.1),
-        q.format(budget.limit),
-        if l.budget_on_scale { "" } else { ", off scale" }
     )
 }
 
@@ -94,6 +101,7 @@ pub(crate) fn plot(
         .map(|(name, node)| Device {
             name: name.clone(),
             role: role(sim.engine_as::<DeviceEngine>(*node)),
+            te_budget: te_budget(sim.engine_as::<DeviceEngine>(*node), topo.te_budget_ns()),
             points: sim
                 .samples(*node)
                 .iter()
@@ -124,36 +132,45 @@ pub(crate) fn plot(
     };
     let time = of(Role::Time, |p| p.1);
     let freq = of(Role::Frequency, |p| p.2);
-    // A budget names where it comes from: the default's origin, or the topology's key.
-    let budget = |limit: f64, default: f64, origin: &str, key: &str| Budget {
-        limit,
-        source: if limit == default { origin } else { key }.into(),
+    // A budget names where it comes from: the default's origin, or the topology's key. Time
+    // devices share one chart: the tightest budget among them (G.8271.1's for a 1588 client,
+    // none for NTP alone unless the topology sets one).
+    let te_budget = devices
+        .iter()
+        .filter(|d| d.role == Role::Time)
+        .filter_map(|d| d.te_budget)
+        .reduce(f64::min)
+        .map(|limit| Budget {
+            limit,
+            source: if topo.te_budget_ns().is_some() {
+                "te_budget_ns"
+            } else {
+                "G.8271.1 end application"
+            }
+            .into(),
+        });
+    let freq_budget = Budget {
+        limit: topo.freq_budget_ppb(),
+        source: if topo.freq_budget_ppb() == DEFAULT_FREQ_BUDGET_PPB {
+            "frequency recovery"
+        } else {
+            "freq_budget_ppb"
+        }
+        .into(),
     };
-    let te_budget = budget(
-        topo.te_budget_ns(),
-        DEFAULT_TE_BUDGET_NS,
-        "G.8271.1 end application",
-        "te_budget_ns",
-    );
-    let freq_budget = budget(
-        topo.freq_budget_ppb(),
-        DEFAULT_FREQ_BUDGET_PPB,
-        "frequency recovery",
-        "freq_budget_ppb",
-    );
     let markers = markers(topo);
     let mut said = Vec::new();
-    let mut chart = |p: &Path, q: Quantity, series: &[Series], budget: Budget| {
+    let mut chart = |p: &Path, q: Quantity, series: &[Series], budget: Option<Budget>| {
         let title = format!("{scenario}: {}", q.name());
         let c = RunChart {
             title: &title,
             quantity: q,
             series,
             warmup_s,
-            budget: Some(budget.clone()),
+            budget: budget.clone(),
             markers: markers.clone(),
         };
-        plot_run(p, &c).map(|l| said.push(describe(p, q, &l, &budget)))
+        plot_run(p, &c).map(|l| said.push(describe(p, q, &l, budget.as_ref())))
     };
     if !time.is_empty() {
         chart(path, Quantity::TimeError, &time, te_budget.clone())?;
@@ -164,7 +181,7 @@ pub(crate) fn plot(
         } else {
             beside(path, "frequency")
         };
-        chart(&p, Quantity::FrequencyError, &freq, freq_budget)?;
+        chart(&p, Quantity::FrequencyError, &freq, Some(freq_budget))?;
     }
 
     // Wander of every recovering device's time error after the warm-up, against the masks of
@@ -204,12 +221,8 @@ pub(crate) fn plot(
         });
     }
     let mut masks = Vec::new();
-    if !time.is_empty() {
-        masks.push(te_budget_mtie_bound(
-            te_budget.limit,
-            &te_budget.source,
-            longest,
-        ));
+    if let Some(b) = te_budget.as_ref().filter(|_| !time.is_empty()) {
+        masks.push(te_budget_mtie_bound(b.limit, &b.source, longest));
     }
     if !freq.is_empty() {
         masks.push(g8263);

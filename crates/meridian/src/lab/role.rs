@@ -42,3 +42,12 @@ impl Role {
         }
     }
 }
+
+/// The time-error budget a time-recovering device is judged against: the topology's, else
+/// G.8271.1's for a 1588 client; NTP alone has none unless the topology sets one.
+pub(crate) fn te_budget(engine: Option<&DeviceEngine>, set: Option<f64>) -> Option<f64> {
+    let ptp_client = engine
+        .and_then(|e| e.ptp.as_ref())
+        .is_some_and(|p| p.client().is_some());
+    set.or(ptp_client.then_some(meridian_lab::topology::DEFAULT_TE_BUDGET_NS))
+}
