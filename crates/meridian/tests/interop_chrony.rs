@@ -200,15 +200,17 @@ fn meridians_ntp_client_synchronizes_to_chronyd() {
     let mut client =
         common::offset_client(&cfg, "11126", &control, &report, &["--log-level", "debug"]);
     // From 5 ms and 20 ppm off: |TE| under 20 µs from 30 s on, and the frequency within
-    // 50 ppb by 120 s: judged by how fast the error moves over 100–126 s (slewing included),
-    // and shown beside the virtual clock's own rate error.
+    // 50 ppb by 120 s: judged by how fast the error moves over 90–126 s (slewing included) —
+    // the least-squares slope of the 37 samples, not the two ends: under the whole suite's
+    // load single samples scatter by ±2 µs, which over 26 s read as ±90 ppb — and shown beside
+    // the virtual clock's own rate error.
     let v = common::wait_reports(&report, 127, Duration::from_secs(160));
     common::check_te_after_60s("meridian client of chronyd", &v);
     let worst = v[30..].iter().fold(0f64, |m, x| m.max(x.abs()));
-    let drift = (v[126] - v[100]) / 26.0;
+    let drift = slope(&v[90..127]);
     let rate = common::rate_errors(&report);
     eprintln!(
-        "|TE| from 30 s at most {:.1} µs; over 100–126 s TE moved {drift:.1} ns/s; rate error \
+        "|TE| from 30 s at most {:.1} µs; over 90–126 s TE moved {drift:.1} ns/s; rate error \
          at 120 s {:.1} ppb",
         worst / 1e3,
         rate[120]
@@ -216,7 +218,7 @@ fn meridians_ntp_client_synchronizes_to_chronyd() {
     assert!(worst < 20e3, "|TE| {worst} ns after 30 s");
     assert!(
         drift.abs() < 50.0,
-        "{drift} ppb over 100–126 s; rate error every 10 s: {:?}",
+        "{drift} ppb over 90–126 s; rate error every 10 s: {:?}",
         rate.iter().step_by(10).collect::<Vec<_>>()
     );
     wait_for(&control);
@@ -512,4 +514,16 @@ fn chronyd_takes_time_from_meridian_as_its_symmetric_peer() {
     let status = shell(&p.control, "display ntp-service status");
     assert!(status.contains("clock stratum: 2"), "{status}");
     p.finish();
+}
+
+/// The least-squares slope of samples one second apart (ns per s: ppb).
+fn slope(v: &[f64]) -> f64 {
+    let n = v.len() as f64;
+    let mean_t = (n - 1.0) / 2.0;
+    let mean_v = v.iter().sum::<f64>() / n;
+    let (num, den) = v.iter().enumerate().fold((0.0, 0.0), |(a, b), (i, x)| {
+        let dt = i as f64 - mean_t;
+        (a + dt * (x - mean_v), b + dt * dt)
+    });
+    num / den
 }
