@@ -212,17 +212,7 @@ impl TimestampedSocket {
             Err(nix::errno::Errno::EAGAIN) => return Ok(None),
             Err(e) => return Err(e.into()),
         };
-        let (mut ts, mut id) = (None, None);
-        if let Ok(cmsgs) = msg.cmsgs() {
-            for c in cmsgs {
-                match c {
-                    ControlMessageOwned::ScmTimestampsns(t) => ts = Some(kernel_time(&t)),
-                    ControlMessageOwned::Ipv4RecvErr(err, _) => id = Some(err.ee_data),
-                    _ => {}
-                }
-            }
-        }
-        Ok(ts.zip(id).map(|(t, i)| (i, t)))
+        Ok(msg.cmsgs().ok().and_then(tx_stamp))
     }
 }
 
@@ -269,21 +259,24 @@ impl TimestampedSocket {
         };
         let mut n = 0;
         for (f, r) in found.iter_mut().zip(results) {
-            let (mut ts, mut id) = (None, None);
-            if let Ok(cmsgs) = r.cmsgs() {
-                for c in cmsgs {
-                    match c {
-                        ControlMessageOwned::ScmTimestampsns(t) => ts = Some(kernel_time(&t)),
-                        ControlMessageOwned::Ipv4RecvErr(err, _) => id = Some(err.ee_data),
-                        _ => {}
-                    }
-                }
-            }
-            *f = id.zip(ts);
+            *f = r.cmsgs().ok().and_then(tx_stamp);
             n += 1;
         }
         Ok(n)
     }
+}
+
+/// An error-queue message's packet id and transmit timestamp, if it carries both.
+fn tx_stamp(cmsgs: impl Iterator<Item = ControlMessageOwned>) -> Option<(u32, KernelTime)> {
+    let (mut ts, mut id) = (None, None);
+    for c in cmsgs {
+        match c {
+            ControlMessageOwned::ScmTimestampsns(t) => ts = Some(kernel_time(&t)),
+            ControlMessageOwned::Ipv4RecvErr(err, _) => id = Some(err.ee_data),
+            _ => {}
+        }
+    }
+    id.zip(ts)
 }
 
 /// The hardware timestamp where the kernel gave one, else the software one.
