@@ -214,8 +214,18 @@ impl Duration {
         // arithmetic as below in 64 bits wherever the values fit (the seconds and remainder
         // from whole nanoseconds and the sub-nanosecond ticks), without the 128-bit divisions
         // and conversions that were a third of a simulation's time.
+        const TPS: i64 = TICKS_PER_SEC as i64;
+        // Under a second (an oscillator's segment, a clock's time since its last adjustment):
+        // the whole-seconds product is zero and the remainder is the duration itself.
+        if let Ok(ticks) = i64::try_from(self.0)
+            && (0..TPS).contains(&ticks)
+        {
+            let b = ticks as f64 * factor;
+            if b.abs() < 9e18 {
+                return Self(i128::from(round_i64(b)));
+            }
+        }
         if let Ok(ns) = i64::try_from(self.0 >> 32) {
-            const TPS: i64 = TICKS_PER_SEC as i64;
             let secs = ns.div_euclid(1_000_000_000);
             let rem = ns.rem_euclid(1_000_000_000) << 32 | (self.0 & 0xFFFF_FFFF) as i64;
             let a = secs as f64 * factor;
@@ -635,6 +645,12 @@ mod tests {
             );
             let f = (x >> 11) as f64 / (1u64 << 53) as f64 * 2e-4 - 1e-4;
             assert_eq!(d.mul_f64(f), d.mul_f64_wide(f), "{d:?} × {f}");
+            let sub_second = Duration((x % (TICKS_PER_SEC as u64 + 2)) as i128);
+            assert_eq!(
+                sub_second.mul_f64(f),
+                sub_second.mul_f64_wide(f),
+                "{sub_second:?} × {f}"
+            );
             let big = (x % 7) as f64 - 3.0;
             assert_eq!(d.mul_f64(big), d.mul_f64_wide(big), "{d:?} × {big}");
         }

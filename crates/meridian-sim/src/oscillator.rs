@@ -144,26 +144,37 @@ impl Oscillator {
         self.extend_past(|s| s.local_start > local);
         // As in `segment_for_true`: the one before the newest, unless the search says otherwise.
         let n = self.segments.len();
-        let seg = if n >= 2
+        let idx = if n >= 2
             && self.segments[n - 2].local_start <= local
             && local < self.segments[n - 1].local_start
         {
-            self.segments[n - 2]
+            n - 2
         } else {
-            let idx = self.segments.partition_point(|s| s.local_start <= local);
-            self.segments[idx.saturating_sub(1)]
+            self.segments
+                .partition_point(|s| s.local_start <= local)
+                .saturating_sub(1)
         };
+        let seg = self.segments[idx];
+        // Where `seg` is the segment `local_at` would pick (it has a successor, so reading
+        // there generates nothing): read it directly instead of searching again.
+        let next_start = self.segments.get(idx + 1).map(|s| s.true_start);
         let mut t = seg.true_at(local);
         // The float inverse can land several ticks early (products of 10^16 ticks round to a
         // few ticks), and a timer that fires short of its deadline fires again at once,
         // forever. Step forward, doubling, until the reading — through the same mapping
         // `local_at` uses — has reached `local`: at most ~128 steps from any estimate.
         let mut step = Duration::from_ticks(1);
-        while self.segment_for_true(t).local_at(t) < local {
+        loop {
+            let reading = match next_start {
+                Some(end) if seg.true_start <= t && t < end => seg.local_at(t),
+                _ => self.segment_for_true(t).local_at(t),
+            };
+            if reading >= local {
+                return t;
+            }
             t += step;
             step = step.checked_add(step).unwrap_or(step);
         }
-        t
     }
 
     /// The fractional frequency offset (not ppb) at true time `t`.
