@@ -133,7 +133,11 @@ impl Duration {
         let frac = (self.0 & 0xFFFF_FFFF) as i64;
         // The same conversions in 64 bits where the value fits (this target converts 128-bit
         // integers in software).
-        let whole = i64::try_from(whole).map_or(whole as f64, |w| w as f64);
+        // (Not `map_or`: its default, the 128-bit conversion, would be computed every time.)
+        let whole = match i64::try_from(whole) {
+            Ok(w) => w as f64,
+            Err(_) => whole as f64,
+        };
         whole + frac as f64 / TICKS_PER_NS as f64
     }
 

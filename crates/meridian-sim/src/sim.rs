@@ -416,7 +416,7 @@ impl Simulator {
                 clock,
             },
         );
-        self.after_input(node);
+        self.after_input(node, Some(local));
         Some(out)
     }
 
@@ -601,7 +601,7 @@ impl Simulator {
         n.engine = Some((n.factory)(&n.ctx));
         n.timer = None;
         n.timer_generation += 1;
-        self.after_input(node);
+        self.after_input(node, None);
     }
 
     fn sample(&mut self) {
@@ -644,10 +644,12 @@ impl Simulator {
                 input,
             );
         }
-        self.after_input(node);
+        self.after_input(node, Some(local));
     }
 
-    fn after_input(&mut self, node: NodeId) {
+    /// Acts on everything the node's engine asks for; `local` is its oscillator's reading now
+    /// when the caller has it (clock adjustments apply at that reading).
+    fn after_input(&mut self, node: NodeId, local: Option<Timestamp>) {
         while let Some(out) = self.nodes[node.0]
             .engine
             .as_mut()
@@ -664,7 +666,7 @@ impl Simulator {
                 Output::AdjustClock(adj) => {
                     let now = self.now;
                     let n = &mut self.nodes[node.0];
-                    let local = n.osc.local_at(now);
+                    let local = local.unwrap_or_else(|| n.osc.local_at(now));
                     n.clock.apply(local, adj);
                     let (tag, v) = match adj {
                         ClockAdjustment::Step(d) => (b'S', d.ticks()),
