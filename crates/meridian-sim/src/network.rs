@@ -1,7 +1,8 @@
 //! The simulated network: devices and LAN segments joined by links, addresses owned by devices,
 //! and shortest-path routing over the links that are up.
 
-use std::collections::BTreeMap;
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BinaryHeap};
 use std::net::Ipv4Addr;
 
 use meridian_proto::time::{Duration, Timestamp};
@@ -176,20 +177,35 @@ pub(crate) type Path = Vec<(LinkId, Direction)>;
 /// One step of a path: the link crossed, which way, and the vertex it came from.
 type Hop = (LinkId, Direction, Vertex);
 
-/// The links that are up, from each vertex, in link order (what a search from it may cross).
-type Adjacency = BTreeMap<Vertex, Vec<(LinkId, Direction, Vertex)>>;
+impl Vertex {
+    /// A dense index for per-vertex tables: nodes even, segments odd.
+    fn index(self) -> usize {
+        match self {
+            Self::Node(n) => 2 * n.0,
+            Self::Segment(s) => 2 * s.0 + 1,
+        }
+    }
+}
+
+/// The links that are up, from each vertex (by [`Vertex::index`]), in link order (what a search
+/// from it may cross).
+type Adjacency = Vec<Vec<(LinkId, Direction, Vertex)>>;
 
 fn adjacency(links: &[Link]) -> Adjacency {
-    let mut adj: Adjacency = BTreeMap::new();
+    let mut adj: Adjacency = Vec::new();
     for (i, link) in links.iter().enumerate().filter(|(_, l)| l.up) {
         for from in [link.a, link.b] {
             if let Some((next, dir)) = link.other_end(from) {
-                adj.entry(from).or_default().push((LinkId(i), dir, next));
+                let v = from.index();
+                if adj.len() <= v {
+                    adj.resize_with(v + 1, Vec::new);
+                }
+                adj[v].push((LinkId(i), dir, next));
             }
         }
     }
     // A link from a vertex to itself was listed twice; keep link order within each vertex.
-    for v in adj.values_mut() {
+    for v in &mut adj {
         v.sort_by_key(|h| (h.0, h.1));
         v.dedup();
     }
@@ -199,15 +215,17 @@ fn adjacency(links: &[Link]) -> Adjacency {
 /// The shortest-path tree from `src` over links that are up, through nodes for which
 /// `transit(node)` holds: for each vertex reached, its cost and the hop that reached it.
 /// Weight: floor delay plus 1 µs per hop, so ties go to fewer hops; equal paths resolve by
-/// link order, deterministically.
+/// link order, deterministically. (Tables indexed by vertex, not maps: a thousand nodes'
+/// trees took a second of start-up.)
 fn tree(links: &[Link], adj: &Adjacency, src: NodeId, transit: impl Fn(NodeId) -> bool) -> Tree {
     let start = Vertex::Node(src);
-    let mut best: BTreeMap<Vertex, (Duration, Option<Hop>)> = BTreeMap::new();
-    let mut frontier: BTreeMap<(Duration, Vertex), ()> = BTreeMap::new();
-    best.insert(start, (Duration::ZERO, None));
-    frontier.insert((Duration::ZERO, start), ());
-    while let Some(((cost, v), ())) = frontier.pop_first() {
-        if best.get(&v).is_some_and(|(c, _)| *c < cost) {
+    let mut best: Tree = vec![None; adj.len().max(start.index() + 1)];
+    // Popped in the order of (cost, vertex): the order that resolves ties.
+    let mut frontier: BinaryHeap<Reverse<(Duration, Vertex)>> = BinaryHeap::new();
+    best[start.index()] = Some((Duration::ZERO, None));
+    frontier.push(Reverse((Duration::ZERO, start)));
+    while let Some(Reverse((cost, v))) = frontier.pop() {
+        if best[v.index()].is_some_and(|(c, _)| c < cost) {
             continue;
         }
         if let Vertex::Node(n) = v
@@ -216,11 +234,12 @@ fn tree(links: &[Link], adj: &Adjacency, src: NodeId, transit: impl Fn(NodeId) -
         {
             continue;
         }
-        for &(link, dir, next) in adj.get(&v).map_or(&[][..], Vec::as_slice) {
+        for &(link, dir, next) in adj.get(v.index()).map_or(&[][..], Vec::as_slice) {
             let c = cost + links[link.0].model.floor_of(dir) + Duration::from_micros(1);
-            if best.get(&next).is_none_or(|(old, _)| c < *old) {
-                best.insert(next, (c, Some((link, dir, v))));
-                frontier.insert((c, next), ());
+            let slot = &mut best[next.index()];
+            if slot.is_none_or(|(old, _)| c < old) {
+                *slot = Some((c, Some((link, dir, v))));
+                frontier.push(Reverse((c, next)));
             }
         }
     }
@@ -233,18 +252,19 @@ fn path_in(tree: &Tree, src: NodeId, dst: NodeId) -> Option<Path> {
     let mut path = Vec::new();
     let mut v = Vertex::Node(dst);
     while v != start {
-        let (_, Some((link, dir, prev))) = tree.get(&v)? else {
+        let Some((_, Some((link, dir, prev)))) = tree.get(v.index()).copied().flatten() else {
             return None;
         };
-        path.push((*link, *dir));
-        v = *prev;
+        path.push((link, dir));
+        v = prev;
     }
     path.reverse();
     Some(path)
 }
 
-/// A source's shortest-path tree, as [`tree`] returns it.
-type Tree = BTreeMap<Vertex, (Duration, Option<Hop>)>;
+/// A source's shortest-path tree, as [`tree`] returns it: by vertex index, its cost and the hop
+/// that reached it, if reached.
+type Tree = Vec<Option<(Duration, Option<Hop>)>>;
 
 /// Address ownership and cached routes: the links' adjacency and each source's shortest-path
 /// tree are computed once until a link or node changes state (a search per packet pair
