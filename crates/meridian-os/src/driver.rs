@@ -697,66 +697,117 @@ impl<C: Clock> Daemon<C> {
     }
 
     /// Applies every queued output; returns the sockets that sent packets awaiting a transmit
-    /// timestamp.
+    /// timestamp. Packets leave in the engine's order, in runs per socket and DSCP of one
+    /// system call each (a 128-per-second Sync to every client is one burst).
     fn apply_outputs(&mut self) -> io::Result<Vec<(Ipv4Addr, u16)>> {
         let mut stamped: Vec<(Ipv4Addr, u16)> = Vec::new();
-        while let Some(out) = self.engine.poll_output() {
-            match out {
-                Output::Transmit(mut t) => {
-                    let key = (*t.from.ip(), t.from.port());
-                    let to_port = match t.to.port() {
-                        PTP_EVENT | PTP_GENERAL => self.local_port(t.to.port()),
-                        p => p,
-                    };
-                    let Some(sock) = self.sockets.get_mut(&key) else {
-                        crate::warn_limited!(
-                            self.send_warnings,
-                            monotonic(),
-                            "no socket for {}; packet dropped",
-                            t.from
-                        );
-                        continue;
-                    };
-                    let sent = self.clock.now();
-                    if t.late_ntp_transmit {
-                        meridian_proto::ntp_service::stamp_transmit(&mut t.bytes, sent);
-                    }
-                    match sock.send(SocketAddrV4::new(*t.to.ip(), to_port), &t.bytes, t.dscp) {
-                        Ok(id) => {
-                            if let (Some(token), true) = (t.token, t.late_ntp_transmit) {
-                                // Before its kernel timestamp: what the peer will echo.
-                                self.engine
-                                    .handle(self.now(), Input::TransmitStamped { token, at: sent });
-                            }
-                            if let Some(token) = t.token {
-                                if !stamped.contains(&key) {
-                                    stamped.push(key);
-                                }
-                                let deadline = monotonic().after(TX_TIMESTAMP_WAIT);
-                                self.pending.insert(
-                                    (key, id),
-                                    PendingTx {
-                                        token,
-                                        sent,
-                                        deadline,
-                                    },
-                                );
-                            }
+        loop {
+            let mut queued: Vec<Outgoing> = Vec::new();
+            while let Some(out) = self.engine.poll_output() {
+                match out {
+                    Output::Transmit(mut t) => {
+                        let key = (*t.from.ip(), t.from.port());
+                        if !self.sockets.contains_key(&key) {
+                            crate::warn_limited!(
+                                self.send_warnings,
+                                monotonic(),
+                                "no socket for {}; packet dropped",
+                                t.from
+                            );
+                            continue;
                         }
-                        Err(e) => crate::warn_limited!(
-                            self.send_warnings,
-                            monotonic(),
-                            "send to {}: {e}",
-                            t.to
-                        ),
+                        let to_port = match t.to.port() {
+                            PTP_EVENT | PTP_GENERAL => self.local_port(t.to.port()),
+                            p => p,
+                        };
+                        let sent = self.clock.now();
+                        if t.late_ntp_transmit {
+                            meridian_proto::ntp_service::stamp_transmit(&mut t.bytes, sent);
+                        }
+                        queued.push(Outgoing {
+                            key,
+                            to: SocketAddrV4::new(*t.to.ip(), to_port),
+                            sent,
+                            transmit: t,
+                        });
                     }
+                    Output::AdjustClock(adj) => self.clock.apply(adj)?,
+                    Output::Event(e) => log_event(&e),
                 }
-                Output::AdjustClock(adj) => self.clock.apply(adj)?,
-                Output::Event(e) => log_event(&e),
+            }
+            if queued.is_empty() {
+                return Ok(stamped);
+            }
+            // What answers a send (an interleaved NTP reply's transmit time) may queue more.
+            self.send_runs(&queued, &mut stamped);
+        }
+    }
+
+    /// Sends `queued` in runs of one socket and DSCP; records what awaits a transmit timestamp.
+    fn send_runs(&mut self, queued: &[Outgoing], stamped: &mut Vec<(Ipv4Addr, u16)>) {
+        let mut results = Vec::with_capacity(queued.len());
+        for run in queued.chunk_by(|a, b| a.key == b.key && a.transmit.dscp == b.transmit.dscp) {
+            let (key, dscp) = (run[0].key, run[0].transmit.dscp);
+            let msgs: Vec<(SocketAddrV4, &[u8])> = run
+                .iter()
+                .map(|o| (o.to, o.transmit.bytes.as_slice()))
+                .collect();
+            results.clear();
+            let sock = self.sockets.get_mut(&key).expect("checked when queued");
+            if let Err(e) = sock.send_many(&msgs, dscp, &mut results) {
+                crate::warn_limited!(
+                    self.send_warnings,
+                    monotonic(),
+                    "send from {}:{}: {e}",
+                    key.0,
+                    key.1
+                );
+                continue;
+            }
+            for (o, r) in run.iter().zip(results.drain(..)) {
+                let t = &o.transmit;
+                match r {
+                    Ok(id) => {
+                        if let (Some(token), true) = (t.token, t.late_ntp_transmit) {
+                            // Before its kernel timestamp: what the peer will echo.
+                            self.engine
+                                .handle(self.now(), Input::TransmitStamped { token, at: o.sent });
+                        }
+                        if let Some(token) = t.token {
+                            if !stamped.contains(&key) {
+                                stamped.push(key);
+                            }
+                            let deadline = monotonic().after(TX_TIMESTAMP_WAIT);
+                            self.pending.insert(
+                                (key, id),
+                                PendingTx {
+                                    token,
+                                    sent: o.sent,
+                                    deadline,
+                                },
+                            );
+                        }
+                    }
+                    Err(e) => crate::warn_limited!(
+                        self.send_warnings,
+                        monotonic(),
+                        "send to {}: {e}",
+                        t.to
+                    ),
+                }
             }
         }
-        Ok(stamped)
     }
+}
+
+/// A packet the engine asked for, on its way to its socket.
+struct Outgoing {
+    key: (Ipv4Addr, u16),
+    /// The destination, with the port mapped (PTP ports may be moved for tests).
+    to: SocketAddrV4,
+    /// The clock's reading when the engine's output was taken: the fallback transmit time.
+    sent: Timestamp,
+    transmit: meridian_proto::engine::Transmit,
 }
 
 /// A seed for the engines' random choices (back-off jitter, and the random NTP transmit

@@ -3,14 +3,14 @@
 //! packet counter (SOF_TIMESTAMPING_OPT_ID). Where timestamping is unavailable the socket says
 //! so and the driver falls back to reading the clock.
 
-use std::io::{self, IoSliceMut};
+use std::io::{self, IoSlice, IoSliceMut};
 use std::net::{SocketAddr, SocketAddrV4, UdpSocket};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
 
 use nix::cmsg_space;
 use nix::sys::socket::{
-    ControlMessageOwned, MsgFlags, MultiHeaders, SockaddrIn, TimestampingFlag, recvmmsg, recvmsg,
-    setsockopt, sockopt,
+    ControlMessage, ControlMessageOwned, MsgFlags, MultiHeaders, SockaddrIn, TimestampingFlag,
+    recvmmsg, recvmsg, sendmmsg, setsockopt, sockopt,
 };
 use nix::sys::time::TimeSpec;
 
@@ -300,6 +300,65 @@ impl TimestampedSocket {
         &self.socket
     }
 
+    /// Sends each `(destination, bytes)` of `msgs` in order with DSCP `dscp`, as many per
+    /// system call as the kernel takes (`sendmmsg`, at most [`TX_BATCH`]); `result[i]` is
+    /// the packet id of `msgs[i]` (for its transmit timestamp) or why it was not sent. A
+    /// message the kernel refuses is skipped, the rest still go.
+    pub fn send_many(
+        &mut self,
+        msgs: &[(SocketAddrV4, &[u8])],
+        dscp: u8,
+        results: &mut Vec<io::Result<u32>>,
+    ) -> io::Result<()> {
+        let tos = dscp << 2;
+        if tos != self.tos {
+            setsockopt(&self.socket, sockopt::Ipv4Tos, &i32::from(tos)).map_err(io::Error::from)?;
+            self.tos = tos;
+        }
+        // Headers per call, as for the error queue: they hold raw pointers.
+        let mut headers: MultiHeaders<SockaddrIn> =
+            MultiHeaders::preallocate(msgs.len().min(TX_BATCH), None);
+        let mut done = 0;
+        while done < msgs.len() {
+            let chunk = &msgs[done..msgs.len().min(done + TX_BATCH)];
+            let slices: Vec<[IoSlice<'_>; 1]> =
+                chunk.iter().map(|(_, b)| [IoSlice::new(b)]).collect();
+            let addrs: Vec<Option<SockaddrIn>> = chunk
+                .iter()
+                .map(|(to, _)| Some(SockaddrIn::from(*to)))
+                .collect();
+            let cmsgs: [ControlMessage<'_>; 0] = [];
+            match sendmmsg(
+                self.socket.as_raw_fd(),
+                &mut headers,
+                slices.iter(),
+                &addrs,
+                cmsgs,
+                MsgFlags::MSG_DONTWAIT,
+            )
+            .map(Iterator::count)
+            {
+                Ok(n) if n > 0 => {
+                    let sent = n.min(chunk.len());
+                    let first = self.count_sent(sent as u32);
+                    results.extend((0..sent as u32).map(|i| Ok(first.wrapping_add(i))));
+                    done += sent;
+                }
+                Ok(_) => {
+                    results.push(Err(io::ErrorKind::WouldBlock.into()));
+                    done += 1;
+                }
+                // The first message of the rest failed (the kernel reports only that): it
+                // is not sent and takes no id.
+                Err(e) => {
+                    results.push(Err(e.into()));
+                    done += 1;
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Counts `n` packets sent outside [`TimestampedSocket::send`] (batched sends), keeping
     /// the transmit timestamp ids in step with the kernel's.
     pub fn count_sent(&mut self, n: u32) -> u32 {
@@ -392,5 +451,61 @@ mod tests {
         assert_eq!(n, 70 - TX_BATCH);
         assert_eq!(found[0].map(|f| f.0), Some(first + TX_BATCH as u32));
         assert_eq!(b.recv_tx_timestamps(&mut found).unwrap(), 0);
+    }
+
+    #[test]
+    fn a_batch_goes_in_order_skips_what_the_kernel_refuses_and_ids_match_the_timestamps() {
+        let a =
+            TimestampedSocket::bind(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 0), None, None).unwrap();
+        let mut b =
+            TimestampedSocket::bind(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 0), None, None).unwrap();
+        let mut found = [None; TX_BATCH];
+        for _ in 0..50 {
+            b.send(a.local(), &[0; 5], 0).unwrap();
+            std::thread::sleep(std::time::Duration::from_millis(2));
+            let n = b.recv_tx_timestamps(&mut found).unwrap();
+            if found[..n].iter().any(Option::is_some) {
+                break;
+            }
+        }
+        while b.recv_tx_timestamps(&mut found).unwrap() > 0 {}
+        let mut buf = [0u8; 64];
+        while a.recv(&mut buf).unwrap().is_some() {}
+        // 70 messages (more than one call takes); the 10th to port 0, which UDP refuses.
+        let refused = SocketAddrV4::new(Ipv4Addr::LOCALHOST, 0);
+        let payloads: Vec<[u8; 3]> = (0..70u8).map(|k| [k, k, k]).collect();
+        let msgs: Vec<(SocketAddrV4, &[u8])> = payloads
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (if i == 10 { refused } else { a.local() }, &p[..]))
+            .collect();
+        let mut results = Vec::new();
+        b.send_many(&msgs, 46, &mut results).unwrap();
+        assert_eq!(results.len(), 70);
+        assert!(results[10].is_err(), "port 0 is refused");
+        let ids: Vec<u32> = results
+            .iter()
+            .filter_map(|r| r.as_ref().ok().copied())
+            .collect();
+        let first = ids[0];
+        assert_eq!(
+            ids,
+            (first..first + 69).collect::<Vec<_>>(),
+            "one id per packet sent"
+        );
+        for k in (0..70u8).filter(|&k| k != 10) {
+            let r = wait(|| a.recv(&mut buf).unwrap()).expect("datagram");
+            assert_eq!(&buf[..r.len], &[k, k, k], "in order");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        let mut stamped = Vec::new();
+        loop {
+            let n = b.recv_tx_timestamps(&mut found).unwrap();
+            stamped.extend(found[..n].iter().flatten().map(|f| f.0));
+            if n < TX_BATCH {
+                break;
+            }
+        }
+        assert_eq!(stamped, ids, "each packet's timestamp carries its id");
     }
 }
