@@ -10,6 +10,7 @@ pub mod config;
 pub mod negotiation;
 pub mod node;
 pub mod server;
+mod server_link;
 
 pub use client::Client;
 pub use config::{ClientConfig, Profile, RecoveryMode, ServerConfig, ServoKind, TimeProperties};
