@@ -246,7 +246,7 @@ impl Discipline {
     /// queueing), with the corrections already applied taken out, gives the frequency and the
     /// phase now. Both are applied at once, so the clock is steered from the fourth sample on
     /// instead of drifting until the measurement ends; it ends once the slope is known within
-    /// [`FSET_SETTLED`] at 95 % (a Student t factor: four points prove little) or after ten
+    /// `FSET_SETTLED` at 95 % (a Student t factor: four points prove little) or after ten
     /// minutes, and the PLL takes over. The phase left then is still part of setting the clock:
     /// stepped out (and returned, ours minus the reference, s: stored samples move by it) when
     /// it stands clear of the samples' noise, else slewed.

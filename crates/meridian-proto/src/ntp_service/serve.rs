@@ -84,7 +84,7 @@ pub struct Reply {
     /// The transmit timestamp the caller writes just before sending (an unsigned basic reply:
     /// see [`stamp_transmit`]).
     pub late_transmit: bool,
-    /// The caller reports when this reply left ([`Responder::transmitted`]): an interleaved
+    /// The caller reports when this reply left ([`ServerShard::transmitted`]): an interleaved
     /// client's next request asks for it.
     pub token: Option<TxToken>,
     /// The transmit timestamp written (before any late stamp).
