@@ -198,7 +198,8 @@ pub struct Simulator {
     links: Vec<Link>,
     routing: Routing,
     stats: NetStats,
-    trace: TraceHash,
+    /// The running hash of everything done; `None` once switched off.
+    trace: Option<TraceHash>,
     pcap: Option<PcapWriter<Box<dyn Write>>>,
     pcap_error: Option<std::io::Error>,
     packet_log: Option<Vec<PacketRecord>>,
@@ -224,7 +225,7 @@ impl Simulator {
             links: Vec::new(),
             routing: Routing::default(),
             stats: NetStats::default(),
-            trace: TraceHash::default(),
+            trace: Some(TraceHash::default()),
             pcap: None,
             pcap_error: None,
             packet_log: None,
@@ -351,10 +352,22 @@ impl Simulator {
     }
 
     /// A hash of everything that happened: packets (times, addresses, bytes), timestamps, clock
-    /// adjustments and losses. Same seed and scenario, same hash.
+    /// adjustments and losses. Same seed and scenario, same hash. `None` if switched off.
     #[must_use]
-    pub fn trace_hash(&self) -> u64 {
-        self.trace.value()
+    pub fn trace_hash(&self) -> Option<u64> {
+        self.trace.as_ref().map(TraceHash::value)
+    }
+
+    /// Stops hashing what happens (a few percent of a run, for runs that compare their
+    /// results by other means); [`Simulator::trace_hash`] is `None` from then on.
+    pub fn without_trace_hash(&mut self) {
+        self.trace = None;
+    }
+
+    fn trace_event(&mut self, tag: u8, at: Timestamp, entity: usize, data: &[u8]) {
+        if let Some(t) = self.trace.as_mut() {
+            t.event(tag, at, entity, data);
+        }
     }
 
     /// The time-error samples of a node.
@@ -521,8 +534,7 @@ impl Simulator {
                 let local = n.osc.local_at(self.now);
                 let clock = n.clock.read(local);
                 let rx = clock + n.osc.noise(&mut n.noise);
-                self.trace
-                    .event(b'R', self.now, node.0, &rx.ticks().to_le_bytes());
+                self.trace_event(b'R', self.now, node.0, &rx.ticks().to_le_bytes());
                 self.stats.delivered += 1;
                 let d = Datagram {
                     from,
@@ -544,8 +556,7 @@ impl Simulator {
                 let local = n.osc.local_at(self.now);
                 let clock = n.clock.read(local);
                 let ts = clock + n.osc.noise(&mut n.noise);
-                self.trace
-                    .event(b'X', self.now, node.0, &ts.ticks().to_le_bytes());
+                self.trace_event(b'X', self.now, node.0, &ts.ticks().to_le_bytes());
                 self.drive_at(
                     node,
                     local,
@@ -567,10 +578,10 @@ impl Simulator {
             EventKind::LinkState { link, up } => {
                 self.links[link.0].up = up;
                 self.routing.invalidate();
-                self.trace.event(b'L', self.now, link.0, &[u8::from(up)]);
+                self.trace_event(b'L', self.now, link.0, &[u8::from(up)]);
             }
             EventKind::NodeState { node, up } => {
-                self.trace.event(b'N', self.now, node.0, &[u8::from(up)]);
+                self.trace_event(b'N', self.now, node.0, &[u8::from(up)]);
                 if up {
                     if self.nodes[node.0].engine.is_none() {
                         self.start_node(node);
@@ -672,7 +683,7 @@ impl Simulator {
                         ClockAdjustment::Step(d) => (b'S', d.ticks()),
                         ClockAdjustment::Frequency(f) => (b'F', f.to_bits() as i128),
                     };
-                    self.trace.event(tag, now, node.0, &v.to_le_bytes());
+                    self.trace_event(tag, now, node.0, &v.to_le_bytes());
                 }
             }
         }
@@ -700,9 +711,8 @@ impl Simulator {
     fn transmit(&mut self, node: NodeId, t: Transmit) {
         let now = self.now;
         self.stats.sent += 1;
-        self.trace.event(b'T', now, node.0, &t.bytes);
-        self.trace
-            .event(b'a', now, node.0, &addr_bytes(t.from, t.to));
+        self.trace_event(b'T', now, node.0, &t.bytes);
+        self.trace_event(b'a', now, node.0, &addr_bytes(t.from, t.to));
         if let Some(token) = t.token {
             let incarnation = self.nodes[node.0].incarnation;
             self.push(
@@ -756,7 +766,7 @@ impl Simulator {
                 Crossing::Exit(exit) => at = exit,
                 Crossing::Lost => {
                     self.stats.lost += 1;
-                    self.trace.event(b'D', now, link.0, &[]);
+                    self.trace_event(b'D', now, link.0, &[]);
                     return;
                 }
             }

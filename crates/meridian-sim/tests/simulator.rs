@@ -96,6 +96,27 @@ fn busy_scenario(seed: u64) -> Simulator {
 }
 
 #[test]
+fn a_run_without_its_trace_hash_is_the_same_run() {
+    let run = |hash: bool| {
+        let mut sim = busy_scenario(42);
+        if !hash {
+            sim.without_trace_hash();
+        }
+        sim.run_for(Duration::from_secs(10));
+        let te: Vec<i128> = sim
+            .samples(meridian_sim::NodeId(3))
+            .iter()
+            .map(|s| s.te.ticks())
+            .collect();
+        (sim.trace_hash(), sim.stats(), te, sim.events_processed())
+    };
+    let (with, without) = (run(true), run(false));
+    assert!(with.0.is_some());
+    assert_eq!(without.0, None);
+    assert_eq!((with.1, with.2, with.3), (without.1, without.2, without.3));
+}
+
+#[test]
 fn same_seed_same_trace() {
     let run = |seed| {
         let mut sim = busy_scenario(seed);

@@ -133,6 +133,10 @@ pub enum BenchKind {
         /// Simulated seconds.
         #[arg(long, default_value_t = 30)]
         seconds: u64,
+        /// Do not hash the run's events (as the lab runs): no determinism check, a few percent
+        /// faster.
+        #[arg(long)]
+        no_trace_hash: bool,
     },
     /// The 1588 ATR/ACR scenarios at full length, with their numbers.
     Ptp {

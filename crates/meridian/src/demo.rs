@@ -76,7 +76,7 @@ pub(crate) fn run(seed: u64, duration: u64, out: &Path) -> Result<(), Box<dyn st
     println!(
         "seed {seed}, {duration} s simulated, {} packets, trace {:016x}",
         sim.stats().sent,
-        sim.trace_hash()
+        sim.trace_hash().unwrap_or_default()
     );
     println!(
         "{:<8} {:>14} {:>14} {:>12} {:>12} {:>12}",

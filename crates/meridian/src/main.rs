@@ -95,9 +95,10 @@ fn main() -> std::process::ExitCode {
                     nodes,
                     rate,
                     seconds,
+                    no_trace_hash,
                 },
         } => {
-            bench::sim(nodes, rate, seconds);
+            bench::sim(nodes, rate, seconds, !no_trace_hash);
             Ok(())
         }
         Command::Bench {
