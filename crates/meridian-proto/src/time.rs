@@ -133,10 +133,9 @@ impl Duration {
         let frac = (self.0 & 0xFFFF_FFFF) as i64;
         // The same conversions in 64 bits where the value fits (this target converts 128-bit
         // integers in software).
-        // (Not `map_or`: its default, the 128-bit conversion, would be computed every time.)
         let whole = match i64::try_from(whole) {
             Ok(w) => w as f64,
-            Err(_) => whole as f64,
+            Err(_) => wide_to_f64(whole),
         };
         whole + frac as f64 / TICKS_PER_NS as f64
     }
@@ -258,6 +257,14 @@ impl Duration {
         let b_ticks = (rem as f64 * factor).round() as i128;
         Self(a_ticks.saturating_add(b_ticks))
     }
+}
+
+/// `x as f64` for a value beyond 64 bits, out of line: inline, the compiler computes the
+/// 128-bit conversion (a library call on this target) on every path and discards it on most.
+#[cold]
+#[inline(never)]
+fn wide_to_f64(x: i128) -> f64 {
+    x as f64
 }
 
 /// `x.round() as i64` (half away from zero) for |x| < 2^63, without a library call: the
