@@ -69,6 +69,10 @@ pub struct Oscillator {
     rng: SimRng,
     /// Segments in order; the last one is open-ended until another is generated after it.
     segments: VecDeque<Segment>,
+    /// The segment last found and where the one after it starts (true, local time): readings
+    /// of the present nearly always land in it, and a thousand oscillators' lists do not stay
+    /// in cache. Only a segment whose end is known (or the only one, without wander).
+    hot: Option<(Segment, Timestamp, Timestamp)>,
 }
 
 impl Oscillator {
@@ -84,6 +88,7 @@ impl Oscillator {
             model,
             rng,
             segments: VecDeque::from([first]),
+            hot: None,
         }
     }
 
@@ -119,6 +124,32 @@ impl Oscillator {
     }
 
     fn segment_for_true(&mut self, t: Timestamp) -> Segment {
+        // Within the remembered segment, the list already reaches past `t`: nothing to add.
+        if let Some((seg, end, _)) = self.hot
+            && seg.true_start <= t
+            && t < end
+        {
+            return seg;
+        }
+        let idx = self.index_for_true(t);
+        self.remember(idx);
+        self.segments[idx]
+    }
+
+    /// Remembers segment `idx` if its end is known.
+    fn remember(&mut self, idx: usize) {
+        let seg = self.segments[idx];
+        self.hot = match self.segments.get(idx + 1) {
+            Some(next) => Some((seg, next.true_start, next.local_start)),
+            None if !self.wanders() => {
+                let never = Timestamp::from_ticks(i128::MAX);
+                Some((seg, never, never))
+            }
+            None => None,
+        };
+    }
+
+    fn index_for_true(&mut self, t: Timestamp) -> usize {
         self.extend_past(|s| s.true_start > t);
         // The last segment starting at or before t: nearly always the one before the newest
         // (readings are of the present, and the newest was made just past it); else search.
@@ -126,11 +157,12 @@ impl Oscillator {
         if n >= 2 {
             let (a, b) = (self.segments[n - 2], self.segments[n - 1]);
             if a.true_start <= t && t < b.true_start {
-                return a;
+                return n - 2;
             }
         }
-        let idx = self.segments.partition_point(|s| s.true_start <= t);
-        self.segments[idx.saturating_sub(1)]
+        self.segments
+            .partition_point(|s| s.true_start <= t)
+            .saturating_sub(1)
     }
 
     /// The oscillator's reading at true time `t`.
@@ -141,23 +173,12 @@ impl Oscillator {
     /// The true time at which the oscillator reads `local`, rounded up so that
     /// `local_at(true_at(l)) >= l`.
     pub fn true_at(&mut self, local: Timestamp) -> Timestamp {
-        self.extend_past(|s| s.local_start > local);
-        // As in `segment_for_true`: the one before the newest, unless the search says otherwise.
-        let n = self.segments.len();
-        let idx = if n >= 2
-            && self.segments[n - 2].local_start <= local
-            && local < self.segments[n - 1].local_start
-        {
-            n - 2
-        } else {
-            self.segments
-                .partition_point(|s| s.local_start <= local)
-                .saturating_sub(1)
+        let (seg, next_start) = match self.hot {
+            Some((seg, end, local_end)) if seg.local_start <= local && local < local_end => {
+                (seg, Some(end))
+            }
+            _ => self.segment_for_local(local),
         };
-        let seg = self.segments[idx];
-        // Where `seg` is the segment `local_at` would pick (it has a successor, so reading
-        // there generates nothing): read it directly instead of searching again.
-        let next_start = self.segments.get(idx + 1).map(|s| s.true_start);
         let mut t = seg.true_at(local);
         // The float inverse can land several ticks early (products of 10^16 ticks round to a
         // few ticks), and a timer that fires short of its deadline fires again at once,
@@ -177,6 +198,27 @@ impl Oscillator {
         }
     }
 
+    /// The segment in which the oscillator reads `local`, and where the next starts (true
+    /// time) if it exists.
+    fn segment_for_local(&mut self, local: Timestamp) -> (Segment, Option<Timestamp>) {
+        self.extend_past(|s| s.local_start > local);
+        // As in `segment_for_true`: the one before the newest, unless the search says otherwise.
+        let n = self.segments.len();
+        let idx = if n >= 2
+            && self.segments[n - 2].local_start <= local
+            && local < self.segments[n - 1].local_start
+        {
+            n - 2
+        } else {
+            self.segments
+                .partition_point(|s| s.local_start <= local)
+                .saturating_sub(1)
+        };
+        self.remember(idx);
+        let next_start = self.segments.get(idx + 1).map(|s| s.true_start);
+        (self.segments[idx], next_start)
+    }
+
     /// The fractional frequency offset (not ppb) at true time `t`.
     pub fn frequency_at(&mut self, t: Timestamp) -> f64 {
         self.segment_for_true(t).y
@@ -186,6 +228,9 @@ impl Oscillator {
     pub fn forget_before(&mut self, t: Timestamp) {
         while self.segments.len() > 1 && self.segments[1].true_start <= t {
             self.segments.pop_front();
+        }
+        if self.hot.is_some_and(|(_, end, _)| end <= t) {
+            self.hot = None;
         }
     }
 
