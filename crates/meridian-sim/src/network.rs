@@ -171,8 +171,11 @@ impl Link {
     }
 }
 
+/// One link to cross, and which way.
+pub(crate) type Crossed = (LinkId, Direction);
+
 /// A path: the links to cross, in order, with the direction of each.
-pub(crate) type Path = Vec<(LinkId, Direction)>;
+pub(crate) type Path = Vec<Crossed>;
 
 /// One step of a path: the link crossed, which way, and the vertex it came from.
 type Hop = (LinkId, Direction, Vertex);
@@ -293,10 +296,7 @@ struct Route {
 /// (a cache miss per packet in a thousand-node network).
 #[derive(Debug)]
 enum Hops {
-    Short {
-        len: u8,
-        hops: [(LinkId, Direction); 4],
-    },
+    Short { len: u8, hops: [Crossed; 4] },
     Long(Path),
 }
 
@@ -312,7 +312,7 @@ impl Hops {
         }
     }
 
-    fn as_slice(&self) -> &[(LinkId, Direction)] {
+    fn as_slice(&self) -> &[Crossed] {
         match self {
             Self::Short { len, hops } => &hops[..usize::from(*len)],
             Self::Long(p) => p,
@@ -354,7 +354,7 @@ impl Routing {
         src: NodeId,
         to: Ipv4Addr,
         transit: impl Fn(NodeId) -> bool,
-    ) -> Option<(NodeId, Option<&[(LinkId, Direction)]>)> {
+    ) -> Option<(NodeId, Option<&[Crossed]>)> {
         let Self {
             owner,
             adjacency,
