@@ -212,22 +212,30 @@ impl Duration {
 
     /// Scales by a float factor (for frequency corrections), rounding to the nearest tick.
     #[must_use]
+    #[inline]
     pub fn mul_f64(self, factor: f64) -> Self {
-        // The simulator's oscillators and clocks scale durations on every timestamp: the same
-        // arithmetic as below in 64 bits wherever the values fit (the seconds and remainder
-        // from whole nanoseconds and the sub-nanosecond ticks), without the 128-bit divisions
-        // and conversions that were a third of a simulation's time.
-        const TPS: i64 = TICKS_PER_SEC as i64;
-        // Under a second (an oscillator's segment, a clock's time since its last adjustment):
-        // the whole-seconds product is zero and the remainder is the duration itself.
+        // Under a second (an oscillator's segment, a clock's time since its last adjustment:
+        // nearly every product the simulator takes), inline: the whole-seconds product is zero
+        // and the remainder is the duration itself.
         if let Ok(ticks) = i64::try_from(self.0)
-            && (0..TPS).contains(&ticks)
+            && (0..TICKS_PER_SEC as i64).contains(&ticks)
         {
             let b = ticks as f64 * factor;
             if b.abs() < 9e18 {
                 return Self(i128::from(round_i64(b)));
             }
         }
+        self.mul_f64_split(factor)
+    }
+
+    /// [`Duration::mul_f64`] beyond a second.
+    #[inline(never)]
+    fn mul_f64_split(self, factor: f64) -> Self {
+        // The simulator's oscillators and clocks scale durations on every timestamp: the same
+        // arithmetic as below in 64 bits wherever the values fit (the seconds and remainder
+        // from whole nanoseconds and the sub-nanosecond ticks), without the 128-bit divisions
+        // and conversions that were a third of a simulation's time.
+        const TPS: i64 = TICKS_PER_SEC as i64;
         if let Ok(ns) = i64::try_from(self.0 >> 32) {
             let secs = ns.div_euclid(1_000_000_000);
             let rem = ns.rem_euclid(1_000_000_000) << 32 | (self.0 & 0xFFFF_FFFF) as i64;
@@ -269,6 +277,7 @@ fn wide_to_f64(x: i128) -> f64 {
 
 /// `x.round() as i64` (half away from zero) for |x| < 2^63, without a library call: the
 /// truncation is exact, and so is the difference (for |x| ≥ 2^53, x is an integer).
+#[inline]
 fn round_i64(x: f64) -> i64 {
     let t = x as i64;
     let d = x - t as f64;
