@@ -76,6 +76,7 @@ impl Duration {
     /// Seconds as a float, rounded to the nearest tick; non-finite input gives zero and values
     /// beyond the range saturate.
     #[must_use]
+    #[inline]
     pub fn from_secs_f64(secs: f64) -> Self {
         Self::from_nanos_f64(secs * 1e9)
     }
@@ -83,6 +84,7 @@ impl Duration {
     /// Nanoseconds as a float, rounded to the nearest tick; non-finite input gives zero and
     /// values beyond the range saturate.
     #[must_use]
+    #[inline]
     pub fn from_nanos_f64(nanos: f64) -> Self {
         if !nanos.is_finite() {
             return Self::ZERO;
@@ -100,6 +102,7 @@ impl Duration {
     }
 
     /// [`Duration::from_nanos_f64`] for any finite value, in 128 bits.
+    #[inline(never)]
     fn from_nanos_f64_wide(nanos: f64) -> Self {
         // Split so the fractional nanosecond keeps its full precision.
         let whole = nanos.trunc();
@@ -128,6 +131,7 @@ impl Duration {
 
     /// The duration in nanoseconds as a float.
     #[must_use]
+    #[inline]
     pub fn as_nanos_f64(self) -> f64 {
         let whole = self.0 >> 32;
         let frac = (self.0 & 0xFFFF_FFFF) as i64;
