@@ -420,6 +420,15 @@ impl Message {
     /// Encodes into a new vector.
     #[must_use]
     pub fn to_vec(&self) -> Vec<u8> {
+        // The usual messages (up to a few TLVs) go through the stack: an allocation of exactly
+        // their length, without zeroing it first.
+        let mut small = [0u8; 128];
+        if self.wire_len() <= small.len() {
+            return match self.serialize(&mut small) {
+                Ok(n) => small[..n].to_vec(),
+                Err(SerializeError) => Vec::new(),
+            };
+        }
         let mut buf = vec![0; self.wire_len()];
         match self.serialize(&mut buf) {
             Ok(n) => buf.truncate(n),
