@@ -420,13 +420,13 @@ mod tests {
         panic!("no packet carried both timestamps");
     }
 
-    #[test]
-    fn a_burst_has_its_transmit_timestamps_read_in_one_call_in_order() {
+    /// A receiver and a sender whose transmit timestamps already flow (the kernel switches
+    /// them on asynchronously, see above), with nothing queued on either.
+    fn stamping_pair() -> (TimestampedSocket, TimestampedSocket) {
         let a =
             TimestampedSocket::bind(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 0), None, None).unwrap();
         let mut b =
             TimestampedSocket::bind(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 0), None, None).unwrap();
-        // Past the kernel's switching on of timestamps (see above).
         let mut found = [None; TX_BATCH];
         for _ in 0..50 {
             b.send(a.local(), &[0; 5], 0).unwrap();
@@ -437,6 +437,15 @@ mod tests {
             }
         }
         while b.recv_tx_timestamps(&mut found).unwrap() > 0 {}
+        let mut buf = [0u8; 64];
+        while a.recv(&mut buf).unwrap().is_some() {}
+        (a, b)
+    }
+
+    #[test]
+    fn a_burst_has_its_transmit_timestamps_read_in_one_call_in_order() {
+        let (a, mut b) = stamping_pair();
+        let mut found = [None; TX_BATCH];
         let first = b.send(a.local(), &[1; 5], 0).unwrap();
         for k in 1..70u8 {
             b.send(a.local(), &[k; 5], 0).unwrap();
@@ -455,22 +464,9 @@ mod tests {
 
     #[test]
     fn a_batch_goes_in_order_skips_what_the_kernel_refuses_and_ids_match_the_timestamps() {
-        let a =
-            TimestampedSocket::bind(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 0), None, None).unwrap();
-        let mut b =
-            TimestampedSocket::bind(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 0), None, None).unwrap();
+        let (a, mut b) = stamping_pair();
         let mut found = [None; TX_BATCH];
-        for _ in 0..50 {
-            b.send(a.local(), &[0; 5], 0).unwrap();
-            std::thread::sleep(std::time::Duration::from_millis(2));
-            let n = b.recv_tx_timestamps(&mut found).unwrap();
-            if found[..n].iter().any(Option::is_some) {
-                break;
-            }
-        }
-        while b.recv_tx_timestamps(&mut found).unwrap() > 0 {}
         let mut buf = [0u8; 64];
-        while a.recv(&mut buf).unwrap().is_some() {}
         // 70 messages (more than one call takes); the 10th to port 0, which UDP refuses.
         let refused = SocketAddrV4::new(Ipv4Addr::LOCALHOST, 0);
         let payloads: Vec<[u8; 3]> = (0..70u8).map(|k| [k, k, k]).collect();

@@ -95,6 +95,17 @@ fn busy_scenario(seed: u64) -> Simulator {
     sim
 }
 
+/// What a run of the busy scenario ends with: its trace hash, packet counts, one node's time
+/// error samples and the number of events.
+fn outcome(sim: &Simulator) -> (Option<u64>, meridian_sim::NetStats, Vec<i128>, u64) {
+    let te = sim
+        .samples(meridian_sim::NodeId(3))
+        .iter()
+        .map(|s| s.te.ticks())
+        .collect();
+    (sim.trace_hash(), sim.stats(), te, sim.events_processed())
+}
+
 #[test]
 fn a_run_without_its_trace_hash_is_the_same_run() {
     let run = |hash: bool| {
@@ -103,12 +114,7 @@ fn a_run_without_its_trace_hash_is_the_same_run() {
             sim.without_trace_hash();
         }
         sim.run_for(Duration::from_secs(10));
-        let te: Vec<i128> = sim
-            .samples(meridian_sim::NodeId(3))
-            .iter()
-            .map(|s| s.te.ticks())
-            .collect();
-        (sim.trace_hash(), sim.stats(), te, sim.events_processed())
+        outcome(&sim)
     };
     let (with, without) = (run(true), run(false));
     assert!(with.0.is_some());
@@ -121,12 +127,7 @@ fn same_seed_same_trace() {
     let run = |seed| {
         let mut sim = busy_scenario(seed);
         sim.run_for(Duration::from_secs(10));
-        let te: Vec<i128> = sim
-            .samples(meridian_sim::NodeId(3))
-            .iter()
-            .map(|s| s.te.ticks())
-            .collect();
-        (sim.trace_hash(), sim.stats(), te, sim.events_processed())
+        outcome(&sim)
     };
     let a = run(42);
     let b = run(42);
