@@ -4,6 +4,10 @@ use std::process::Command;
 
 use serde_json::Value;
 
+mod displays;
+use displays::{shell, stdout_of};
+mod outputs;
+
 fn lab(example: &str) -> Value {
     lab_at(&format!(
         "{}/../../examples/{example}",
@@ -24,6 +28,20 @@ fn lab_at(dir: &str) -> Value {
     );
     serde_json::from_slice(&out.stdout)
         .unwrap_or_else(|e| panic!("{dir}: {e}: {}", String::from_utf8_lossy(&out.stdout)))
+}
+
+/// Replaces `from` by `to` in the file at `path` (a scratch copy's configuration).
+fn replace_in(path: &std::path::Path, from: &str, to: &str) {
+    let text = std::fs::read_to_string(path).unwrap();
+    assert!(text.contains(from), "{}: no {from:?}", path.display());
+    std::fs::write(path, text.replace(from, to)).unwrap();
+}
+
+/// [`lab_at`] on a scratch copy, which is removed afterwards.
+fn lab_once(dir: &std::path::Path) -> Value {
+    let r = lab_at(&dir.display().to_string());
+    std::fs::remove_dir_all(dir).ok();
+    r
 }
 
 fn device<'a>(r: &'a Value, name: &str) -> &'a Value {
@@ -175,184 +193,6 @@ fn bad_configuration_names_the_file_and_line() {
     );
 }
 
-/// Seed 004's `display ntp-service status` on DeviceD, as printed in the seed.
-const SEED_STATUS: &str = " clock status: synchronized
- clock stratum: 3
- reference clock ID: 10.0.1.31
- nominal frequency: 64.0029 Hz
- actual frequency: 64.0029 Hz
- clock precision: 2^7
- clock offset: 0.0000 ms
- root delay: 62.50 ms
- root dispersion: 0.20 ms
- peer dispersion: 7.81 ms
- reference time: 06:52:33.465 UTC Mar 7 2006(C7B7AC31.773E89A8)
- synchronization state: clock synchronized
-";
-
-/// The shape of a display line: month names and runs of hex-digit characters collapsed, so two
-/// lines with the same fields, order, units and number formats compare equal.
-fn shape(line: &str) -> String {
-    let mut s = line.to_string();
-    for m in [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-    ] {
-        s = s.replace(&format!(" {m} "), " Mon ");
-    }
-    let mut out = String::new();
-    let mut in_run = false;
-    for c in s.chars() {
-        let hex = c.is_ascii_hexdigit();
-        if hex && !in_run {
-            out.push('#');
-        } else if !hex {
-            out.push(c);
-        }
-        in_run = hex;
-    }
-    out
-}
-
-#[test]
-fn ntp_status_layout_matches_seed_004_with_simulated_values() {
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/ntp-peer-mode");
-    let out = Command::new(env!("CARGO_BIN_EXE_meridian"))
-        .args(["lab", dir])
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
-    let block: Vec<&str> = text
-        .lines()
-        .skip_while(|l| !l.starts_with("<DeviceD> display ntp-service status"))
-        .skip(1)
-        .take(12)
-        .collect();
-    let seed: Vec<&str> = SEED_STATUS.lines().collect();
-    assert_eq!(block.len(), seed.len(), "{text}");
-    for (ours, theirs) in block.iter().zip(&seed) {
-        assert_eq!(
-            shape(ours),
-            shape(theirs),
-            "\n ours: {ours}\n seed: {theirs}"
-        );
-    }
-    // The values are DeviceD's own: stratum 3 on DeviceC.
-    assert_eq!(block[1], " clock stratum: 3");
-    assert_eq!(block[2], " reference clock ID: 10.0.1.31");
-}
-
-/// Runs `meridian lab EXAMPLE --shell DEVICE` with `commands` on stdin; returns stdout.
-fn shell(example: &str, device: &str, commands: &str) -> String {
-    use std::io::Write;
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_meridian"))
-        .args([
-            "lab",
-            &format!("{dir}{example}"),
-            "--json",
-            "/dev/null",
-            "--shell",
-            device,
-        ])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(commands.as_bytes())
-        .unwrap();
-    stdout_of(child.wait_with_output().unwrap())
-}
-
-/// The standard output of a run that must have succeeded.
-fn stdout_of(out: std::process::Output) -> String {
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
-/// Seed 004's chain as the router prints it (`display ntp-service trace` in the command
-/// reference): the device itself as `server 127.0.0.1`, each reference by the address it was
-/// asked at, offsets in seconds to 6 decimals, distances to 5, each line ending in a comma,
-/// then the primary's reference.
-#[test]
-fn ntp_trace_walks_the_chain_to_the_local_reference() {
-    let out = shell("ntp-peer-mode", "DeviceE", "display ntp-service trace\n");
-    let hops: Vec<(String, u8, f64, f64)> = out
-        .lines()
-        .filter(|l| l.starts_with(" server "))
-        .map(|l| trace_line(l).unwrap_or_else(|| panic!("not the router's format: {l:?}")))
-        .collect();
-    let servers: Vec<(&str, u8)> = hops.iter().map(|h| (h.0.as_str(), h.1)).collect();
-    assert_eq!(
-        servers,
-        [("127.0.0.1", 4), ("10.0.1.32", 3), ("10.0.1.31", 2)],
-        "{out}"
-    );
-    // Synchronized hops: sub-millisecond offsets, distances that grow away from the source.
-    assert!(hops.iter().all(|h| h.2.abs() < 1e-3), "{out}");
-    assert!(hops[0].3 > hops[1].3 && hops[1].3 > hops[2].3, "{out}");
-    assert!(out.ends_with(" refid 127.127.1.0\n"), "{out}");
-}
-
-/// ` server ADDR, stratum N, offset S.SSSSSS, synch distance S.SSSSS,` → its fields.
-fn trace_line(l: &str) -> Option<(String, u8, f64, f64)> {
-    let rest = l.strip_prefix(" server ")?.strip_suffix(',')?;
-    let mut parts = rest.split(", ");
-    let server = parts.next()?.to_string();
-    let stratum = parts.next()?.strip_prefix("stratum ")?.parse().ok()?;
-    let offset = parts.next()?.strip_prefix("offset ")?;
-    let distance = parts.next()?.strip_prefix("synch distance ")?;
-    let decimals = |v: &str| v.split_once('.').map(|(_, d)| d.len());
-    if decimals(offset) != Some(6) || decimals(distance) != Some(5) || parts.next().is_some() {
-        return None;
-    }
-    Some((
-        server,
-        stratum,
-        offset.parse().ok()?,
-        distance.parse().ok()?,
-    ))
-}
-
-#[test]
-fn reset_ptp_statistics_clears_the_counters() {
-    let out = shell(
-        "acr-dual-server",
-        "DeviceC",
-        "display ptp-adaptive server 1\nreset ptp-adaptive statistics\ndisplay ptp-adaptive server 1\n",
-    );
-    let sync_rows: Vec<&str> = out
-        .lines()
-        .filter(|l| {
-            l.trim_start().starts_with("Sync ")
-                && l.split_whitespace()
-                    .nth(1)
-                    .is_some_and(|t| t.parse::<u64>().is_ok())
-        })
-        .collect();
-    assert_eq!(sync_rows.len(), 2, "{out}");
-    let received = |row: &str| {
-        row.split_whitespace()
-            .nth(1)
-            .unwrap()
-            .parse::<u64>()
-            .unwrap()
-    };
-    assert!(received(sync_rows[0]) > 1000, "{out}");
-    assert_eq!(received(sync_rows[1]), 0, "{out}");
-    assert!(out.contains("Grandmaster ID"), "{out}");
-}
-
-/// A `[[commit]]` in topology.toml is applied on the running device at its time, logged as an
-/// event, and shown in later displays; one the device would refuse stops the lab before it
-/// runs, naming the line.
 /// A scratch copy of `example` (named for `tag` and this process), and its topology text.
 fn example_copy(example: &str, tag: &str) -> (std::path::PathBuf, String) {
     let src = format!("{}/../../examples/{example}", env!("CARGO_MANIFEST_DIR"));
@@ -366,6 +206,9 @@ fn example_copy(example: &str, tag: &str) -> (std::path::PathBuf, String) {
     (dir, topo)
 }
 
+/// A `[[commit]]` in topology.toml is applied on the running device at its time, logged as an
+/// event, and shown in later displays; one the device would refuse stops the lab before it
+/// runs, naming the line.
 #[test]
 fn timed_commits_apply_on_the_running_device() {
     let (dir, topo) = example_copy("server-and-client", "commit");
@@ -829,197 +672,4 @@ fn a_server_displays_its_clients_and_their_grants() {
     assert!(out.contains("Info: no such client."), "{out}");
     assert!(out.contains("  Device type             :server"), "{out}");
     assert!(out.contains("  0    2.2.2.2         "), "{out}");
-}
-
-/// Replaces `from` by `to` in the file at `path` (a scratch copy's configuration).
-fn replace_in(path: &std::path::Path, from: &str, to: &str) {
-    let text = std::fs::read_to_string(path).unwrap();
-    assert!(text.contains(from), "{}: no {from:?}", path.display());
-    std::fs::write(path, text.replace(from, to)).unwrap();
-}
-
-/// [`lab_at`] on a scratch copy, which is removed afterwards.
-fn lab_once(dir: &std::path::Path) -> Value {
-    let r = lab_at(&dir.display().to_string());
-    std::fs::remove_dir_all(dir).ok();
-    r
-}
-
-#[test]
-fn the_series_holds_every_devices_samples_and_agrees_with_the_report() {
-    // atr-time-profile: warm-up 1800 s of a 3600-s run, cut to 2000 s (200 samples after it).
-    let dir = format!(
-        "{}/../../examples/atr-time-profile",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    let csv = std::env::temp_dir().join(format!("meridian-series-{}.csv", std::process::id()));
-    let out = Command::new(env!("CARGO_BIN_EXE_meridian"))
-        .args(["lab", &dir, "--duration", "2000", "--json", "-", "--series"])
-        .arg(&csv)
-        .output()
-        .expect("run meridian lab");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
-    let text = std::fs::read_to_string(&csv).unwrap();
-    let _ = std::fs::remove_file(&csv);
-    let mut lines = text.lines();
-    assert_eq!(lines.next(), Some("device,t_s,te_ns,freq_error_ppb,up"));
-    let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
-    for d in report["devices"].as_array().unwrap() {
-        let name = d["name"].as_str().unwrap();
-        let mine: Vec<&Vec<&str>> = rows.iter().filter(|r| r[0] == name).collect();
-        // One row a second of the run.
-        assert!(
-            (1999..=2001).contains(&mine.len()),
-            "{name}: {} rows",
-            mine.len()
-        );
-        let after: Vec<f64> = mine
-            .iter()
-            .filter(|r| r[1].parse::<f64>().unwrap() >= 1800.0 && r[4] == "1")
-            .map(|r| r[2].parse::<f64>().unwrap())
-            .collect();
-        assert_eq!(
-            after.len() as u64,
-            d["te_ns"]["samples"].as_u64().unwrap(),
-            "{name}"
-        );
-        let mean = after.iter().sum::<f64>() / after.len() as f64;
-        let reported = d["te_ns"]["mean"].as_f64().unwrap();
-        assert!(
-            (mean - reported).abs() <= 1e-3 * reported.abs().max(1.0),
-            "{name}: series mean {mean} ns, report {reported} ns"
-        );
-    }
-}
-
-/// The text elements of an SVG file, trimmed.
-fn svg_texts(path: &std::path::Path) -> Vec<String> {
-    let svg = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    meridian_sim::plot::svg_texts(&svg)
-}
-
-/// `meridian lab EXAMPLE --duration D --json - --plot DIR/p.svg`: the report, what the plot
-/// step said on standard error, and the directory (removed by the caller).
-fn lab_plot(example: &str, duration: &str) -> (Value, String, std::path::PathBuf) {
-    let dir = std::env::temp_dir().join(format!("meridian-plots-{example}-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let ex = format!("{}/../../examples/{example}", env!("CARGO_MANIFEST_DIR"));
-    let out = Command::new(env!("CARGO_BIN_EXE_meridian"))
-        .args(["lab", &ex, "--duration", duration, "--json", "-", "--plot"])
-        .arg(dir.join("p.svg"))
-        .output()
-        .expect("run meridian lab");
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert!(out.status.success(), "{stderr}");
-    (serde_json::from_slice(&out.stdout).unwrap(), stderr, dir)
-}
-
-fn font_present() -> bool {
-    let there = meridian_sim::plot::font_available();
-    if !there {
-        assert!(
-            std::env::var("MERIDIAN_REQUIRE_PEERS").is_err(),
-            "no DejaVu font: .ci/run installs fonts-dejavu-core"
-        );
-        eprintln!("SKIPPED: no DejaVu font for plots (install fonts-dejavu-core)");
-    }
-    there
-}
-
-#[test]
-fn a_time_recovery_plot_shows_the_steady_state_against_the_time_budget() {
-    if !font_present() {
-        return;
-    }
-    // atr-time-profile cut to 2400 s: warm-up 1800 s, 600 steady samples.
-    let (report, said, dir) = lab_plot("atr-time-profile", "2400");
-    let te = svg_texts(&dir.join("p.svg"));
-    let wander = svg_texts(&dir.join("p-wander.svg"));
-    std::fs::remove_dir_all(&dir).ok();
-    let has = |texts: &[String], t: &str| texts.iter().any(|x| x == t);
-    for t in [
-        "atr-time-profile: time error",
-        "whole run (start-up)",
-        "warm-up ends (1800 s)",
-        "after the warm-up (1800 s on)",
-        "time error (ns)",
-        "Client",
-        "budget ±1.5 µs (G.8271.1 end application): off scale",
-    ] {
-        assert!(has(&te, t), "no {t:?} in {te:?}");
-    }
-    // The reference (the server) is left out of every chart; time recovery gets the time
-    // budget's bound, not the G.8263 frequency mask.
-    assert!(!has(&te, "Server") && !has(&wander, "Server"), "{te:?}");
-    assert!(
-        has(&wander, "atr-time-profile (after the warm-up): MTIE"),
-        "{wander:?}"
-    );
-    assert!(
-        has(
-            &wander,
-            "2 × 1.5 µs (G.8271.1 end application): peak-to-peak"
-        ),
-        "{wander:?}"
-    );
-    assert!(!wander.iter().any(|t| t.contains("G.8263")), "{wander:?}");
-    // The steady panel's range is the report's: its extremes are the largest |TE| after the
-    // warm-up, in ns.
-    let line = said
-        .lines()
-        .find(|l| l.contains("p.svg: time error after the warm-up"))
-        .unwrap_or_else(|| panic!("{said}"));
-    let max = device(&report, "Client")["te_ns"]["max"].as_f64().unwrap();
-    let ns = |s: &str| -> f64 {
-        let (v, unit) = s.trim().split_once(' ').unwrap();
-        let v: f64 = v.parse().unwrap();
-        match unit {
-            "ns" => v,
-            "µs" => v * 1e3,
-            other => panic!("unit {other} in {line}"),
-        }
-    };
-    let range = line.split("warm-up ").nth(1).unwrap();
-    let (lo, rest) = range.split_once(" … ").unwrap();
-    let hi = rest.split(" (").next().unwrap();
-    let largest = ns(lo).abs().max(ns(hi).abs());
-    assert!(
-        (largest - max).abs() <= 0.01 * max,
-        "plot {largest} ns, report max {max} ns: {line}"
-    );
-    assert!(max < 500.0, "{line}");
-}
-
-#[test]
-fn a_frequency_recovery_plot_shows_frequency_error_and_the_g8263_mask() {
-    if !font_present() {
-        return;
-    }
-    let (_, said, dir) = lab_plot("acr-dual-server", "1000");
-    let fe = svg_texts(&dir.join("p.svg"));
-    let wander = svg_texts(&dir.join("p-wander.svg"));
-    std::fs::remove_dir_all(&dir).ok();
-    let has = |texts: &[String], t: &str| texts.iter().any(|x| x == t);
-    for t in [
-        "acr-dual-server: frequency error",
-        "frequency error (ppb)",
-        "DeviceC",
-        "link 0 down",
-        "budget ±16 ppb (frequency recovery): off scale",
-    ] {
-        assert!(has(&fe, t), "no {t:?} in {fe:?}");
-    }
-    // Both servers are references: neither is drawn.
-    assert!(!has(&fe, "DeviceA") && !has(&fe, "DeviceB"), "{fe:?}");
-    assert!(has(&wander, "G.8263 MTIE mask (0.1–1000 s)"), "{wander:?}");
-    assert!(!wander.iter().any(|t| t.contains("G.8271.1")), "{wander:?}");
-    assert!(
-        said.contains("frequency error after the warm-up") && said.contains("ppb"),
-        "{said}"
-    );
 }
