@@ -152,11 +152,7 @@ impl TimestampedSocket {
     /// Sends `bytes` to `to` with DSCP `dscp`; returns the packet's id for its transmit
     /// timestamp.
     pub fn send(&mut self, to: SocketAddrV4, bytes: &[u8], dscp: u8) -> io::Result<u32> {
-        let tos = dscp << 2;
-        if tos != self.tos {
-            setsockopt(&self.socket, sockopt::Ipv4Tos, &i32::from(tos)).map_err(io::Error::from)?;
-            self.tos = tos;
-        }
+        self.set_dscp(dscp)?;
         self.socket.send_to(bytes, to)?;
         let id = self.next_id;
         self.next_id = self.next_id.wrapping_add(1);
@@ -300,6 +296,17 @@ impl TimestampedSocket {
         &self.socket
     }
 
+    /// Marks what the socket sends from now on with DSCP `dscp` (a system call only when it
+    /// changes).
+    fn set_dscp(&mut self, dscp: u8) -> io::Result<()> {
+        let tos = dscp << 2;
+        if tos != self.tos {
+            setsockopt(&self.socket, sockopt::Ipv4Tos, &i32::from(tos)).map_err(io::Error::from)?;
+            self.tos = tos;
+        }
+        Ok(())
+    }
+
     /// Sends each `(destination, bytes)` of `msgs` in order with DSCP `dscp`, as many per
     /// system call as the kernel takes (`sendmmsg`, at most [`TX_BATCH`]); `result[i]` is
     /// the packet id of `msgs[i]` (for its transmit timestamp) or why it was not sent. A
@@ -310,11 +317,7 @@ impl TimestampedSocket {
         dscp: u8,
         results: &mut Vec<io::Result<u32>>,
     ) -> io::Result<()> {
-        let tos = dscp << 2;
-        if tos != self.tos {
-            setsockopt(&self.socket, sockopt::Ipv4Tos, &i32::from(tos)).map_err(io::Error::from)?;
-            self.tos = tos;
-        }
+        self.set_dscp(dscp)?;
         // Headers per call, as for the error queue: they hold raw pointers.
         let mut headers: MultiHeaders<SockaddrIn> =
             MultiHeaders::preallocate(msgs.len().min(TX_BATCH), None);

@@ -171,11 +171,8 @@ impl Link {
     }
 }
 
-/// One link to cross, and which way.
-pub(crate) type Crossed = (LinkId, Direction);
-
 /// A path: the links to cross, in order, with the direction of each.
-pub(crate) type Path = Vec<Crossed>;
+pub(crate) type Path = Vec<(LinkId, Direction)>;
 
 /// One step of a path: the link crossed, which way, and the vertex it came from.
 type Hop = (LinkId, Direction, Vertex);
@@ -280,44 +277,7 @@ pub(crate) struct Routing {
     /// By source (indexed by its number), then destination address: the address's owner and
     /// the path there. A packet's route is two short lookups (a source talks to few addresses),
     /// not a search of every address in the network.
-    cache: Vec<Vec<Route>>,
-}
-
-/// A route remembered for one source: an address, its owner, and the hops there (`None`:
-/// unreachable).
-#[derive(Debug)]
-struct Route {
-    to: Ipv4Addr,
-    dst: NodeId,
-    hops: Option<Hops>,
-}
-
-/// A path's hops, inline up to four: a packet's route is then one pointer fewer to follow
-/// (a cache miss per packet in a thousand-node network).
-#[derive(Debug)]
-enum Hops {
-    Short { len: u8, hops: [Crossed; 4] },
-    Long(Path),
-}
-
-impl Hops {
-    fn new(path: Path) -> Self {
-        match u8::try_from(path.len()) {
-            Ok(len) if len <= 4 => {
-                let mut hops = [(LinkId(0), Direction::AtoB); 4];
-                hops[..path.len()].copy_from_slice(&path);
-                Self::Short { len, hops }
-            }
-            _ => Self::Long(path),
-        }
-    }
-
-    fn as_slice(&self) -> &[Crossed] {
-        match self {
-            Self::Short { len, hops } => &hops[..usize::from(*len)],
-            Self::Long(p) => p,
-        }
-    }
+    cache: Vec<BTreeMap<Ipv4Addr, (NodeId, Option<Path>)>>,
 }
 
 impl Routing {
@@ -354,7 +314,7 @@ impl Routing {
         src: NodeId,
         to: Ipv4Addr,
         transit: impl Fn(NodeId) -> bool,
-    ) -> Option<(NodeId, Option<&[Crossed]>)> {
+    ) -> Option<(NodeId, Option<&Path>)> {
         let Self {
             owner,
             adjacency,
@@ -362,27 +322,19 @@ impl Routing {
             cache,
         } = self;
         if cache.len() <= src.0 {
-            cache.resize_with(src.0 + 1, Vec::new);
+            cache.resize_with(src.0 + 1, BTreeMap::new);
         }
-        // A source talks to few addresses: a short scan.
-        let routes = &mut cache[src.0];
-        let i = match routes.iter().position(|r| r.to == to) {
-            Some(i) => i,
-            None => {
+        let entry = match cache[src.0].entry(to) {
+            std::collections::btree_map::Entry::Occupied(o) => o.into_mut(),
+            std::collections::btree_map::Entry::Vacant(v) => {
                 let dst = *owner.get(&to)?;
                 let adj = adjacency.get_or_insert_with(|| crate::network::adjacency(links));
                 let t = trees
                     .entry(src)
                     .or_insert_with(|| tree(links, adj, src, transit));
-                routes.push(Route {
-                    to,
-                    dst,
-                    hops: path_in(t, src, dst).map(Hops::new),
-                });
-                routes.len() - 1
+                v.insert((dst, path_in(t, src, dst)))
             }
         };
-        let r = &routes[i];
-        Some((r.dst, r.hops.as_ref().map(Hops::as_slice)))
+        Some((entry.0, entry.1.as_ref()))
     }
 }

@@ -151,17 +151,19 @@ impl Oscillator {
 
     fn index_for_true(&mut self, t: Timestamp) -> usize {
         self.extend_past(|s| s.true_start > t);
-        // The last segment starting at or before t: nearly always the one before the newest
-        // (readings are of the present, and the newest was made just past it); else search.
+        self.last_starting_by(t, |s| s.true_start)
+    }
+
+    /// The last segment whose `start` (true or local) is at or before `x`: nearly always the
+    /// one before the newest (readings are of the present, and the newest was made just past
+    /// it); else search.
+    fn last_starting_by(&self, x: Timestamp, start: impl Fn(&Segment) -> Timestamp) -> usize {
         let n = self.segments.len();
-        if n >= 2 {
-            let (a, b) = (self.segments[n - 2], self.segments[n - 1]);
-            if a.true_start <= t && t < b.true_start {
-                return n - 2;
-            }
+        if n >= 2 && start(&self.segments[n - 2]) <= x && x < start(&self.segments[n - 1]) {
+            return n - 2;
         }
         self.segments
-            .partition_point(|s| s.true_start <= t)
+            .partition_point(|s| start(s) <= x)
             .saturating_sub(1)
     }
 
@@ -202,18 +204,7 @@ impl Oscillator {
     /// time) if it exists.
     fn segment_for_local(&mut self, local: Timestamp) -> (Segment, Option<Timestamp>) {
         self.extend_past(|s| s.local_start > local);
-        // As in `segment_for_true`: the one before the newest, unless the search says otherwise.
-        let n = self.segments.len();
-        let idx = if n >= 2
-            && self.segments[n - 2].local_start <= local
-            && local < self.segments[n - 1].local_start
-        {
-            n - 2
-        } else {
-            self.segments
-                .partition_point(|s| s.local_start <= local)
-                .saturating_sub(1)
-        };
+        let idx = self.last_starting_by(local, |s| s.local_start);
         self.remember(idx);
         let next_start = self.segments.get(idx + 1).map(|s| s.true_start);
         (self.segments[idx], next_start)

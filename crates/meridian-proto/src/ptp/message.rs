@@ -420,22 +420,21 @@ impl Message {
     /// Encodes into a new vector.
     #[must_use]
     pub fn to_vec(&self) -> Vec<u8> {
-        // The usual messages (up to a few TLVs) go through the stack: an allocation of exactly
-        // their length, without zeroing it first.
+        // Serialized on the stack when it fits (the usual messages, up to a few TLVs), then
+        // copied into an allocation of exactly its length, never zeroed first.
         let mut small = [0u8; 128];
-        if self.wire_len() <= small.len() {
-            return match self.serialize(&mut small) {
-                Ok(n) => small[..n].to_vec(),
-                Err(SerializeError) => Vec::new(),
-            };
-        }
-        let mut buf = vec![0; self.wire_len()];
-        match self.serialize(&mut buf) {
-            Ok(n) => buf.truncate(n),
+        let mut large = Vec::new();
+        let buf: &mut [u8] = if self.wire_len() <= small.len() {
+            &mut small
+        } else {
+            large.resize(self.wire_len(), 0);
+            &mut large
+        };
+        match self.serialize(buf) {
+            Ok(n) => buf[..n].to_vec(),
             // Only a Signaling message with hundreds of TLVs can exceed the MTU.
-            Err(SerializeError) => buf.clear(),
+            Err(SerializeError) => Vec::new(),
         }
-        buf
     }
 }
 
