@@ -176,7 +176,7 @@ pub(crate) fn run(seed: u64, quick: bool, threads: usize) {
         )
     }));
 
-    for text in run_in_parallel(&sections, threads) {
+    for text in crate::parallel::map_in_order(&sections, threads, |job| job()) {
         print!("{text}");
     }
     println!(
@@ -184,29 +184,4 @@ pub(crate) fn run(seed: u64, quick: bool, threads: usize) {
         started.elapsed().as_secs_f64(),
         threads.max(1)
     );
-}
-
-/// Runs `jobs` on `threads` threads, taking them in order; returns their outputs in order.
-fn run_in_parallel(jobs: &[Section<'_>], threads: usize) -> Vec<String> {
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let results: Vec<std::sync::Mutex<Option<String>>> =
-        jobs.iter().map(|_| std::sync::Mutex::new(None)).collect();
-    std::thread::scope(|s| {
-        for _ in 0..threads.max(1) {
-            s.spawn(|| {
-                loop {
-                    let k = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    let Some(job) = jobs.get(k) else { break };
-                    let text = job();
-                    if let Ok(mut slot) = results[k].lock() {
-                        *slot = Some(text);
-                    }
-                }
-            });
-        }
-    });
-    results
-        .into_iter()
-        .map(|m| m.into_inner().ok().flatten().unwrap_or_default())
-        .collect()
 }

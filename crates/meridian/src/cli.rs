@@ -59,6 +59,14 @@ pub enum Command {
         /// Open the VRP shell of this device at the end of the run.
         #[arg(long, value_name = "DEVICE")]
         shell: Option<String>,
+        /// Run the lab under N seeds (the master seed and the N − 1 after it) and report each
+        /// device's p99 per seed, the worst, the median and how often its budget was met.
+        #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=10_000))]
+        seeds: u64,
+        /// Runs at once with `--seeds` (each run is deterministic: the figures do not change
+        /// with this, the wall time does).
+        #[arg(long, default_value_t = std::thread::available_parallelism().map_or(1, std::num::NonZero::get))]
+        threads: usize,
     },
     /// The VRP shell of a running `meridiand`, over its control socket.
     Shell {

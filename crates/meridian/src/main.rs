@@ -10,6 +10,7 @@ mod bench_ptp_server;
 mod bench_server;
 mod demo;
 mod lab;
+mod parallel;
 mod relay;
 mod shell;
 
@@ -25,6 +26,8 @@ fn main() -> std::process::ExitCode {
             series,
             pcap,
             shell,
+            seeds,
+            threads,
         } => lab::run(&lab::LabOptions {
             dir,
             duration,
@@ -34,6 +37,8 @@ fn main() -> std::process::ExitCode {
             series,
             pcap,
             shell,
+            seeds,
+            threads,
         }),
         Command::Shell { control, commands } => {
             let mut remote = shell::Remote::new(control);

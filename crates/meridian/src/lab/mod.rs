@@ -26,6 +26,7 @@ use role::Role;
 
 mod plots;
 mod role;
+mod seeds;
 
 /// Options of `meridian lab`.
 pub(crate) struct LabOptions {
@@ -37,6 +38,10 @@ pub(crate) struct LabOptions {
     pub(crate) series: Option<PathBuf>,
     pub(crate) pcap: Option<PathBuf>,
     pub(crate) shell: Option<String>,
+    /// Runs with this many seeds (from the master seed up), side by side.
+    pub(crate) seeds: u64,
+    /// Threads for those runs.
+    pub(crate) threads: usize,
 }
 
 /// An engine event as the report lists it: its kind and what happened, or `None` for events
@@ -100,8 +105,19 @@ fn reference_text(r: Reference) -> String {
     }
 }
 
-/// Runs the lab.
-pub(crate) fn run(o: &LabOptions) -> Result<(), Box<dyn Error>> {
+/// A lab directory, read and checked.
+pub(crate) struct Prepared {
+    topo_file: String,
+    topo: Topology,
+    devices: Vec<Device>,
+    /// Simulated seconds.
+    duration: i64,
+    /// Where statistics start, seconds.
+    warmup: i64,
+}
+
+/// Reads and checks the lab directory and settles the run's length and warm-up.
+fn prepare(o: &LabOptions) -> Result<Prepared, Box<dyn Error>> {
     let topo_path = o.dir.join("topology.toml");
     let topo_file = topo_path.display().to_string();
     let topo_text = std::fs::read(&topo_path)
@@ -110,7 +126,6 @@ pub(crate) fn run(o: &LabOptions) -> Result<(), Box<dyn Error>> {
     let topo = Topology::parse(&topo_file, &topo_text)?;
     let devices = meridian_lab::load_devices(&o.dir)?;
     meridian_lab::devices::check(&topo, &topo_file, &topo_text, &devices)?;
-    let seed = o.seed.unwrap_or(topo.seed);
     let duration = o.duration.unwrap_or(topo.duration()).max(1);
     let warmup = match topo.warmup() {
         Some(w) if w >= duration => {
@@ -123,10 +138,70 @@ pub(crate) fn run(o: &LabOptions) -> Result<(), Box<dyn Error>> {
         }
         w => w.unwrap_or(duration / 4),
     };
-    let mut lab = meridian_lab::build(&topo, &devices, seed);
-    if let Some(p) = &o.pcap {
+    Ok(Prepared {
+        topo_file,
+        topo,
+        devices,
+        duration,
+        warmup,
+    })
+}
+
+/// One run of a lab, finished: the simulator (for plots, series, the shell) and its report.
+struct Finished {
+    lab: meridian_lab::Lab,
+    report: Value,
+}
+
+/// Runs the lab.
+pub(crate) fn run(o: &LabOptions) -> Result<(), Box<dyn Error>> {
+    let p = prepare(o)?;
+    let seed = o.seed.unwrap_or(p.topo.seed);
+    if o.seeds > 1 {
+        return seeds::run(o, &p, seed);
+    }
+    let Finished { mut lab, report } = simulate(o, &p, seed, true)?;
+    let (topo, devices) = (&p.topo, &p.devices);
+    let nodes = lab.nodes.clone();
+    let sim = &mut lab.sim;
+    match o.json.as_deref() {
+        Some("-") => println!("{}", serde_json::to_string_pretty(&report)?),
+        Some(path) => std::fs::write(path, serde_json::to_string_pretty(&report)? + "\n")?,
+        None => summary(&report),
+    }
+    if let Some(path) = &o.plot {
+        // The directory's name names the scenario in the charts' titles.
+        let scenario = std::fs::canonicalize(&o.dir)
+            .ok()
+            .and_then(|d| d.file_name().map(|n| n.to_string_lossy().into_owned()))
+            .unwrap_or_else(|| "lab".into());
+        plots::plot(sim, &nodes, topo, &scenario, path, at(p.warmup))?;
+    }
+    if let Some(p) = &o.series {
+        series(sim, &nodes, p).map_err(|e| format!("{}: {e}", p.display()))?;
+    }
+    if let Some(device) = &o.shell {
+        shell(sim, &nodes, devices, device)?;
+    }
+    Ok(())
+}
+
+/// Builds and runs the lab with `seed`; `single`: the only run, which prints the displays and
+/// its progress and writes the capture.
+fn simulate(
+    o: &LabOptions,
+    p: &Prepared,
+    seed: u64,
+    single: bool,
+) -> Result<Finished, Box<dyn Error>> {
+    let (topo, topo_file, devices) = (&p.topo, &p.topo_file, &p.devices);
+    let (duration, warmup) = (p.duration, p.warmup);
+    let mut lab = meridian_lab::build(topo, devices, seed);
+    if let Some(path) = o.pcap.as_ref().filter(|_| single) {
         lab.sim
-            .capture(Box::new(std::io::BufWriter::new(std::fs::File::create(p)?)))?;
+            .capture(Box::new(std::io::BufWriter::new(std::fs::File::create(
+                path,
+            )?)))?;
     }
     let nodes = lab.nodes.clone();
     let commits = topo.commits();
@@ -151,7 +226,7 @@ pub(crate) fn run(o: &LabOptions) -> Result<(), Box<dyn Error>> {
     let names: BTreeMap<NodeId, String> = nodes.iter().map(|(n, id)| (*id, n.clone())).collect();
     lab.sim.record_events();
     let mut holdover: BTreeMap<NodeId, Holdover> = BTreeMap::new();
-    let progress = std::io::stderr().is_terminal();
+    let progress = single && std::io::stderr().is_terminal();
     for t in 0..=duration {
         lab.run_to(t)?;
         while let Some(c) = commits.get(next_commit).filter(|c| c.at.get_ref().0 <= t) {
@@ -206,14 +281,14 @@ pub(crate) fn run(o: &LabOptions) -> Result<(), Box<dyn Error>> {
             let mut session =
                 Session::new(lab.config(device).unwrap_or_else(|| dev.config.clone()));
             let prompt = session.prompt();
-            let chain = trace(&lab.sim, &nodes, &devices, device);
+            let chain = trace(&lab.sim, &nodes, devices, device);
             let text = match lab.sim.engine_as_mut::<DeviceEngine>(*node) {
                 Some(engine) => session
                     .execute(&d.command, &mut lab_displays(engine, chain))
                     .unwrap_or_else(|f| f.render(&prompt) + "\n"),
                 None => "Info: the device is down.\n".into(),
             };
-            if o.json.as_deref() != Some("-") {
+            if single && o.json.as_deref() != Some("-") {
                 print!("{prompt} {}  (t = {t} s)\n{text}", d.command);
             }
         }
@@ -240,26 +315,7 @@ pub(crate) fn run(o: &LabOptions) -> Result<(), Box<dyn Error>> {
         freq_ppb: topo.freq_budget_ppb(),
     };
     let report = report(sim, &nodes, at(warmup), events, &holdover, budgets);
-    match o.json.as_deref() {
-        Some("-") => println!("{}", serde_json::to_string_pretty(&report)?),
-        Some(path) => std::fs::write(path, serde_json::to_string_pretty(&report)? + "\n")?,
-        None => summary(&report),
-    }
-    if let Some(p) = &o.plot {
-        // The directory's name names the scenario in the charts' titles.
-        let scenario = std::fs::canonicalize(&o.dir)
-            .ok()
-            .and_then(|d| d.file_name().map(|n| n.to_string_lossy().into_owned()))
-            .unwrap_or_else(|| "lab".into());
-        plots::plot(sim, &nodes, &topo, &scenario, p, at(warmup))?;
-    }
-    if let Some(p) = &o.series {
-        series(sim, &nodes, p).map_err(|e| format!("{}: {e}", p.display()))?;
-    }
-    if let Some(device) = &o.shell {
-        shell(sim, &nodes, &devices, device)?;
-    }
-    Ok(())
+    Ok(Finished { lab, report })
 }
 
 /// Time a device's servo spent in holdover.

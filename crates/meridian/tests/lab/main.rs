@@ -7,6 +7,7 @@ use serde_json::Value;
 mod displays;
 use displays::{shell, stdout_of};
 mod outputs;
+mod seeds;
 
 fn lab(example: &str) -> Value {
     lab_at(&format!(
