@@ -347,7 +347,13 @@ impl Harness {
                 let _ = meridian_vrp::json::display_to_json(&text);
             }
         }
-        let _ = meridian_os::metrics::render(e, self.now, self.offset.as_secs_f64(), self.freq_ppb);
+        let _ = meridian_os::metrics::render(
+            e,
+            self.now,
+            self.offset.as_secs_f64(),
+            self.freq_ppb,
+            &Default::default(),
+        );
     }
 
     fn peer_or_stranger(&self, r: &mut Reader<'_>) -> Ipv4Addr {

@@ -31,7 +31,7 @@ use crate::ntp_workers::Workers;
 mod control;
 mod outputs;
 use crate::socket::TimestampedSocket;
-use crate::socket::{KernelTime, TX_BATCH};
+use crate::socket::{KernelTime, Received, TX_BATCH};
 #[cfg(test)]
 use control::save;
 
@@ -41,7 +41,7 @@ const PTP_EVENT: u16 = 319;
 const PTP_GENERAL: u16 = 320;
 
 /// Datagrams read from one socket before the loop moves on.
-const RX_BATCH: usize = 256;
+const RX_ROUND: usize = 256;
 
 /// How long to wait for a kernel transmit timestamp before using the clock reading at send.
 const TX_TIMESTAMP_WAIT: Duration = Duration::from_millis(20);
@@ -110,6 +110,12 @@ pub struct Daemon<C: Clock> {
     warned_tx: bool,
     /// Whether a datagram without a kernel receive timestamp was already logged.
     warned_rx: bool,
+    /// Receive buffers, kept between wake-ups (taken while a batch is handled).
+    rx_buffers: Option<crate::socket::RxBuffers>,
+    /// Packets the engine asked for, not yet sent ([`Daemon::flush`] sends them).
+    outbox: Vec<outputs::Outgoing>,
+    /// Datagram system calls and datagrams, for the metrics.
+    io: metrics::IoCounts,
     /// Failed sends and sends without a socket: a peer can cause them at packet rate.
     send_warnings: crate::log_limit::LogLimit,
 }
@@ -276,6 +282,9 @@ impl<C: Clock> Daemon<C> {
             metrics_addr,
             warned_tx: false,
             warned_rx: false,
+            rx_buffers: None,
+            outbox: Vec::new(),
+            io: metrics::IoCounts::default(),
             send_warnings: crate::log_limit::LogLimit::default(),
         };
         d.open_sockets()?;
@@ -475,6 +484,9 @@ impl<C: Clock> Daemon<C> {
             // made a 128-per-second Sync up to a millisecond late.
             let us = wait.as_nanos_floor().clamp(0, 200_000_000) / 1_000;
             let timeout = nix::sys::time::TimeSpec::new(us / 1_000_000, (us % 1_000_000) * 1_000);
+            // The sockets with datagrams (POLLIN) or transmit timestamps (POLLERR) waiting:
+            // only those are read, not every socket on every wake-up.
+            let (mut readable, mut stamped) = (Vec::new(), Vec::new());
             {
                 let mut fds: Vec<PollFd<'_>> = self
                     .sockets
@@ -489,12 +501,24 @@ impl<C: Clock> Daemon<C> {
                     Ok(_) | Err(nix::errno::Errno::EINTR) => {}
                     Err(e) => return Err(e.into()),
                 }
+                for (key, fd) in self.sockets.keys().zip(&fds) {
+                    let events = fd.revents().unwrap_or(PollFlags::empty());
+                    if events.contains(PollFlags::POLLIN) {
+                        readable.push(*key);
+                    }
+                    if events.contains(PollFlags::POLLERR) {
+                        stamped.push(*key);
+                    }
+                }
             }
             // Transmit timestamps first: a reply on a fast path can be in the same wake-up as
             // its request's timestamp, and must not be matched with the estimate taken at send.
             self.compare_phcs();
-            self.tx_timestamps()?;
-            self.receive()?;
+            for key in stamped {
+                self.read_tx_timestamps_of(key)?;
+            }
+            self.tx_fallbacks()?;
+            self.receive(&readable)?;
             self.hear_workers()?;
             if self.engine.poll_timeout().is_some_and(|t| t <= monotonic()) {
                 self.engine.handle(self.now(), Input::Timeout);
@@ -564,47 +588,69 @@ impl<C: Clock> Daemon<C> {
         }
     }
 
-    fn receive(&mut self) -> io::Result<()> {
-        let mut buf = [0u8; 2048];
-        let keys: Vec<(Ipv4Addr, u16)> = self.sockets.keys().copied().collect();
-        for key in keys {
-            // A bounded batch per socket and round: a flood on one socket must not starve the
-            // others, the timers or the control socket.
-            for _ in 0..RX_BATCH {
-                let Some(r) = self.sockets[&key].recv(&mut buf)? else {
-                    break;
-                };
-                let phc = self.sockets[&key].phc;
-                let rx = match r.timestamp.and_then(|t| self.kernel_reading(t, phc)) {
-                    Some(t) => t,
-                    None => {
-                        if !self.warned_rx {
-                            self.warned_rx = true;
-                            warn!(
-                                "{}:{}: a datagram came without a kernel receive timestamp; \
-                                 using the clock reading now",
-                                key.0, key.1
-                            );
-                        }
-                        self.clock.now()
+    /// Reads the datagrams waiting on `ready` sockets, a batch per system call, and hands
+    /// each to the engine.
+    fn receive(&mut self, ready: &[(Ipv4Addr, u16)]) -> io::Result<()> {
+        let mut bufs = self.rx_buffers.take().unwrap_or_default();
+        let mut got = Vec::with_capacity(crate::socket::RX_BATCH);
+        let result = (|| {
+            for &key in ready {
+                // A bounded number per socket and round: a flood on one socket must not starve
+                // the others, the timers or the control socket.
+                let mut left = RX_ROUND;
+                while left > 0 {
+                    let n = self.sockets[&key].recv_many(&mut bufs, &mut got)?;
+                    self.io.receive_calls += 1;
+                    self.io.received += n as u64;
+                    for (i, r) in got.iter().enumerate() {
+                        self.datagram(key, r, bufs.datagram(i, r))?;
                     }
-                };
-                let from = SocketAddrV4::new(*r.from.ip(), self.peer_port(r.from.port()));
-                let to = SocketAddrV4::new(key.0, key.1);
-                let d = Datagram {
-                    from,
-                    to,
-                    bytes: &buf[..r.len],
-                    rx_timestamp: rx,
-                };
-                self.engine.handle(self.now(), Input::Datagram(d));
-                self.flush()?;
-                // A long batch must not hold back a timer (a Sync due now).
-                if self.engine.poll_timeout().is_some_and(|t| t <= monotonic()) {
-                    self.engine.handle(self.now(), Input::Timeout);
+                    // The batch's answers leave together.
                     self.flush()?;
+                    if n < crate::socket::RX_BATCH {
+                        break;
+                    }
+                    left = left.saturating_sub(n);
                 }
             }
+            Ok(())
+        })();
+        self.rx_buffers = Some(bufs);
+        result
+    }
+
+    /// One datagram received on socket `key`, to the engine; what it answers waits in the
+    /// outbox for the rest of the batch, unless a timer fell due meanwhile.
+    fn datagram(&mut self, key: (Ipv4Addr, u16), r: &Received, bytes: &[u8]) -> io::Result<()> {
+        let phc = self.sockets[&key].phc;
+        let rx = match r.timestamp.and_then(|t| self.kernel_reading(t, phc)) {
+            Some(t) => t,
+            None => {
+                if !self.warned_rx {
+                    self.warned_rx = true;
+                    warn!(
+                        "{}:{}: a datagram came without a kernel receive timestamp; \
+                         using the clock reading now",
+                        key.0, key.1
+                    );
+                }
+                self.clock.now()
+            }
+        };
+        let from = SocketAddrV4::new(*r.from.ip(), self.peer_port(r.from.port()));
+        let to = SocketAddrV4::new(key.0, key.1);
+        let d = Datagram {
+            from,
+            to,
+            bytes,
+            rx_timestamp: rx,
+        };
+        self.engine.handle(self.now(), Input::Datagram(d));
+        self.drain()?;
+        // A long batch must not hold back a timer (a Sync due now).
+        if self.engine.poll_timeout().is_some_and(|t| t <= monotonic()) {
+            self.engine.handle(self.now(), Input::Timeout);
+            self.flush()?;
         }
         Ok(())
     }

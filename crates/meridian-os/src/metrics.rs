@@ -92,6 +92,19 @@ fn servo_state(s: ServoState) -> f64 {
     }
 }
 
+/// The time thread's datagram I/O: system calls (each a batch) and the datagrams they moved.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct IoCounts {
+    /// `recvmmsg` calls on the engines' sockets.
+    pub receive_calls: u64,
+    /// Datagrams they returned.
+    pub received: u64,
+    /// `sendmmsg` calls.
+    pub send_calls: u64,
+    /// Datagrams they sent.
+    pub sent: u64,
+}
+
 /// The metrics of `engine`; `clock_offset_s` is the clock's offset from the host clock (the
 /// virtual clock's correction; 0 when the host clock is steered).
 #[must_use]
@@ -100,8 +113,40 @@ pub fn render(
     now: meridian_proto::engine::Instant,
     clock_offset_s: f64,
     clock_frequency_ppb: f64,
+    io: &IoCounts,
 ) -> String {
     let mut e = Exposition(String::new());
+    // Datagrams per call say how well a loaded server batches (1: one system call each).
+    e.family(
+        "meridian_io_calls_total",
+        "counter",
+        "System calls of the time thread receiving or sending datagrams (each one batch).",
+    );
+    e.sample(
+        "meridian_io_calls_total",
+        &[("op", "receive")],
+        io.receive_calls as f64,
+    );
+    e.sample(
+        "meridian_io_calls_total",
+        &[("op", "send")],
+        io.send_calls as f64,
+    );
+    e.family(
+        "meridian_io_datagrams_total",
+        "counter",
+        "Datagrams the time thread received or sent.",
+    );
+    e.sample(
+        "meridian_io_datagrams_total",
+        &[("op", "receive")],
+        io.received as f64,
+    );
+    e.sample(
+        "meridian_io_datagrams_total",
+        &[("op", "send")],
+        io.sent as f64,
+    );
     e.one(
         "meridian_clock_offset_from_host_seconds",
         "gauge",

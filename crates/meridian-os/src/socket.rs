@@ -193,6 +193,51 @@ impl TimestampedSocket {
         }))
     }
 
+    /// Receives up to [`RX_BATCH`] waiting datagrams in one call (`recvmmsg`) into `bufs`:
+    /// datagram `i` is `bufs.datagram(i, &got[i])`. Returns how many (0: none waiting); fewer
+    /// than [`RX_BATCH`] means the socket is empty now. `got` is replaced.
+    pub fn recv_many(&self, bufs: &mut RxBuffers, got: &mut Vec<Received>) -> io::Result<usize> {
+        got.clear();
+        // Headers per call, as for the error queue: they hold raw pointers.
+        let mut headers: MultiHeaders<SockaddrIn> =
+            MultiHeaders::preallocate(RX_BATCH, Some(cmsg_space!(nix::sys::socket::Timestamps)));
+        let mut slices: Vec<[IoSliceMut<'_>; 1]> = bufs
+            .0
+            .iter_mut()
+            .map(|b| [IoSliceMut::new(&mut b[..])])
+            .collect();
+        let results = match recvmmsg(
+            self.socket.as_raw_fd(),
+            &mut headers,
+            slices.iter_mut(),
+            MsgFlags::MSG_DONTWAIT,
+            None,
+        ) {
+            Ok(r) => r,
+            Err(nix::errno::Errno::EAGAIN) => return Ok(0),
+            Err(e) => return Err(e.into()),
+        };
+        for msg in results {
+            let timestamp = msg.cmsgs().ok().and_then(|cmsgs| {
+                cmsgs.into_iter().find_map(|c| match c {
+                    ControlMessageOwned::ScmTimestampsns(ts) => Some(kernel_time(&ts)),
+                    _ => None,
+                })
+            });
+            got.push(Received {
+                // A datagram longer than the buffer is cut to it (and fails its parser).
+                len: msg.bytes.min(RX_BUFFER),
+                from: msg
+                    .address
+                    .map_or(SocketAddrV4::new(std::net::Ipv4Addr::UNSPECIFIED, 0), |a| {
+                        SocketAddrV4::new(a.ip(), a.port())
+                    }),
+                timestamp,
+            });
+        }
+        Ok(got.len())
+    }
+
     /// Reads one transmit timestamp from the error queue: (packet id, time), if one is waiting.
     pub fn recv_tx_timestamp(&self) -> io::Result<Option<(u32, KernelTime)>> {
         let mut buf = [0u8; 64];
@@ -214,6 +259,35 @@ impl TimestampedSocket {
 
 /// Transmit timestamps read from the error queue in one call at most.
 pub const TX_BATCH: usize = 64;
+
+/// Datagrams received in one call at most.
+pub const RX_BATCH: usize = 32;
+
+/// Room for one datagram: more than any PTP or NTP message the engines take.
+pub const RX_BUFFER: usize = 2048;
+
+/// The caller's buffers for [`TimestampedSocket::recv_many`], reused from call to call.
+pub struct RxBuffers(Box<[[u8; RX_BUFFER]; RX_BATCH]>);
+
+impl Default for RxBuffers {
+    fn default() -> Self {
+        Self(Box::new([[0; RX_BUFFER]; RX_BATCH]))
+    }
+}
+
+impl std::fmt::Debug for RxBuffers {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "RxBuffers({RX_BATCH} × {RX_BUFFER} bytes)")
+    }
+}
+
+impl RxBuffers {
+    /// The bytes of the `i`-th datagram of the last [`TimestampedSocket::recv_many`].
+    #[must_use]
+    pub fn datagram(&self, i: usize, r: &Received) -> &[u8] {
+        &self.0[i][..r.len]
+    }
+}
 
 impl TimestampedSocket {
     /// Reads up to [`TX_BATCH`] transmit timestamps from the error queue in one call
@@ -310,19 +384,20 @@ impl TimestampedSocket {
     /// Sends each `(destination, bytes)` of `msgs` in order with DSCP `dscp`, as many per
     /// system call as the kernel takes (`sendmmsg`, at most [`TX_BATCH`]); `result[i]` is
     /// the packet id of `msgs[i]` (for its transmit timestamp) or why it was not sent. A
-    /// message the kernel refuses is skipped, the rest still go.
+    /// message the kernel refuses is skipped, the rest still go. Returns the system calls made.
     pub fn send_many(
         &mut self,
         msgs: &[(SocketAddrV4, &[u8])],
         dscp: u8,
         results: &mut Vec<io::Result<u32>>,
-    ) -> io::Result<()> {
+    ) -> io::Result<usize> {
         self.set_dscp(dscp)?;
         // Headers per call, as for the error queue: they hold raw pointers.
         let mut headers: MultiHeaders<SockaddrIn> =
             MultiHeaders::preallocate(msgs.len().min(TX_BATCH), None);
-        let mut done = 0;
+        let (mut done, mut calls) = (0, 0);
         while done < msgs.len() {
+            calls += 1;
             let chunk = &msgs[done..msgs.len().min(done + TX_BATCH)];
             let slices: Vec<[IoSlice<'_>; 1]> =
                 chunk.iter().map(|(_, b)| [IoSlice::new(b)]).collect();
@@ -359,7 +434,7 @@ impl TimestampedSocket {
                 }
             }
         }
-        Ok(())
+        Ok(calls)
     }
 
     /// Counts `n` packets sent outside [`TimestampedSocket::send`] (batched sends), keeping
@@ -479,7 +554,8 @@ mod tests {
             .map(|(i, p)| (if i == 10 { refused } else { a.local() }, &p[..]))
             .collect();
         let mut results = Vec::new();
-        b.send_many(&msgs, 46, &mut results).unwrap();
+        // A call for the first 10 (the 10th fails), one for the next 64, one for the rest.
+        assert_eq!(b.send_many(&msgs, 46, &mut results).unwrap(), 3);
         assert_eq!(results.len(), 70);
         assert!(results[10].is_err(), "port 0 is refused");
         let ids: Vec<u32> = results
@@ -506,5 +582,57 @@ mod tests {
             }
         }
         assert_eq!(stamped, ids, "each packet's timestamp carries its id");
+    }
+
+    #[test]
+    fn waiting_datagrams_come_in_batches_in_order_with_their_senders_and_timestamps() {
+        let (a, mut b) = stamping_pair();
+        let mut c =
+            TimestampedSocket::bind(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 0), None, None).unwrap();
+        let (mut bufs, mut got) = (RxBuffers::default(), Vec::new());
+        assert_eq!(
+            a.recv_many(&mut bufs, &mut got).unwrap(),
+            0,
+            "nothing waiting"
+        );
+        // 40 datagrams (more than a batch) from two senders, one longer than the buffer.
+        let long = vec![7u8; RX_BUFFER + 100];
+        for k in 0..40u8 {
+            let (from, payload) = if k.is_multiple_of(2) {
+                (&mut b, vec![k; 1 + k as usize])
+            } else {
+                (&mut c, vec![k; 3])
+            };
+            from.send(a.local(), if k == 33 { &long } else { &payload }, 0)
+                .unwrap();
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        let mut seen = Vec::new();
+        loop {
+            let n = a.recv_many(&mut bufs, &mut got).unwrap();
+            assert!(n <= RX_BATCH);
+            for (i, r) in got.iter().enumerate() {
+                let bytes = bufs.datagram(i, r);
+                assert!(
+                    matches!(r.timestamp, Some(KernelTime::Software(_))),
+                    "{r:?}"
+                );
+                seen.push((bytes.to_vec(), r.from));
+            }
+            if n < RX_BATCH {
+                break;
+            }
+        }
+        assert_eq!(seen.len(), 40);
+        for (k, (bytes, from)) in seen.iter().enumerate() {
+            let k = k as u8;
+            let (sender, want) = match k {
+                33 => (c.local(), vec![7u8; RX_BUFFER]),
+                _ if k.is_multiple_of(2) => (b.local(), vec![k; 1 + k as usize]),
+                _ => (c.local(), vec![k; 3]),
+            };
+            assert_eq!((bytes, *from), (&want, sender), "datagram {k}");
+        }
+        assert_eq!(a.recv_many(&mut bufs, &mut got).unwrap(), 0, "all read");
     }
 }

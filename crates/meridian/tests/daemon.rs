@@ -456,3 +456,86 @@ fn ntp_trace_walks_a_chain_of_daemons() {
         assert!(o.abs() < 1e-3, "{j}");
     }
 }
+
+/// `kill -SIG pid` for a daemon this test started.
+fn signal(d: &Daemon, sig: &str) {
+    let ok = std::process::Command::new("kill")
+        .args([sig, &d.0.id().to_string()])
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "kill {sig}");
+}
+
+#[test]
+fn a_burst_of_requests_is_read_in_one_call_and_answered_in_one() {
+    let dir = Scratch::new("batch");
+    let cfg = dir.file(
+        "s.cfg",
+        "sysname S\nntp-service refclock-master 2\n\
+         ntp-service server source-interface LoopBack1\n\
+         interface LoopBack1\n ip address 127.0.0.13 255.255.255.255\nreturn\n",
+    );
+    // The time thread answers (no workers): its sockets are the ones counted.
+    let mut d = Daemon::start(&[
+        "--config",
+        cfg.to_str().unwrap(),
+        "--ntp-port",
+        "10133",
+        "--ntp-workers",
+        "0",
+        "--metrics",
+        "127.0.0.1:19127",
+    ]);
+    let io = |op: &str| {
+        let s = scrape(19127, "/metrics");
+        (
+            metric(&s, &format!("meridian_io_calls_total{{op=\"{op}\"}}")),
+            metric(&s, &format!("meridian_io_datagrams_total{{op=\"{op}\"}}")),
+        )
+    };
+    // Up within 10 s (200 tries 50 ms apart).
+    let up = (0..200).any(|_| {
+        std::thread::sleep(Duration::from_millis(50));
+        std::net::TcpStream::connect(("127.0.0.1", 19127)).is_ok()
+    });
+    assert!(up && d.alive(), "no metrics");
+    let (rx0, tx0) = (io("receive"), io("send"));
+    // Twenty clients' requests queue while the daemon is stopped; it wakes to all of them.
+    let clients: Vec<std::net::UdpSocket> = (0..20)
+        .map(|_| std::net::UdpSocket::bind("127.0.0.1:0").unwrap())
+        .collect();
+    signal(&d, "-STOP");
+    for (k, c) in clients.iter().enumerate() {
+        let mut req = [0u8; 48];
+        req[0] = 0x23; // version 4, mode 3 (client)
+        req[40..48].copy_from_slice(&(0x1000 + k as u64).to_be_bytes());
+        c.send_to(&req, "127.0.0.13:10133").unwrap();
+    }
+    std::thread::sleep(Duration::from_millis(100));
+    signal(&d, "-CONT");
+    for (k, c) in clients.iter().enumerate() {
+        c.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        let mut buf = [0u8; 128];
+        let n = c.recv(&mut buf).expect("a reply to every request");
+        assert_eq!((n, buf[0] & 7), (48, 4), "client {k}: a server reply");
+        assert_eq!(
+            buf[24..32],
+            (0x1000 + k as u64).to_be_bytes(),
+            "client {k}: its own request answered"
+        );
+    }
+    let (rx1, tx1) = (io("receive"), io("send"));
+    assert_eq!(
+        (rx1.0 - rx0.0, rx1.1 - rx0.1),
+        (1.0, 20.0),
+        "twenty datagrams read in one call"
+    );
+    assert_eq!(
+        (tx1.0 - tx0.0, tx1.1 - tx0.1),
+        (1.0, 20.0),
+        "twenty replies sent in one call"
+    );
+    signal(&d, "-TERM");
+    assert!(d.0.wait().unwrap().success());
+}

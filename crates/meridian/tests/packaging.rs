@@ -130,7 +130,7 @@ fn exported_families() -> BTreeSet<String> {
         .unwrap_or_else(|(l, e)| panic!("line {l}: {e}"));
     let engine = DeviceEngine::new(&node_config(&s.running), Instant::ZERO, 1);
     assert!(engine.ntp.is_some() && engine.ptp.is_some());
-    meridian_os::metrics::render(&engine, Instant::ZERO, 0.0, 0.0)
+    meridian_os::metrics::render(&engine, Instant::ZERO, 0.0, 0.0, &Default::default())
         .lines()
         .filter_map(|l| l.strip_prefix("# TYPE "))
         .filter_map(|l| l.split_whitespace().next())

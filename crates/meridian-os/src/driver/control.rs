@@ -30,6 +30,7 @@ impl<C: Clock> Daemon<C> {
                         monotonic(),
                         offset.as_secs_f64(),
                         self.clock.frequency_ppb(),
+                        &self.io,
                     )
                 }
             };

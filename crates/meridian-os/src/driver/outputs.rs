@@ -5,21 +5,6 @@
 use super::*;
 
 impl<C: Clock> Daemon<C> {
-    /// Kernel transmit timestamps, then the fallback for those overdue.
-    pub(super) fn tx_timestamps(&mut self) -> io::Result<()> {
-        self.read_tx_timestamps()?;
-        self.tx_fallbacks()
-    }
-
-    /// The kernel's transmit timestamps queued so far, handed to the engine.
-    fn read_tx_timestamps(&mut self) -> io::Result<()> {
-        let keys: Vec<(Ipv4Addr, u16)> = self.sockets.keys().copied().collect();
-        for key in keys {
-            self.read_tx_timestamps_of(key)?;
-        }
-        Ok(())
-    }
-
     /// The transmit timestamps queued on one socket, handed to the engine.
     pub(super) fn read_tx_timestamps_of(&mut self, key: (Ipv4Addr, u16)) -> io::Result<()> {
         let Some(phc) = self.sockets.get(&key).map(|s| s.phc) else {
@@ -48,7 +33,7 @@ impl<C: Clock> Daemon<C> {
     }
 
     /// Transmissions whose kernel timestamp is overdue fall back to the reading taken at send.
-    fn tx_fallbacks(&mut self) -> io::Result<()> {
+    pub(super) fn tx_fallbacks(&mut self) -> io::Result<()> {
         // Fallback: no kernel timestamp in time, use the reading taken at send.
         let now = monotonic();
         let late: Vec<_> = self
@@ -93,82 +78,97 @@ impl<C: Clock> Daemon<C> {
         self.apply_outputs().map(drop)
     }
 
-    /// Applies every queued output; returns the sockets that sent packets awaiting a transmit
-    /// timestamp. Packets leave in the engine's order, in runs per socket and DSCP of one
-    /// system call each (a 128-per-second Sync to every client is one burst).
+    /// Takes the engine's outputs: clock adjustments and events applied at once (the engine
+    /// contract: before its next input), packets queued in the outbox, which
+    /// [`Self::flush`] sends. A batch of received datagrams is answered by one send per
+    /// socket this way, not one each.
+    pub(super) fn drain(&mut self) -> io::Result<()> {
+        while let Some(out) = self.engine.poll_output() {
+            match out {
+                Output::Transmit(t) => {
+                    let key = (*t.from.ip(), t.from.port());
+                    if !self.sockets.contains_key(&key) {
+                        crate::warn_limited!(
+                            self.send_warnings,
+                            monotonic(),
+                            "no socket for {}; packet dropped",
+                            t.from
+                        );
+                        continue;
+                    }
+                    let to_port = match t.to.port() {
+                        PTP_EVENT | PTP_GENERAL => self.local_port(t.to.port()),
+                        p => p,
+                    };
+                    self.outbox.push(Outgoing {
+                        key,
+                        to: SocketAddrV4::new(*t.to.ip(), to_port),
+                        transmit: t,
+                    });
+                }
+                Output::AdjustClock(adj) => self.clock.apply(adj)?,
+                Output::Event(e) => log_event(&e),
+            }
+        }
+        Ok(())
+    }
+
+    /// Applies every queued output and sends the outbox; returns the sockets that sent packets
+    /// awaiting a transmit timestamp. Packets leave in the engine's order, in runs per socket
+    /// and DSCP of one system call each (a 128-per-second Sync to every client is one burst).
     fn apply_outputs(&mut self) -> io::Result<Vec<(Ipv4Addr, u16)>> {
         let mut stamped: Vec<(Ipv4Addr, u16)> = Vec::new();
         loop {
-            let mut queued: Vec<Outgoing> = Vec::new();
-            while let Some(out) = self.engine.poll_output() {
-                match out {
-                    Output::Transmit(mut t) => {
-                        let key = (*t.from.ip(), t.from.port());
-                        if !self.sockets.contains_key(&key) {
-                            crate::warn_limited!(
-                                self.send_warnings,
-                                monotonic(),
-                                "no socket for {}; packet dropped",
-                                t.from
-                            );
-                            continue;
-                        }
-                        let to_port = match t.to.port() {
-                            PTP_EVENT | PTP_GENERAL => self.local_port(t.to.port()),
-                            p => p,
-                        };
-                        let sent = self.clock.now();
-                        if t.late_ntp_transmit {
-                            meridian_proto::ntp_service::stamp_transmit(&mut t.bytes, sent);
-                        }
-                        queued.push(Outgoing {
-                            key,
-                            to: SocketAddrV4::new(*t.to.ip(), to_port),
-                            sent,
-                            transmit: t,
-                        });
-                    }
-                    Output::AdjustClock(adj) => self.clock.apply(adj)?,
-                    Output::Event(e) => log_event(&e),
-                }
-            }
-            if queued.is_empty() {
+            self.drain()?;
+            if self.outbox.is_empty() {
                 return Ok(stamped);
             }
+            let mut queued = std::mem::take(&mut self.outbox);
             // What answers a send (an interleaved NTP reply's transmit time) may queue more.
-            self.send_runs(&queued, &mut stamped);
+            self.send_runs(&mut queued, &mut stamped);
         }
     }
 
     /// Sends `queued` in runs of one socket and DSCP; records what awaits a transmit timestamp.
-    fn send_runs(&mut self, queued: &[Outgoing], stamped: &mut Vec<(Ipv4Addr, u16)>) {
+    fn send_runs(&mut self, queued: &mut [Outgoing], stamped: &mut Vec<(Ipv4Addr, u16)>) {
         let mut results = Vec::with_capacity(queued.len());
-        for run in queued.chunk_by(|a, b| a.key == b.key && a.transmit.dscp == b.transmit.dscp) {
+        for run in queued.chunk_by_mut(|a, b| a.key == b.key && a.transmit.dscp == b.transmit.dscp)
+        {
             let (key, dscp) = (run[0].key, run[0].transmit.dscp);
+            // Read at the system call, not when the engine's output was taken: a packet may
+            // wait in the outbox while the rest of a received batch is handled.
+            let sent = self.clock.now();
+            for o in run.iter_mut().filter(|o| o.transmit.late_ntp_transmit) {
+                meridian_proto::ntp_service::stamp_transmit(&mut o.transmit.bytes, sent);
+            }
             let msgs: Vec<(SocketAddrV4, &[u8])> = run
                 .iter()
                 .map(|o| (o.to, o.transmit.bytes.as_slice()))
                 .collect();
             results.clear();
             let sock = self.sockets.get_mut(&key).expect("checked when queued");
-            if let Err(e) = sock.send_many(&msgs, dscp, &mut results) {
-                crate::warn_limited!(
-                    self.send_warnings,
-                    monotonic(),
-                    "send from {}:{}: {e}",
-                    key.0,
-                    key.1
-                );
-                continue;
+            match sock.send_many(&msgs, dscp, &mut results) {
+                Ok(calls) => self.io.send_calls += calls as u64,
+                Err(e) => {
+                    crate::warn_limited!(
+                        self.send_warnings,
+                        monotonic(),
+                        "send from {}:{}: {e}",
+                        key.0,
+                        key.1
+                    );
+                    continue;
+                }
             }
             for (o, r) in run.iter().zip(results.drain(..)) {
                 let t = &o.transmit;
                 match r {
                     Ok(id) => {
+                        self.io.sent += 1;
                         if let (Some(token), true) = (t.token, t.late_ntp_transmit) {
                             // Before its kernel timestamp: what the peer will echo.
                             self.engine
-                                .handle(self.now(), Input::TransmitStamped { token, at: o.sent });
+                                .handle(self.now(), Input::TransmitStamped { token, at: sent });
                         }
                         if let Some(token) = t.token {
                             if !stamped.contains(&key) {
@@ -179,7 +179,7 @@ impl<C: Clock> Daemon<C> {
                                 (key, id),
                                 PendingTx {
                                     token,
-                                    sent: o.sent,
+                                    sent,
                                     deadline,
                                 },
                             );
@@ -198,11 +198,9 @@ impl<C: Clock> Daemon<C> {
 }
 
 /// A packet the engine asked for, on its way to its socket.
-struct Outgoing {
+pub(super) struct Outgoing {
     key: (Ipv4Addr, u16),
     /// The destination, with the port mapped (PTP ports may be moved for tests).
     to: SocketAddrV4,
-    /// The clock's reading when the engine's output was taken: the fallback transmit time.
-    sent: Timestamp,
     transmit: meridian_proto::engine::Transmit,
 }
