@@ -117,36 +117,24 @@ pub fn render(
 ) -> String {
     let mut e = Exposition(String::new());
     // Datagrams per call say how well a loaded server batches (1: one system call each).
-    e.family(
-        "meridian_io_calls_total",
-        "counter",
-        "System calls of the time thread receiving or sending datagrams (each one batch).",
-    );
-    e.sample(
-        "meridian_io_calls_total",
-        &[("op", "receive")],
-        io.receive_calls as f64,
-    );
-    e.sample(
-        "meridian_io_calls_total",
-        &[("op", "send")],
-        io.send_calls as f64,
-    );
-    e.family(
-        "meridian_io_datagrams_total",
-        "counter",
-        "Datagrams the time thread received or sent.",
-    );
-    e.sample(
-        "meridian_io_datagrams_total",
-        &[("op", "receive")],
-        io.received as f64,
-    );
-    e.sample(
-        "meridian_io_datagrams_total",
-        &[("op", "send")],
-        io.sent as f64,
-    );
+    for (name, help, receive, send) in [
+        (
+            "meridian_io_calls_total",
+            "System calls of the time thread receiving or sending datagrams (each one batch).",
+            io.receive_calls,
+            io.send_calls,
+        ),
+        (
+            "meridian_io_datagrams_total",
+            "Datagrams the time thread received or sent.",
+            io.received,
+            io.sent,
+        ),
+    ] {
+        e.family(name, "counter", help);
+        e.sample(name, &[("op", "receive")], receive as f64);
+        e.sample(name, &[("op", "send")], send as f64);
+    }
     e.one(
         "meridian_clock_offset_from_host_seconds",
         "gauge",
