@@ -16,9 +16,15 @@ use meridian_sim::pdv::{G8263Load, PdvModel};
 use meridian_sim::workload::Pinger;
 use meridian_sim::{LinkModel, NodeConfig, OscillatorModel, Simulator, Vertex};
 
+/// What one simulator run measured.
+pub(crate) struct SimFigures {
+    pub(crate) events: u64,
+    pub(crate) wall_s: f64,
+}
+
 /// `nodes` nodes in LANs of ten behind a core segment, each sending `rate` PTP Syncs per second
 /// to four peers in turn, with wander, timestamp noise, queueing PDV and G.8263 PDV.
-pub(crate) fn sim(nodes: usize, rate: u32, seconds: u64, trace_hash: bool) {
+pub(crate) fn sim(nodes: usize, rate: u32, seconds: u64, trace_hash: bool) -> SimFigures {
     let mut sim = Simulator::new(7, Timestamp::from_secs(1_800_000_000));
     if !trace_hash {
         sim.without_trace_hash();
@@ -89,6 +95,10 @@ pub(crate) fn sim(nodes: usize, rate: u32, seconds: u64, trace_hash: bool) {
     );
     if let Some(h) = sim.trace_hash() {
         println!("  trace hash {h:016x}");
+    }
+    SimFigures {
+        events,
+        wall_s: wall,
     }
 }
 

@@ -127,8 +127,17 @@ fn recv_stamped(socket: &UdpSocket, buf: &mut [u8]) -> Option<(usize, Duration)>
     Some((msg.bytes, at))
 }
 
+/// What one server run measured.
+pub(crate) struct PtpFigures {
+    /// Clients that got at least 90 % of the Syncs they asked for.
+    pub(crate) served: usize,
+    pub(crate) late_syncs: u64,
+    /// The server's CPU per message it sent, µs.
+    pub(crate) cpu_us_per_message: f64,
+}
+
 /// Runs the bench and prints it.
-pub(crate) fn run(o: &PtpServerBench) -> Result<(), String> {
+pub(crate) fn run(o: &PtpServerBench) -> Result<PtpFigures, String> {
     let dir = std::env::temp_dir().join(format!("meridian-bench-ptp-{}", std::process::id()));
     std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
     let r = measure(o, &dir);
@@ -138,7 +147,7 @@ pub(crate) fn run(o: &PtpServerBench) -> Result<(), String> {
     r
 }
 
-fn measure(o: &PtpServerBench, dir: &Path) -> Result<(), String> {
+fn measure(o: &PtpServerBench, dir: &Path) -> Result<PtpFigures, String> {
     crate::bench_server::pin(o.load_cpu)?;
     let license = dir.join("license.txt");
     std::fs::write(
@@ -179,7 +188,7 @@ fn measure(o: &PtpServerBench, dir: &Path) -> Result<(), String> {
 }
 
 /// ptp4l as the server, pinned like meridiand, without clock rights.
-fn measure_ptp4l(o: &PtpServerBench, dir: &Path) -> Result<(), String> {
+fn measure_ptp4l(o: &PtpServerBench, dir: &Path) -> Result<PtpFigures, String> {
     let conf = dir.join("ptp4l.conf");
     std::fs::write(
         &conf,
@@ -216,7 +225,7 @@ fn measure_ptp4l(o: &PtpServerBench, dir: &Path) -> Result<(), String> {
     drive(o, server.0.id())
 }
 
-fn drive(o: &PtpServerBench, pid: u32) -> Result<(), String> {
+fn drive(o: &PtpServerBench, pid: u32) -> Result<PtpFigures, String> {
     let (event_port, general_port) = o.against.ports();
     std::thread::sleep(Duration::from_millis(500));
     let period = Duration::from_secs_f64(2f64.powi(o.log_rate.into()));
@@ -389,5 +398,9 @@ fn drive(o: &PtpServerBench, pid: u32) -> Result<(), String> {
         (sent + resps) as f64 / secs,
         100.0 * generator / secs
     );
-    Ok(())
+    Ok(PtpFigures {
+        served: full,
+        late_syncs: late,
+        cpu_us_per_message: cpu * 1e6 / sent.max(1) as f64,
+    })
 }

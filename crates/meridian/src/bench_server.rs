@@ -327,8 +327,15 @@ pub(crate) fn meridiand() -> Result<PathBuf, String> {
     }
 }
 
+/// The medians of the comparison, replies per second.
+pub(crate) struct NtpFigures {
+    pub(crate) meridiand: f64,
+    /// `None` where chronyd is not installed.
+    pub(crate) chronyd: Option<f64>,
+}
+
 /// Runs the comparison and prints it.
-pub(crate) fn ntp(o: &NtpBench) -> Result<(), String> {
+pub(crate) fn ntp(o: &NtpBench) -> Result<NtpFigures, String> {
     let dir = std::env::temp_dir().join(format!("meridian-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
     let result = run(o, &dir);
@@ -336,7 +343,7 @@ pub(crate) fn ntp(o: &NtpBench) -> Result<(), String> {
     result
 }
 
-fn run(o: &NtpBench, dir: &Path) -> Result<(), String> {
+fn run(o: &NtpBench, dir: &Path) -> Result<NtpFigures, String> {
     pin(o.load_cpu)?;
     let cpus = server_cpus(o.load_cpu);
     let s = |p: &Path| p.to_string_lossy().into_owned();
@@ -444,5 +451,8 @@ fn run(o: &NtpBench, dir: &Path) -> Result<(), String> {
         ceiling.replies_per_s,
         ceiling.replies_per_s / m
     );
-    Ok(())
+    Ok(NtpFigures {
+        meridiand: m,
+        chronyd: have_chronyd.then_some(c),
+    })
 }

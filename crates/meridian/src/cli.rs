@@ -206,4 +206,15 @@ pub enum BenchKind {
         #[arg(long, default_value_t = 2_000_000)]
         iterations: u64,
     },
+    /// The three capacity figures in one run, each against its target: NTP replies/s against
+    /// chronyd's, PTP server CPU per message against ptp4l's for the same clients, simulator
+    /// events/s and wall seconds per simulated hour of 1000 clients at 16 pps.
+    All {
+        /// Shorter runs (one NTP round of 3 s, 3-s PTP runs, the hour extrapolated from 60 s).
+        #[arg(long)]
+        quick: bool,
+        /// PTP clients (128 per second each).
+        #[arg(long, default_value_t = 256)]
+        ptp_clients: usize,
+    },
 }

@@ -5,6 +5,7 @@ use clap::Parser;
 use meridian::cli::{BenchKind, Cli, Command};
 
 mod bench;
+mod bench_all;
 mod bench_ptp;
 mod bench_ptp_server;
 mod bench_server;
@@ -103,7 +104,7 @@ fn main() -> std::process::ExitCode {
                     no_trace_hash,
                 },
         } => {
-            bench::sim(nodes, rate, seconds, !no_trace_hash);
+            let _ = bench::sim(nodes, rate, seconds, !no_trace_hash);
             Ok(())
         }
         Command::Bench {
@@ -135,6 +136,7 @@ fn main() -> std::process::ExitCode {
             rounds,
             load_cpu,
         })
+        .map(drop)
         .map_err(Into::into),
         Command::Bench {
             what:
@@ -156,7 +158,11 @@ fn main() -> std::process::ExitCode {
                 bench_ptp_server::Against::Meridiand
             },
         })
+        .map(drop)
         .map_err(Into::into),
+        Command::Bench {
+            what: BenchKind::All { quick, ptp_clients },
+        } => bench_all::run(quick, ptp_clients),
         Command::Bench {
             what: BenchKind::Codec { iterations },
         } => {

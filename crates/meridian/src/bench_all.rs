@@ -1,0 +1,105 @@
+//! `meridian bench all`: the three capacity figures of the performance targets in one run,
+//! each as a ratio against its reference or target, measured one after the other on this
+//! machine (the figures of separate runs on a shared machine are not comparable).
+
+use std::error::Error;
+
+use crate::bench_ptp_server::{Against, PtpServerBench};
+use crate::bench_server::NtpBench;
+
+/// Runs the NTP, PTP-server and simulator benchmarks and prints their ratios.
+pub(crate) fn run(quick: bool, ptp_clients: usize) -> Result<(), Box<dyn Error>> {
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+    let mut summary = Vec::new();
+
+    println!("== NTP server (one worker) against chronyd");
+    let ntp = |workers| {
+        crate::bench_server::ntp(&NtpBench {
+            seconds: if quick { 3 } else { 5 },
+            sockets: 64,
+            window: 16,
+            workers,
+            rounds: if quick { 1 } else { 3 },
+            load_cpu: 0,
+        })
+    };
+    let one = ntp(1)?;
+    summary.push(match one.chronyd {
+        Some(c) => format!(
+            "NTP server, 1 worker: {:.0} k replies/s, chronyd {:.0} k: {:.2}× (target ≥ 1.5×)",
+            one.meridiand / 1e3,
+            c / 1e3,
+            one.meridiand / c
+        ),
+        None => "NTP server: chronyd not installed, no ratio".into(),
+    });
+    // Two workers need two server cores beside the generator's.
+    if cores >= 3 {
+        println!("== NTP server, two workers");
+        let two = ntp(2)?;
+        summary.push(format!(
+            "NTP server, 2 workers: {:.0} k replies/s: {:.2}× one worker (target ≥ 1.8×)",
+            two.meridiand / 1e3,
+            two.meridiand / one.meridiand
+        ));
+    } else {
+        summary.push(format!(
+            "NTP server, 2 workers: not measured: {cores} cores (the generator takes one, two \
+             workers need two more)"
+        ));
+    }
+
+    println!("== PTP server: meridiand, then ptp4l, {ptp_clients} clients at 128/s");
+    let ptp = |against| {
+        crate::bench_ptp_server::run(&PtpServerBench {
+            clients: ptp_clients,
+            log_rate: -7,
+            seconds: if quick { 3 } else { 10 },
+            load_cpu: 0,
+            against,
+        })
+    };
+    let ours = ptp(Against::Meridiand)?;
+    let line = match ptp(Against::Ptp4l) {
+        Ok(theirs) if theirs.served > 0 => format!(
+            "PTP server, {ptp_clients} clients: {:.2} µs CPU per message, ptp4l {:.2}: {:.2}× \
+             ptp4l's (target ≤ 0.33×); served {}/{}, late Syncs {} (ptp4l {})",
+            ours.cpu_us_per_message,
+            theirs.cpu_us_per_message,
+            ours.cpu_us_per_message / theirs.cpu_us_per_message,
+            ours.served,
+            theirs.served,
+            ours.late_syncs,
+            theirs.late_syncs
+        ),
+        Ok(_) => format!(
+            "PTP server, {ptp_clients} clients: {:.2} µs CPU per message, served {}; ptp4l \
+             served none (it stops before this many clients)",
+            ours.cpu_us_per_message, ours.served
+        ),
+        Err(e) => format!(
+            "PTP server, {ptp_clients} clients: {:.2} µs CPU per message, served {}; ptp4l: {e}",
+            ours.cpu_us_per_message, ours.served
+        ),
+    };
+    summary.push(line);
+
+    println!("== simulator");
+    // `bench sim`'s defaults.
+    let default = crate::bench::sim(100, 128, 30, true);
+    let seconds = if quick { 60 } else { 3600 };
+    let big = crate::bench::sim(1000, 16, seconds, true);
+    summary.push(format!(
+        "simulator: {:.2} M events/s (target ≥ 5 M); 1000 clients × 16 pps: {:.1} wall s per \
+         simulated hour{} (target ≤ 60 s)",
+        default.events as f64 / default.wall_s / 1e6,
+        big.wall_s * 3600.0 / seconds as f64,
+        if quick { ", from 60 s" } else { "" }
+    ));
+
+    println!("\n== against the targets");
+    for line in summary {
+        println!("  {line}");
+    }
+    Ok(())
+}
