@@ -9,8 +9,8 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
 
 use nix::cmsg_space;
 use nix::sys::socket::{
-    ControlMessage, ControlMessageOwned, MsgFlags, MultiHeaders, SockaddrIn, TimestampingFlag,
-    recvmmsg, recvmsg, sendmmsg, setsockopt, sockopt,
+    ControlMessage, ControlMessageOwned, MsgFlags, MultiHeaders, RecvMsg, SockaddrIn,
+    TimestampingFlag, recvmmsg, recvmsg, sendmmsg, setsockopt, sockopt,
 };
 use nix::sys::time::TimeSpec;
 
@@ -173,24 +173,7 @@ impl TimestampedSocket {
             Err(nix::errno::Errno::EAGAIN) => return Ok(None),
             Err(e) => return Err(e.into()),
         };
-        let mut timestamp = None;
-        if let Ok(cmsgs) = msg.cmsgs() {
-            for c in cmsgs {
-                if let ControlMessageOwned::ScmTimestampsns(ts) = c {
-                    timestamp = Some(kernel_time(&ts));
-                }
-            }
-        }
-        let from = msg
-            .address
-            .map_or(SocketAddrV4::new(std::net::Ipv4Addr::UNSPECIFIED, 0), |a| {
-                SocketAddrV4::new(a.ip(), a.port())
-            });
-        Ok(Some(Received {
-            len: msg.bytes,
-            from,
-            timestamp,
-        }))
+        Ok(Some(received(&msg, msg.bytes)))
     }
 
     /// Receives up to [`RX_BATCH`] waiting datagrams in one call (`recvmmsg`) into `bufs`:
@@ -217,24 +200,8 @@ impl TimestampedSocket {
             Err(nix::errno::Errno::EAGAIN) => return Ok(0),
             Err(e) => return Err(e.into()),
         };
-        for msg in results {
-            let timestamp = msg.cmsgs().ok().and_then(|cmsgs| {
-                cmsgs.into_iter().find_map(|c| match c {
-                    ControlMessageOwned::ScmTimestampsns(ts) => Some(kernel_time(&ts)),
-                    _ => None,
-                })
-            });
-            got.push(Received {
-                // A datagram longer than the buffer is cut to it (and fails its parser).
-                len: msg.bytes.min(RX_BUFFER),
-                from: msg
-                    .address
-                    .map_or(SocketAddrV4::new(std::net::Ipv4Addr::UNSPECIFIED, 0), |a| {
-                        SocketAddrV4::new(a.ip(), a.port())
-                    }),
-                timestamp,
-            });
-        }
+        // A datagram longer than the buffer is cut to it (and fails its parser).
+        got.extend(results.map(|msg| received(&msg, msg.bytes.min(RX_BUFFER))));
         Ok(got.len())
     }
 
@@ -333,6 +300,26 @@ impl TimestampedSocket {
             n += 1;
         }
         Ok(n)
+    }
+}
+
+/// A received datagram of `len` bytes: its sender and kernel receive timestamp.
+fn received(msg: &RecvMsg<'_, '_, SockaddrIn>, len: usize) -> Received {
+    let timestamp = msg.cmsgs().ok().and_then(|mut cmsgs| {
+        cmsgs.find_map(|c| match c {
+            ControlMessageOwned::ScmTimestampsns(ts) => Some(kernel_time(&ts)),
+            _ => None,
+        })
+    });
+    let from = msg
+        .address
+        .map_or(SocketAddrV4::new(std::net::Ipv4Addr::UNSPECIFIED, 0), |a| {
+            SocketAddrV4::new(a.ip(), a.port())
+        });
+    Received {
+        len,
+        from,
+        timestamp,
     }
 }
 

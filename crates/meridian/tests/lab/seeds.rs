@@ -12,17 +12,13 @@ fn atr_profile() -> String {
 /// `meridian lab` on atr-time-profile cut to 2000 s (200 samples after its warm-up) with
 /// `args`: its standard output, which must be a success.
 fn run(args: &[&str]) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_meridian"))
-        .args(["lab", &atr_profile(), "--duration", "2000"])
-        .args(args)
-        .output()
-        .expect("run meridian lab");
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
+    stdout_of(
+        Command::new(env!("CARGO_BIN_EXE_meridian"))
+            .args(["lab", &atr_profile(), "--duration", "2000"])
+            .args(args)
+            .output()
+            .expect("run meridian lab"),
+    )
 }
 
 #[test]
