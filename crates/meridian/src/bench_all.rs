@@ -24,14 +24,26 @@ pub(crate) fn run(quick: bool, ptp_clients: usize) -> Result<(), Box<dyn Error>>
         })
     };
     let one = ntp(1)?;
+    // What bounds the ratio here: the generator's own ceiling, and how much of the server's
+    // time is the kernel's (no code of ours can win that part back).
+    let bounds = format!(
+        "; generator ceiling {:.0} k{}{}",
+        one.ceiling / 1e3,
+        one.chronyd
+            .map(|c| format!(" = {:.2}× chronyd", one.ceiling / c))
+            .unwrap_or_default(),
+        one.kernel_share
+            .map(|k| format!(", {} of meridiand's CPU in the kernel", percent(Some(k))))
+            .unwrap_or_default()
+    );
     summary.push(match one.chronyd {
         Some(c) => format!(
-            "NTP server, 1 worker: {:.0} k replies/s, chronyd {:.0} k: {:.2}× (target ≥ 1.5×)",
+            "NTP server, 1 worker: {:.0} k replies/s, chronyd {:.0} k: {:.2}× (target ≥ 1.5×){bounds}",
             one.meridiand / 1e3,
             c / 1e3,
             one.meridiand / c
         ),
-        None => "NTP server: chronyd not installed, no ratio".into(),
+        None => format!("NTP server: chronyd not installed, no ratio{bounds}"),
     });
     // Two workers need two server cores beside the generator's.
     if cores >= 3 {
@@ -63,14 +75,17 @@ pub(crate) fn run(quick: bool, ptp_clients: usize) -> Result<(), Box<dyn Error>>
     let line = match ptp(Against::Ptp4l) {
         Ok(theirs) if theirs.served > 0 => format!(
             "PTP server, {ptp_clients} clients: {:.2} µs CPU per message, ptp4l {:.2}: {:.2}× \
-             ptp4l's (target ≤ 0.33×); served {}/{}, late Syncs {} (ptp4l {})",
+             ptp4l's (target ≤ 0.33×); served {}/{}, late Syncs {} (ptp4l {}); in the kernel \
+             {} of meridiand's CPU, {} of ptp4l's",
             ours.cpu_us_per_message,
             theirs.cpu_us_per_message,
             ours.cpu_us_per_message / theirs.cpu_us_per_message,
             ours.served,
             theirs.served,
             ours.late_syncs,
-            theirs.late_syncs
+            theirs.late_syncs,
+            percent(ours.kernel_share),
+            percent(theirs.kernel_share)
         ),
         Ok(_) => format!(
             "PTP server, {ptp_clients} clients: {:.2} µs CPU per message, served {}; ptp4l \
@@ -102,4 +117,9 @@ pub(crate) fn run(quick: bool, ptp_clients: usize) -> Result<(), Box<dyn Error>>
         println!("  {line}");
     }
     Ok(())
+}
+
+/// A share as a percentage, or "?" where it could not be read.
+fn percent(share: Option<f64>) -> String {
+    share.map_or_else(|| "?".into(), |k| format!("{:.0} %", k * 100.0))
 }

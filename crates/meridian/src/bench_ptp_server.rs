@@ -134,6 +134,8 @@ pub(crate) struct PtpFigures {
     pub(crate) late_syncs: u64,
     /// The server's CPU per message it sent, µs.
     pub(crate) cpu_us_per_message: f64,
+    /// The kernel's share of that CPU.
+    pub(crate) kernel_share: Option<f64>,
 }
 
 /// Runs the bench and prints it.
@@ -281,7 +283,7 @@ fn drive(o: &PtpServerBench, pid: u32) -> Result<PtpFigures, String> {
     let start = Instant::now();
     let measure_from = start + Duration::from_secs(3);
     let end = measure_from + Duration::from_secs(o.seconds);
-    let (mut cpu0, mut gen0, mut begun) = (0, 0, false);
+    let (mut cpu0, mut gen0, mut ticks0, mut begun) = (0, 0, None, false);
     // Clients start over the first second (as clients of a real server do not all start in
     // the same millisecond), so their Syncs' phases spread over the period.
     let next_req: Vec<Instant> = (0..clients.len())
@@ -293,6 +295,7 @@ fn drive(o: &PtpServerBench, pid: u32) -> Result<PtpFigures, String> {
         if !begun && now >= measure_from {
             begun = true;
             cpu0 = crate::bench_server::process_cpu_ns(pid);
+            ticks0 = crate::bench_server::process_user_system_ticks(pid);
             gen0 = crate::bench_server::thread_cpu_ns();
             for c in &mut clients {
                 (c.syncs, c.late, c.follow_ups, c.delay_resps) = (0, 0, 0, 0);
@@ -361,6 +364,10 @@ fn drive(o: &PtpServerBench, pid: u32) -> Result<PtpFigures, String> {
     let secs = o.seconds as f64;
     let cpu = (crate::bench_server::process_cpu_ns(pid) - cpu0) as f64 / 1e9;
     let generator = (crate::bench_server::thread_cpu_ns() - gen0) as f64 / 1e9;
+    let kernel = crate::bench_server::kernel_share(
+        ticks0,
+        crate::bench_server::process_user_system_ticks(pid),
+    );
     let served = clients.iter().filter(|c| c.granted >= 3).count();
     // Clients that got at least 90 % of the Syncs they asked for.
     let expected = secs / period.as_secs_f64();
@@ -382,7 +389,7 @@ fn drive(o: &PtpServerBench, pid: u32) -> Result<PtpFigures, String> {
     println!(
         "{:?} PTP server, {} clients at 2^{} s ({:.0}/s each), {} s: {served} granted, {full} served at the rate asked; \
          {:.0} Sync, {:.0} Follow_Up, {:.0} Delay_Resp per second; {late} late Syncs \
-         (gap > period + 1 ms), longest gap {:.2} ms; server CPU {:.1} % of a core, \
+         (gap > period + 1 ms), longest gap {:.2} ms; server CPU {:.1} % of a core{}, \
          {:.2} µs per message sent ({:.0} messages/s in and out); clients' CPU {:.0} %",
         o.against,
         o.clients,
@@ -394,6 +401,9 @@ fn drive(o: &PtpServerBench, pid: u32) -> Result<PtpFigures, String> {
         resps as f64 / secs,
         max_gap.as_secs_f64() * 1e3,
         100.0 * cpu / secs,
+        kernel
+            .map(|k| format!(" ({:.0} % of it the kernel's)", k * 100.0))
+            .unwrap_or_default(),
         cpu * 1e6 / sent.max(1) as f64,
         (sent + resps) as f64 / secs,
         100.0 * generator / secs
@@ -402,5 +412,6 @@ fn drive(o: &PtpServerBench, pid: u32) -> Result<PtpFigures, String> {
         served: full,
         late_syncs: late,
         cpu_us_per_message: cpu * 1e6 / sent.max(1) as f64,
+        kernel_share: kernel,
     })
 }

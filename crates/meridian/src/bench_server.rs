@@ -45,6 +45,8 @@ struct Load {
     generator_cpu: f64,
     /// CPU the server used, in cores (its process, every thread).
     server_cpu: Option<f64>,
+    /// The kernel's share of the server's CPU time (system calls, the network stack).
+    server_kernel_share: Option<f64>,
 }
 
 /// Pins the calling thread to `cpu`.
@@ -62,6 +64,29 @@ pub(crate) fn process_cpu_ns(pid: u32) -> u64 {
         .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("schedstat")).ok())
         .filter_map(|s| s.split_whitespace().next()?.parse::<u64>().ok())
         .sum()
+}
+
+/// User and kernel CPU time of process `pid` so far, in clock ticks (`/proc/PID/stat`).
+pub(crate) fn process_user_system_ticks(pid: u32) -> Option<(u64, u64)> {
+    user_system_ticks(&std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?)
+}
+
+/// The kernel's share of the CPU time a process used between two readings of
+/// [`process_user_system_ticks`].
+pub(crate) fn kernel_share(before: Option<(u64, u64)>, after: Option<(u64, u64)>) -> Option<f64> {
+    let ((u0, s0), (u1, s1)) = before.zip(after)?;
+    let (u, s) = (u1.saturating_sub(u0), s1.saturating_sub(s0));
+    (u + s > 0).then(|| s as f64 / (u + s) as f64)
+}
+
+/// `utime` and `stime` (fields 14 and 15) of a `/proc/PID/stat` line; the command name before
+/// them may hold spaces and parentheses, so fields are counted from the last `)`.
+fn user_system_ticks(stat: &str) -> Option<(u64, u64)> {
+    let mut fields = stat
+        .get(stat.rfind(')')? + 1..)?
+        .split_whitespace()
+        .skip(11);
+    Some((fields.next()?.parse().ok()?, fields.next()?.parse().ok()?))
 }
 
 /// Nanoseconds on CPU of the calling thread.
@@ -210,7 +235,7 @@ fn load(
     let warm = Instant::now() + Duration::from_secs(1);
     let end = warm + Duration::from_secs(seconds);
     let mut next_check = Instant::now();
-    let (mut started, mut cpu0, mut server0) = (None, 0, 0);
+    let (mut started, mut cpu0, mut server0, mut ticks0) = (None, 0, 0, None);
     loop {
         let now = Instant::now();
         if now >= end {
@@ -221,6 +246,7 @@ fn load(
             (sent, replies) = (0, 0);
             cpu0 = thread_cpu_ns();
             server0 = server.map_or(0, process_cpu_ns);
+            ticks0 = server.and_then(process_user_system_ticks);
         }
         for ((s, n), h) in socks.iter().zip(&mut outstanding).zip(&mut heard) {
             let fd = s.as_raw_fd();
@@ -295,6 +321,7 @@ fn load(
         answered: replies as f64 / sent.max(1) as f64,
         generator_cpu: (thread_cpu_ns() - cpu0) as f64 / ns,
         server_cpu: server.map(|p| (process_cpu_ns(p) - server0) as f64 / ns),
+        server_kernel_share: kernel_share(ticks0, server.and_then(process_user_system_ticks)),
     })
 }
 
@@ -303,8 +330,12 @@ fn describe(who: &str, l: &Load) {
         .server_cpu
         .map(|c| format!("; server CPU {:.0} % of a core", c * 100.0))
         .unwrap_or_default();
+    let kernel = l
+        .server_kernel_share
+        .map(|k| format!(", {:.0} % of it the kernel's", k * 100.0))
+        .unwrap_or_default();
     println!(
-        "  {who:<24} {:>9.0} replies/s ({:.1} % answered{cpu}; generator {:.0} %)",
+        "  {who:<24} {:>9.0} replies/s ({:.1} % answered{cpu}{kernel}; generator {:.0} %)",
         l.replies_per_s,
         100.0 * l.answered,
         100.0 * l.generator_cpu
@@ -332,6 +363,11 @@ pub(crate) struct NtpFigures {
     pub(crate) meridiand: f64,
     /// `None` where chronyd is not installed.
     pub(crate) chronyd: Option<f64>,
+    /// What the generator reaches against a server that does nothing: no ratio above
+    /// `ceiling / chronyd` can show.
+    pub(crate) ceiling: f64,
+    /// The kernel's share of meridiand's CPU time (median over the rounds).
+    pub(crate) kernel_share: Option<f64>,
 }
 
 /// Runs the comparison and prints it.
@@ -388,7 +424,7 @@ fn run(o: &NtpBench, dir: &Path) -> Result<NtpFigures, String> {
         .output()
         .is_ok_and(|o| o.status.success());
     let workers = o.workers.to_string();
-    let (mut ours, mut theirs) = (Vec::new(), Vec::new());
+    let (mut ours, mut theirs, mut kernel) = (Vec::new(), Vec::new(), Vec::new());
     for round in 1..=o.rounds {
         println!("round {round}");
         let md = meridiand()?;
@@ -410,6 +446,7 @@ fn run(o: &NtpBench, dir: &Path) -> Result<NtpFigures, String> {
         let l = load(target, o.seconds, o.sockets, o.window, Some(server.0.id()))?;
         describe(&format!("meridiand ({} workers)", o.workers), &l);
         ours.push(l.replies_per_s);
+        kernel.extend(l.server_kernel_share);
         drop(server);
         if have_chronyd {
             // Without the right to adjust any clock, never touching it (-x).
@@ -454,5 +491,27 @@ fn run(o: &NtpBench, dir: &Path) -> Result<NtpFigures, String> {
     Ok(NtpFigures {
         meridiand: m,
         chronyd: have_chronyd.then_some(c),
+        ceiling: ceiling.replies_per_s,
+        kernel_share: (!kernel.is_empty()).then(|| median(kernel)),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn user_and_system_ticks_are_read_after_the_command_name() {
+        // A command name with a space and a parenthesis (a thread may be called anything).
+        let stat = "4242 (my (odd) name) S 1 4242 4242 0 -1 4194560 1234 0 0 0 \
+                    177 3021 0 0 20 0 3 0 123456 1000000 500 18446744073709551615";
+        assert_eq!(user_system_ticks(stat), Some((177, 3021)));
+        assert_eq!(user_system_ticks("4242 (cut) S 1 2"), None);
+        assert_eq!(user_system_ticks("no parenthesis"), None);
+        assert_eq!(kernel_share(Some((10, 20)), Some((13, 47))), Some(0.9));
+        assert_eq!(kernel_share(Some((10, 20)), Some((10, 20))), None);
+        assert_eq!(kernel_share(None, Some((10, 20))), None);
+        // This process's own line parses.
+        assert!(process_user_system_ticks(std::process::id()).is_some());
+    }
 }
