@@ -27,14 +27,19 @@ pub(crate) fn run(quick: bool, ptp_clients: usize) -> Result<(), Box<dyn Error>>
     // What bounds the ratio here: the generator's own ceiling, and how much of the server's
     // time is the kernel's (no code of ours can win that part back).
     let bounds = format!(
-        "; generator ceiling {:.0} k{}{}",
+        "; generator ceiling {:.0} k{}{}{}",
         one.ceiling / 1e3,
         one.chronyd
             .map(|c| format!(" = {:.2}× chronyd", one.ceiling / c))
             .unwrap_or_default(),
         one.kernel_share
             .map(|k| format!(", {} of meridiand's CPU in the kernel", percent(Some(k))))
-            .unwrap_or_default()
+            .unwrap_or_default(),
+        if one.meridiand >= 0.95 * one.ceiling {
+            " (meridiand answered all the generator can send: its ratio is a lower bound)"
+        } else {
+            ""
+        }
     );
     summary.push(match one.chronyd {
         Some(c) => format!(
