@@ -48,9 +48,20 @@ struct Segment {
     local_start: Timestamp,
     /// Fractional frequency offset (not ppb).
     y: f64,
+    /// `y / (1 + y)`, the inverse mapping's slope: a division every timer would pay.
+    y_inverse: f64,
 }
 
 impl Segment {
+    fn new(true_start: Timestamp, local_start: Timestamp, y: f64) -> Self {
+        Self {
+            true_start,
+            local_start,
+            y,
+            y_inverse: y / (1.0 + y),
+        }
+    }
+
     fn local_at(&self, t: Timestamp) -> Timestamp {
         let dt = t - self.true_start;
         self.local_start + dt + dt.mul_f64(self.y)
@@ -58,7 +69,7 @@ impl Segment {
 
     fn true_at(&self, local: Timestamp) -> Timestamp {
         let dl = local - self.local_start;
-        self.true_start + dl - dl.mul_f64(self.y / (1.0 + self.y))
+        self.true_start + dl - dl.mul_f64(self.y_inverse)
     }
 }
 
@@ -79,11 +90,11 @@ impl Oscillator {
     /// An oscillator starting at true time `start`, drawing its wander from `rng`.
     #[must_use]
     pub fn new(model: OscillatorModel, start: Timestamp, rng: SimRng) -> Self {
-        let first = Segment {
-            true_start: start,
-            local_start: start + model.initial_phase,
-            y: model.frequency_ppb * 1e-9,
-        };
+        let first = Segment::new(
+            start,
+            start + model.initial_phase,
+            model.frequency_ppb * 1e-9,
+        );
         Self {
             model,
             rng,
@@ -114,11 +125,11 @@ impl Oscillator {
                 break;
             }
             let true_start = last.true_start + self.model.wander_step;
-            let next = Segment {
+            let next = Segment::new(
                 true_start,
-                local_start: last.local_at(true_start),
-                y: last.y + sigma * gaussian(&mut self.rng),
-            };
+                last.local_at(true_start),
+                last.y + sigma * gaussian(&mut self.rng),
+            );
             self.segments.push_back(next);
         }
     }

@@ -159,6 +159,9 @@ struct Cycle {
     /// Per second: the load (percent) and the delay distribution it gives (α, β made into a
     /// Gamma once, not per packet) with ρ.
     seconds: Vec<(f64, Option<Gamma<f64>>, f64)>,
+    /// The second last looked up: where it starts and ends, and its index. A link's packets
+    /// come many to a second; finding the second again cost a 64-bit division per packet.
+    last: Option<(Timestamp, Timestamp, usize)>,
 }
 
 /// The G.8263 delay distribution at load `l`: Gamma(α, β) and ρ, seconds.
@@ -176,15 +179,27 @@ impl PdvState {
         t: Timestamp,
         rng: &mut SimRng,
     ) -> &(f64, Option<Gamma<f64>>, f64) {
-        // Within the cycle held (nearly always): no 128-bit division.
-        let within = self.cycle.as_ref().and_then(|c| {
+        let within = self.cycle.as_mut().and_then(|c| {
+            // Within the second last looked up (nearly always): no division at all.
+            if let Some((from, to, second)) = c.last
+                && from <= t
+                && t < to
+            {
+                return Some(second);
+            }
+            // Within the cycle held: no 128-bit division.
             let into = t - c.start;
-            (into >= Duration::ZERO && into < G8263_CYCLE)
-                .then(|| ((into.ticks() >> 32) as i64 / 1_000_000_000) as usize)
+            (into >= Duration::ZERO && into < G8263_CYCLE).then(|| {
+                let second = ((into.ticks() >> 32) as i64 / 1_000_000_000) as usize;
+                let second = second.min(LOAD_SAMPLES - 1);
+                let from = c.start + Duration::from_secs(second as i64);
+                c.last = Some((from, from + Duration::SECOND, second));
+                second
+            })
         });
         if let Some(second) = within {
             let c = self.cycle.as_ref().expect("matched above");
-            return &c.seconds[second.min(LOAD_SAMPLES - 1)];
+            return &c.seconds[second];
         }
         let idx = t.ticks().div_euclid(G8263_CYCLE.ticks());
         let current = self.cycle.as_ref().map(|c| c.index);
@@ -211,6 +226,7 @@ impl PdvState {
                 index: idx,
                 start: Timestamp::from_ticks(idx * G8263_CYCLE.ticks()),
                 seconds,
+                last: None,
             });
         }
         let c = self.cycle.as_ref().expect("cycle generated above");
