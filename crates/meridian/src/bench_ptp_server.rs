@@ -362,8 +362,9 @@ fn drive(o: &PtpServerBench, pid: u32) -> Result<PtpFigures, String> {
         std::thread::sleep(Duration::from_micros(200));
     }
     let secs = o.seconds as f64;
-    let cpu = (crate::bench_server::process_cpu_ns(pid) - cpu0) as f64 / 1e9;
-    let generator = (crate::bench_server::thread_cpu_ns() - gen0) as f64 / 1e9;
+    // A server that died meanwhile (ptp4l faults under load) reads 0: no wrap-around.
+    let cpu = crate::bench_server::process_cpu_ns(pid).saturating_sub(cpu0) as f64 / 1e9;
+    let generator = crate::bench_server::thread_cpu_ns().saturating_sub(gen0) as f64 / 1e9;
     let kernel = crate::bench_server::kernel_share(
         ticks0,
         crate::bench_server::process_user_system_ticks(pid),

@@ -319,8 +319,9 @@ fn load(
     Ok(Load {
         replies_per_s: replies as f64 / elapsed,
         answered: replies as f64 / sent.max(1) as f64,
-        generator_cpu: (thread_cpu_ns() - cpu0) as f64 / ns,
-        server_cpu: server.map(|p| (process_cpu_ns(p) - server0) as f64 / ns),
+        generator_cpu: thread_cpu_ns().saturating_sub(cpu0) as f64 / ns,
+        // A server that died meanwhile reads 0: no wrap-around.
+        server_cpu: server.map(|p| process_cpu_ns(p).saturating_sub(server0) as f64 / ns),
         server_kernel_share: kernel_share(ticks0, server.and_then(process_user_system_ticks)),
     })
 }
