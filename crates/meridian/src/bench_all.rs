@@ -5,7 +5,7 @@
 use std::error::Error;
 
 use crate::bench_ptp_server::{Against, PtpServerBench};
-use crate::bench_server::NtpBench;
+use crate::bench_server::{NtpBench, percent};
 
 /// Runs the NTP, PTP-server and simulator benchmarks and prints their ratios.
 pub(crate) fn run(quick: bool, ptp_clients: usize) -> Result<(), Box<dyn Error>> {
@@ -33,7 +33,7 @@ pub(crate) fn run(quick: bool, ptp_clients: usize) -> Result<(), Box<dyn Error>>
             .map(|c| format!(" = {:.2}× chronyd", one.ceiling / c))
             .unwrap_or_default(),
         one.kernel_share
-            .map(|k| format!(", {} of meridiand's CPU in the kernel", percent(Some(k))))
+            .map(|k| format!(", {} of meridiand's CPU in the kernel", percent(k)))
             .unwrap_or_default(),
         if one.meridiand >= 0.95 * one.ceiling {
             " (meridiand answered all the generator can send: its ratio is a lower bound)"
@@ -89,8 +89,8 @@ pub(crate) fn run(quick: bool, ptp_clients: usize) -> Result<(), Box<dyn Error>>
             theirs.served,
             ours.late_syncs,
             theirs.late_syncs,
-            percent(ours.kernel_share),
-            percent(theirs.kernel_share)
+            unknown_or_percent(ours.kernel_share),
+            unknown_or_percent(theirs.kernel_share)
         ),
         Ok(_) => format!(
             "PTP server, {ptp_clients} clients: {:.2} µs CPU per message, served {}; ptp4l \
@@ -125,6 +125,6 @@ pub(crate) fn run(quick: bool, ptp_clients: usize) -> Result<(), Box<dyn Error>>
 }
 
 /// A share as a percentage, or "?" where it could not be read.
-fn percent(share: Option<f64>) -> String {
-    share.map_or_else(|| "?".into(), |k| format!("{:.0} %", k * 100.0))
+fn unknown_or_percent(share: Option<f64>) -> String {
+    share.map_or_else(|| "?".into(), percent)
 }

@@ -403,7 +403,7 @@ fn drive(o: &PtpServerBench, pid: u32) -> Result<PtpFigures, String> {
         max_gap.as_secs_f64() * 1e3,
         100.0 * cpu / secs,
         kernel
-            .map(|k| format!(" ({:.0} % of it the kernel's)", k * 100.0))
+            .map(|k| format!(" ({} of it the kernel's)", crate::bench_server::percent(k)))
             .unwrap_or_default(),
         cpu * 1e6 / sent.max(1) as f64,
         (sent + resps) as f64 / secs,

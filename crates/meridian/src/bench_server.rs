@@ -71,6 +71,11 @@ pub(crate) fn process_user_system_ticks(pid: u32) -> Option<(u64, u64)> {
     user_system_ticks(&std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?)
 }
 
+/// A share (0–1) as a whole percentage.
+pub(crate) fn percent(share: f64) -> String {
+    format!("{:.0} %", share * 100.0)
+}
+
 /// The kernel's share of the CPU time a process used between two readings of
 /// [`process_user_system_ticks`].
 pub(crate) fn kernel_share(before: Option<(u64, u64)>, after: Option<(u64, u64)>) -> Option<f64> {
@@ -333,7 +338,7 @@ fn describe(who: &str, l: &Load) {
         .unwrap_or_default();
     let kernel = l
         .server_kernel_share
-        .map(|k| format!(", {:.0} % of it the kernel's", k * 100.0))
+        .map(|k| format!(", {} of it the kernel's", percent(k)))
         .unwrap_or_default();
     println!(
         "  {who:<24} {:>9.0} replies/s ({:.1} % answered{cpu}{kernel}; generator {:.0} %)",
