@@ -285,13 +285,9 @@ fn wide_to_f64(x: i128) -> f64 {
 fn round_i64(x: f64) -> i64 {
     let t = x as i64;
     let d = x - t as f64;
-    if d >= 0.5 {
-        t + 1
-    } else if d <= -0.5 {
-        t - 1
-    } else {
-        t
-    }
+    // Without branches: which way a random sample rounds cannot be predicted, and the
+    // mispredictions were a tenth of a simulation's time.
+    t + i64::from(d >= 0.5) - i64::from(d <= -0.5)
 }
 
 impl Add for Duration {
@@ -627,6 +623,20 @@ mod tests {
                 assert_eq!(d.as_secs_f64().to_bits(), wide_secs(d).to_bits(), "{d:?}");
                 assert_eq!(d.as_nanos_f64().to_bits(), wide_ns(d).to_bits(), "{d:?}");
             }
+        }
+    }
+
+    #[test]
+    fn round_i64_rounds_like_round() {
+        // Halves either way, the floats on either side of them, and large integers.
+        let mut cases = vec![0.0, -0.0, 2.0f64.powi(52) + 1.0, -(2.0f64.powi(62))];
+        for k in [0.0f64, 1.0, 2.0, 7.0, 1e6, 4_294_967_296.0, 1e15] {
+            for x in [k + 0.5, -(k + 0.5), k + 0.25, -(k + 0.75)] {
+                cases.extend([x, x.next_up(), x.next_down()]);
+            }
+        }
+        for x in cases {
+            assert_eq!(round_i64(x), x.round() as i64, "{x}");
         }
     }
 
