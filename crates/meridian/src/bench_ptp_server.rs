@@ -59,6 +59,10 @@ struct Client {
     port: PortIdentity,
     seq: SequenceId,
     granted: u32,
+    /// When to ask again: half-way through the shortest grant held, as real clients renew (a
+    /// new client's first grant lasts 10 s on a meridiand server; without renewing, its
+    /// streams stopped there), or a second after a renewal that got no answer yet.
+    renew_at: Option<Instant>,
     last_sync: Option<Duration>,
     syncs: u64,
     late: u64,
@@ -257,6 +261,7 @@ fn drive(o: &PtpServerBench, pid: u32) -> Result<PtpFigures, String> {
                 },
                 seq: SequenceId(0),
                 granted: 0,
+                renew_at: None,
                 last_sync: None,
                 syncs: 0,
                 late: 0,
@@ -324,20 +329,24 @@ fn drive(o: &PtpServerBench, pid: u32) -> Result<PtpFigures, String> {
                     Ok(Body::FollowUp { .. }) => c.follow_ups += 1,
                     Ok(Body::DelayResp { .. }) => c.delay_resps += 1,
                     Ok(Body::Signaling(s)) => {
+                        let mut shortest = None;
                         for t in s.tlvs {
                             if let SignalingTlv::Grant(g) = t
                                 && g.duration > 0
                             {
                                 c.granted += 1;
+                                shortest =
+                                    Some(shortest.map_or(g.duration, |s: u32| s.min(g.duration)));
                             }
+                        }
+                        if let Some(d) = shortest {
+                            c.renew_at = Some(now + Duration::from_secs(u64::from(d)) / 2);
                         }
                     }
                     _ => {}
                 }
             }
-            if now >= *due && c.granted < 3 && !begun {
-                // Not (yet) granted: ask again, as a real client would, once a period later.
-                *due += Duration::from_millis(500);
+            let ask = |c: &mut Client| {
                 let msg = Message {
                     header: header(c.port, c.seq),
                     body: Body::Signaling(Signaling {
@@ -347,6 +356,15 @@ fn drive(o: &PtpServerBench, pid: u32) -> Result<PtpFigures, String> {
                 };
                 c.seq = c.seq.next();
                 send(&c.general, general_port, &msg);
+            };
+            if c.renew_at.is_some_and(|r| now >= r) {
+                c.renew_at = Some(now + Duration::from_secs(1));
+                ask(c);
+            }
+            if now >= *due && c.granted < 3 && !begun {
+                // Not (yet) granted: ask again, as a real client would, once a period later.
+                *due += Duration::from_millis(500);
+                ask(c);
             } else if now >= *due && c.granted >= 3 {
                 *due += period;
                 let msg = Message {
