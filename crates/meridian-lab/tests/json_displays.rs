@@ -29,6 +29,7 @@ fn ptp_and_ntp_displays_as_typed_json() {
     assert_eq!(b["role"], "server-and-client", "{b}");
     let c = &b["client"];
     assert_eq!(c["servo"]["state"], "locked", "{b}");
+    assert_eq!(c["servo"]["steering"], true, "{b}");
     assert_eq!(c["trace_source"], "server1", "{b}");
     assert_eq!(c["servers"][0]["ip"], "1.1.1.1", "{b}");
     assert_eq!(c["servers"][0]["negotiation"], "Nego success", "{b}");

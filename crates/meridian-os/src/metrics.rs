@@ -323,8 +323,12 @@ fn ptp_metrics(e: &mut Exposition, ptp: &meridian_proto::unicast::PtpNode) {
         e.one(
             "meridian_ptp_client_servo_state",
             "gauge",
-            "0 unlocked, 1 locking, 2 locked, 3 holdover, 4 re-acquiring.",
-            servo_state(c.servo_state()),
+            "0 unlocked, 1 locking, 2 locked, 3 holdover, 4 re-acquiring, 5 standby (another clock source has the clock).",
+            if c.steering() {
+                servo_state(c.servo_state())
+            } else {
+                5.0
+            },
         );
         e.one(
             "meridian_ptp_client_frequency_ppb",

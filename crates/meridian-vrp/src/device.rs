@@ -293,6 +293,19 @@ pub fn servo_words(s: ServoState) -> &'static str {
     }
 }
 
+/// What an ATR/ACR client's servo is doing, as the displays, `| json` and the metrics say it,
+/// and since when: its own state while it steers the clock; `standby` while the device's clock
+/// selection gives the clock to another source (the servo then holds over by design, but
+/// nothing is lost: "holdover" there would raise the alarm an outage does).
+#[must_use]
+pub fn servo_activity(c: &meridian_proto::unicast::Client) -> (&'static str, Instant) {
+    if c.steering() {
+        (servo_words(c.servo_state()), c.servo_state_since())
+    } else {
+        ("standby", c.steering_since())
+    }
+}
+
 /// The vendor's words for a negotiation state.
 #[must_use]
 pub fn negotiation_words(s: NegotiationState) -> &'static str {
@@ -372,11 +385,8 @@ fn ptp_all(node: &DeviceEngine) -> Option<String> {
         row(&mut out, "Current trace source", source);
         // Not in the vendor's output: the servo's state and how long it has held it, so
         // holdover is visible where the negotiation still reads "success".
-        let state = servo_words(c.servo_state());
-        let held = node
-            .now()
-            .duration_since(c.servo_state_since())
-            .max(Duration::ZERO);
+        let (state, since) = servo_activity(c);
+        let held = node.now().duration_since(since).max(Duration::ZERO);
         row(
             &mut out,
             "Servo state",

@@ -51,6 +51,8 @@ pub struct Client {
     /// Whether the servo steers the clock: off while the device's clock selection follows
     /// another source (the client keeps negotiating and measuring).
     steering: bool,
+    /// When `steering` last changed (the client's start if never).
+    steering_since: Instant,
     /// Dropped messages by reason.
     pub drops: ClientDrops,
 }
@@ -85,6 +87,7 @@ impl Client {
             syncs: VecDeque::new(),
             next_token: 0,
             steering: true,
+            steering_since: now,
             drops: ClientDrops::default(),
         }
     }
@@ -866,7 +869,17 @@ impl Client {
             }
             self.servo.seed_frequency(now, frequency_ppb);
         }
+        if on != self.steering {
+            self.steering_since = now;
+        }
         self.steering = on;
+    }
+
+    /// Since when the servo has (or has not) steered the clock: the start of a standby, where
+    /// another source has the clock.
+    #[must_use]
+    pub fn steering_since(&self) -> Instant {
+        self.steering_since
     }
 
     /// Clears the counters and delay statistics (`reset ptp-adaptive statistics`).

@@ -552,6 +552,50 @@ fn lab_text(dir: &std::path::Path) -> String {
     )
 }
 
+/// A PTP client whose clock another source drives is on standby, not in holdover: its
+/// server is fine. The clock-source example's Client, NTP driving until 600 s, PTP after.
+/// (Its servo did say "holdover" — the alarm of a lost server — from NTP's first fix on.)
+#[test]
+fn a_client_not_driving_the_clock_is_on_standby() {
+    let (dir, topo) = example_copy("clock-source", "standby");
+    let head = &topo[..topo.find("[[failures]]").unwrap()];
+    let topo = format!(
+        "{head}[[display]]\ndevice = \"Client\"\ncommand = \"display ptp-adaptive all\"\nat = 300\n\
+         [[display]]\ndevice = \"Client\"\ncommand = \"display ptp-adaptive all\"\n"
+    )
+    .replace("duration = 3000", "duration = 1200")
+    .replace("warmup = 1200", "warmup = 900");
+    std::fs::write(dir.join("topology.toml"), topo).unwrap();
+    let out = lab_text(&dir);
+    std::fs::remove_dir_all(&dir).ok();
+    let shows = out
+        .split("<Client> display ptp-adaptive all")
+        .skip(1)
+        .collect::<Vec<_>>();
+    assert_eq!(shows.len(), 2, "{out}");
+    let state = |text: &str| {
+        text.lines()
+            .find_map(|l| {
+                l.trim()
+                    .strip_prefix("Servo state")?
+                    .trim()
+                    .strip_prefix(':')
+            })
+            .map(str::to_string)
+            .unwrap_or_else(|| panic!("no servo state in {text}"))
+    };
+    // NTP has had the clock since its first fix, within the first 30 s.
+    let standby = state(shows[0]);
+    let held: u64 = standby
+        .strip_prefix("standby (")
+        .and_then(|r| r.strip_suffix("s)"))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{}", shows[0]));
+    assert!((270..=300).contains(&held), "{}", shows[0]);
+    // PTP has had the clock since 600 s, and locked.
+    assert!(state(shows[1]).starts_with("locked ("), "{}", shows[1]);
+}
+
 /// What a server-and-client forwards follows its clock's source: the clock-source example's
 /// Client made a server-and-client for a Downstream client announces NTP as its time source
 /// (class 248, one step) while NTP drives its clock, and the Grandmaster's GNSS data (class
