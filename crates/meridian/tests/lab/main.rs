@@ -552,6 +552,28 @@ fn lab_text(dir: &std::path::Path) -> String {
     )
 }
 
+/// Runs the clock-source example's copy in `dir` with `topo` cut to 1200 s (NTP drives the clock
+/// until 600 s, PTP after) and returns the two outputs of `header` it must print.
+fn two_displays(dir: &std::path::Path, topo: &str, header: &str) -> Vec<String> {
+    let topo = topo
+        .replace("duration = 3000", "duration = 1200")
+        .replace("warmup = 1200", "warmup = 900");
+    std::fs::write(dir.join("topology.toml"), topo).unwrap();
+    let out = lab_text(dir);
+    std::fs::remove_dir_all(dir).ok();
+    let shows: Vec<String> = out.split(header).skip(1).map(str::to_string).collect();
+    assert_eq!(shows.len(), 2, "{out}");
+    shows
+}
+
+/// The value of a display's `name : value` row.
+fn field(text: &str, name: &str) -> String {
+    text.lines()
+        .find_map(|l| l.trim().strip_prefix(name)?.trim().strip_prefix(':'))
+        .map(str::to_string)
+        .unwrap_or_else(|| panic!("no {name} in {text}"))
+}
+
 /// A PTP client whose clock another source drives is on standby, not in holdover: its
 /// server is fine. The clock-source example's Client, NTP driving until 600 s, PTP after.
 /// (Its servo did say "holdover" — the alarm of a lost server — from NTP's first fix on.)
@@ -562,30 +584,11 @@ fn a_client_not_driving_the_clock_is_on_standby() {
     let topo = format!(
         "{head}[[display]]\ndevice = \"Client\"\ncommand = \"display ptp-adaptive all\"\nat = 300\n\
          [[display]]\ndevice = \"Client\"\ncommand = \"display ptp-adaptive all\"\n"
-    )
-    .replace("duration = 3000", "duration = 1200")
-    .replace("warmup = 1200", "warmup = 900");
-    std::fs::write(dir.join("topology.toml"), topo).unwrap();
-    let out = lab_text(&dir);
-    std::fs::remove_dir_all(&dir).ok();
-    let shows = out
-        .split("<Client> display ptp-adaptive all")
-        .skip(1)
-        .collect::<Vec<_>>();
-    assert_eq!(shows.len(), 2, "{out}");
-    let state = |text: &str| {
-        text.lines()
-            .find_map(|l| {
-                l.trim()
-                    .strip_prefix("Servo state")?
-                    .trim()
-                    .strip_prefix(':')
-            })
-            .map(str::to_string)
-            .unwrap_or_else(|| panic!("no servo state in {text}"))
-    };
+    );
+    let shows = two_displays(&dir, &topo, "<Client> display ptp-adaptive all");
+    let state = |text: &str| field(text, "Servo state");
     // NTP has had the clock since its first fix, within the first 30 s.
-    let standby = state(shows[0]);
+    let standby = state(&shows[0]);
     let held: u64 = standby
         .strip_prefix("standby (")
         .and_then(|r| r.strip_suffix("s)"))
@@ -593,7 +596,7 @@ fn a_client_not_driving_the_clock_is_on_standby() {
         .unwrap_or_else(|| panic!("{}", shows[0]));
     assert!((270..=300).contains(&held), "{}", shows[0]);
     // PTP has had the clock since 600 s, and locked.
-    assert!(state(shows[1]).starts_with("locked ("), "{}", shows[1]);
+    assert!(state(&shows[1]).starts_with("locked ("), "{}", shows[1]);
 }
 
 /// What a server-and-client forwards follows its clock's source: the clock-source example's
@@ -639,29 +642,14 @@ fn a_server_forwards_the_time_source_its_clock_follows() {
          [[commit]]\nat = 600\ndevice = \"Client\"\nlines = [\"clock source ptp priority 5\"]\n\
          [[display]]\ndevice = \"Downstream\"\ncommand = \"display ptp-adaptive server 1\"\nat = 300\n\
          [[display]]\ndevice = \"Downstream\"\ncommand = \"display ptp-adaptive server 1\"\n"
-    )
-    .replace("duration = 3000", "duration = 1200")
-    .replace("warmup = 1200", "warmup = 900");
-    std::fs::write(dir.join("topology.toml"), topo).unwrap();
-    let out = lab_text(&dir);
-    std::fs::remove_dir_all(&dir).ok();
-    let shows = out
-        .split("<Downstream> display ptp-adaptive server 1")
-        .skip(1)
-        .collect::<Vec<_>>();
-    assert_eq!(shows.len(), 2, "{out}");
-    let field = |text: &str, name: &str| {
-        text.lines()
-            .find_map(|l| l.trim().strip_prefix(name)?.trim().strip_prefix(':'))
-            .map(str::to_string)
-            .unwrap_or_else(|| panic!("no {name} in {text}"))
-    };
-    assert_eq!(field(shows[0], "Time source"), "0x50", "{}", shows[0]);
-    assert_eq!(field(shows[0], "Clock class"), "248", "{}", shows[0]);
-    assert_eq!(field(shows[0], "Steps removed"), "0", "{}", shows[0]);
-    assert_eq!(field(shows[1], "Time source"), "0x20", "{}", shows[1]);
-    assert_eq!(field(shows[1], "Clock class"), "6", "{}", shows[1]);
-    assert_eq!(field(shows[1], "Steps removed"), "1", "{}", shows[1]);
+    );
+    let shows = two_displays(&dir, &topo, "<Downstream> display ptp-adaptive server 1");
+    assert_eq!(field(&shows[0], "Time source"), "0x50", "{}", shows[0]);
+    assert_eq!(field(&shows[0], "Clock class"), "248", "{}", shows[0]);
+    assert_eq!(field(&shows[0], "Steps removed"), "0", "{}", shows[0]);
+    assert_eq!(field(&shows[1], "Time source"), "0x20", "{}", shows[1]);
+    assert_eq!(field(&shows[1], "Clock class"), "6", "{}", shows[1]);
+    assert_eq!(field(&shows[1], "Steps removed"), "1", "{}", shows[1]);
 }
 
 /// The ATR time-profile example's Server and Client on one 1-µs link with hardware timestamps,
