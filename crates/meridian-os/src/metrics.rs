@@ -10,7 +10,7 @@ use std::io;
 use std::net::{SocketAddr, TcpListener};
 
 use meridian_proto::servo::ServoState;
-use meridian_proto::unicast::GrantedType;
+use meridian_proto::unicast::{Activity, GrantedType};
 use meridian_vrp::device::DeviceEngine;
 
 /// The metrics endpoint.
@@ -82,13 +82,14 @@ fn grant_name(k: GrantedType) -> &'static str {
     }
 }
 
-fn servo_state(s: ServoState) -> f64 {
-    match s {
-        ServoState::Unlocked => 0.0,
-        ServoState::Locking => 1.0,
-        ServoState::Locked => 2.0,
-        ServoState::Holdover => 3.0,
-        ServoState::Reacquiring => 4.0,
+fn servo_state(a: Activity) -> f64 {
+    match a {
+        Activity::Steering(ServoState::Unlocked) => 0.0,
+        Activity::Steering(ServoState::Locking) => 1.0,
+        Activity::Steering(ServoState::Locked) => 2.0,
+        Activity::Steering(ServoState::Holdover) => 3.0,
+        Activity::Steering(ServoState::Reacquiring) => 4.0,
+        Activity::Standby => 5.0,
     }
 }
 
@@ -324,11 +325,7 @@ fn ptp_metrics(e: &mut Exposition, ptp: &meridian_proto::unicast::PtpNode) {
             "meridian_ptp_client_servo_state",
             "gauge",
             "0 unlocked, 1 locking, 2 locked, 3 holdover, 4 re-acquiring, 5 standby (another clock source has the clock).",
-            if c.steering() {
-                servo_state(c.servo_state())
-            } else {
-                5.0
-            },
+            servo_state(c.activity().0),
         );
         e.one(
             "meridian_ptp_client_frequency_ppb",

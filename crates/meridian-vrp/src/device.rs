@@ -15,7 +15,7 @@ use meridian_proto::time::Duration;
 use meridian_proto::unicast::config::ServoKind;
 use meridian_proto::unicast::config::vrp_interval_to_log;
 use meridian_proto::unicast::{
-    Client, ClientConfig, Profile, PtpNode, RecoveryMode, Server, ServerConfig,
+    Activity, Client, ClientConfig, Profile, PtpNode, RecoveryMode, Server, ServerConfig,
 };
 
 use crate::config::Config;
@@ -293,16 +293,13 @@ pub fn servo_words(s: ServoState) -> &'static str {
     }
 }
 
-/// What an ATR/ACR client's servo is doing, as the displays, `| json` and the metrics say it,
-/// and since when: its own state while it steers the clock; `standby` while the device's clock
-/// selection gives the clock to another source (the servo then holds over by design, but
-/// nothing is lost: "holdover" there would raise the alarm an outage does).
+/// How the displays and `| json` name what a client does for the clock: its servo's state, or
+/// `standby` (not "holdover", the alarm of a lost server: see [`Client::activity`]).
 #[must_use]
-pub fn servo_activity(c: &meridian_proto::unicast::Client) -> (&'static str, Instant) {
-    if c.steering() {
-        (servo_words(c.servo_state()), c.servo_state_since())
-    } else {
-        ("standby", c.steering_since())
+pub fn activity_words(a: Activity) -> &'static str {
+    match a {
+        Activity::Steering(s) => servo_words(s),
+        Activity::Standby => "standby",
     }
 }
 
@@ -385,7 +382,8 @@ fn ptp_all(node: &DeviceEngine) -> Option<String> {
         row(&mut out, "Current trace source", source);
         // Not in the vendor's output: the servo's state and how long it has held it, so
         // holdover is visible where the negotiation still reads "success".
-        let (state, since) = servo_activity(c);
+        let (activity, since) = c.activity();
+        let state = activity_words(activity);
         let held = node.now().duration_since(since).max(Duration::ZERO);
         row(
             &mut out,

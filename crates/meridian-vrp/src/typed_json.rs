@@ -11,7 +11,7 @@ use meridian_proto::unicast::PtpNode;
 use meridian_proto::unicast::server::MessageCounters;
 use serde_json::{Value, json};
 
-use crate::device::{negotiate_state, servo_activity};
+use crate::device::{activity_words, negotiate_state};
 use crate::display::TraceHop;
 
 fn reference(r: Reference) -> Value {
@@ -109,6 +109,7 @@ fn seconds(d: Option<Duration>) -> Value {
 pub fn ptp(p: &PtpNode, what: &str, id: Option<u64>, now: Instant) -> Value {
     let client = p.client().map(|c| {
         let cfg = c.config();
+        let (activity, since) = c.activity();
         json!({
             "mode": format!("{:?}", cfg.mode).to_lowercase(),
             "domain": cfg.domain,
@@ -119,10 +120,10 @@ pub fn ptp(p: &PtpNode, what: &str, id: Option<u64>, now: Instant) -> Value {
             "delay_resp_log_interval": cfg.delay_resp_interval.0,
             "trace_source": c.selected().map(|i| format!("server{}", i + 1)),
             "servo": {
-                "state": servo_activity(c).0,
+                "state": activity_words(activity),
                 "steering": c.steering(),
                 "locked": c.servo_state() == ServoState::Locked,
-                "for_s": now.duration_since(servo_activity(c).1).max(Duration::ZERO).as_secs_f64(),
+                "for_s": now.duration_since(since).max(Duration::ZERO).as_secs_f64(),
                 "frequency_ppb": c.frequency_ppb(),
             },
             "servers": c.servers().iter().enumerate().map(|(i, s)| json!({

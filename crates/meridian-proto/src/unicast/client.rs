@@ -22,6 +22,15 @@ use crate::time::{Correction, Duration, PtpTimestamp, Timestamp};
 use super::server_link::plausible;
 pub use super::server_link::{ClientDrops, DelayStats, LATEST_PLAUSIBLE_SECONDS, ServerLink};
 
+/// What a client does for the device's clock (see [`Client::activity`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Activity {
+    /// Its servo steers the clock, in this state.
+    Steering(ServoState),
+    /// Another clock source has the clock; the client keeps negotiating.
+    Standby,
+}
+
 /// While no server is usable, requests to each go out at least this often, whatever their
 /// back-off: the path may be back, and every second in holdover costs accuracy.
 const HOLDOVER_PROBE: Duration = Duration::from_secs(4);
@@ -875,11 +884,19 @@ impl Client {
         self.steering = on;
     }
 
-    /// Since when the servo has (or has not) steered the clock: the start of a standby, where
-    /// another source has the clock.
+    /// What the client does for the device's clock, and since when: its servo's state while it
+    /// steers; standby while the device's clock selection gives the clock to another source
+    /// (the servo then holds over by design, but no server is lost).
     #[must_use]
-    pub fn steering_since(&self) -> Instant {
-        self.steering_since
+    pub fn activity(&self) -> (Activity, Instant) {
+        if self.steering {
+            (
+                Activity::Steering(self.servo.state()),
+                self.servo.state_since(),
+            )
+        } else {
+            (Activity::Standby, self.steering_since)
+        }
     }
 
     /// Clears the counters and delay statistics (`reset ptp-adaptive statistics`).

@@ -12,7 +12,7 @@ pub mod node;
 pub mod server;
 mod server_link;
 
-pub use client::Client;
+pub use client::{Activity, Client};
 pub use config::{ClientConfig, Profile, RecoveryMode, ServerConfig, ServoKind, TimeProperties};
 pub use node::PtpNode;
 pub use server::Server;
